@@ -1,0 +1,243 @@
+//! What keys are valid on: clusters, registries, tenants, the management API.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::text::check_identifier;
+
+/// The kind half of a [`ResourceRef`]: an open vocabulary of lowercase names.
+///
+/// Kinds are not a closed enum because every platform has its own (Confluent's
+/// `schema-registry`, WarpStream's `agent-cluster`); the well-known ones are constants.
+/// A kind is 1 to 32 bytes of `a-z`, `0-9` and `-`, starting with a letter.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceKind(Cow<'static, str>);
+
+impl ResourceKind {
+    /// A Kafka cluster, e.g. `kafka-cluster/lkc-abc123`.
+    pub const KAFKA_CLUSTER: ResourceKind = ResourceKind(Cow::Borrowed("kafka-cluster"));
+    /// A schema registry, e.g. `schema-registry/lsrc-9`.
+    pub const SCHEMA_REGISTRY: ResourceKind = ResourceKind(Cow::Borrowed("schema-registry"));
+    /// A Pulsar tenant, e.g. `pulsar-tenant/acme`.
+    pub const PULSAR_TENANT: ResourceKind = ResourceKind(Cow::Borrowed("pulsar-tenant"));
+    /// A Pulsar cluster, e.g. `pulsar-cluster/us-east`.
+    pub const PULSAR_CLUSTER: ResourceKind = ResourceKind(Cow::Borrowed("pulsar-cluster"));
+    /// A cluster of stateless agents, as WarpStream binds agent keys, e.g. `agent-cluster/vci_1`.
+    pub const AGENT_CLUSTER: ResourceKind = ResourceKind(Cow::Borrowed("agent-cluster"));
+    /// The organization's management API. See [`Scope::Cloud`](crate::Scope::Cloud).
+    pub const CLOUD: ResourceKind = ResourceKind(Cow::Borrowed("cloud"));
+
+    /// The longest kind, in bytes.
+    pub const MAX_LEN: usize = 32;
+
+    /// The kind as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn check(text: &str) -> Result<(), Error> {
+        const WHAT: &str = "resource kind";
+        check_identifier(
+            WHAT,
+            text,
+            Self::MAX_LEN,
+            |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-',
+            "a-z, 0-9 and -",
+        )?;
+        if !text.as_bytes()[0].is_ascii_lowercase() {
+            return Err(Error::InvalidCharacter { what: WHAT, at: 0, allowed: "a letter first" });
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for ResourceKind {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<ResourceKind, Error> {
+        ResourceKind::check(text)?;
+        Ok(ResourceKind(Cow::Owned(text.to_owned())))
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResourceKind({})", self.0)
+    }
+}
+
+/// A reference to one resource: `kind/id`, e.g. `kafka-cluster/lkc-abc123`.
+///
+/// The id is 1 to 128 bytes of ASCII letters, digits and `. _ - : =` (the characters Pulsar
+/// allows in tenant names and Confluent in resource ids). The whole reference is kept as one
+/// string so that comparing it with the resource a broker serves is one string comparison.
+///
+/// A broker names itself with the reference of the resource it serves, and passes it on every
+/// authentication; a key scoped elsewhere is then refused as a wrong resource.
+///
+/// ```
+/// use keygate_core::{ResourceKind, ResourceRef};
+///
+/// let cluster: ResourceRef = "kafka-cluster/lkc-abc123".parse()?;
+/// assert_eq!(cluster.kind(), ResourceKind::KAFKA_CLUSTER.as_str());
+/// assert_eq!(cluster.id(), "lkc-abc123");
+/// assert!("kafka-cluster".parse::<ResourceRef>().is_err());
+/// # Ok::<(), keygate_core::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ResourceRef {
+    text: String,
+    slash: usize,
+}
+
+impl ResourceRef {
+    /// The longest id part, in bytes.
+    pub const MAX_ID_LEN: usize = 128;
+
+    /// The reference of `id` of kind `kind`.
+    pub fn new(kind: &ResourceKind, id: &str) -> Result<ResourceRef, Error> {
+        Self::check_id(id)?;
+        Ok(ResourceRef { text: format!("{kind}/{id}"), slash: kind.as_str().len() })
+    }
+
+    /// The whole reference, `kind/id`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The kind part.
+    pub fn kind(&self) -> &str {
+        &self.text[..self.slash]
+    }
+
+    /// The id part.
+    pub fn id(&self) -> &str {
+        &self.text[self.slash + 1..]
+    }
+
+    /// Whether this is a resource of `kind`.
+    pub fn is_kind(&self, kind: &ResourceKind) -> bool {
+        self.kind() == kind.as_str()
+    }
+
+    fn check_id(id: &str) -> Result<(), Error> {
+        check_identifier(
+            "resource id",
+            id,
+            Self::MAX_ID_LEN,
+            |b| b.is_ascii_alphanumeric() || b"._-:=".contains(&b),
+            "ASCII letters, digits and . _ - : =",
+        )
+    }
+
+    fn parse(text: String) -> Result<ResourceRef, Error> {
+        let slash = text.find('/').ok_or(Error::Malformed {
+            what: "resource",
+            expected: "kind/id, e.g. kafka-cluster/lkc-abc123",
+        })?;
+        ResourceKind::check(&text[..slash])?;
+        Self::check_id(&text[slash + 1..])?;
+        Ok(ResourceRef { text, slash })
+    }
+}
+
+impl FromStr for ResourceRef {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<ResourceRef, Error> {
+        ResourceRef::parse(text.to_owned())
+    }
+}
+
+impl TryFrom<String> for ResourceRef {
+    type Error = Error;
+
+    fn try_from(text: String) -> Result<ResourceRef, Error> {
+        ResourceRef::parse(text)
+    }
+}
+
+impl From<ResourceRef> for String {
+    fn from(resource: ResourceRef) -> String {
+        resource.text
+    }
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResourceRef({})", self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_platforms_resource_names() {
+        for text in [
+            "kafka-cluster/lkc-abc123",
+            "schema-registry/lsrc-9",
+            "pulsar-tenant/acme",
+            "agent-cluster/vci_1",
+            "cloud/org-42",
+            "pulsar-tenant/public:ns=1",
+        ] {
+            let resource: ResourceRef = text.parse().unwrap();
+            assert_eq!(resource.as_str(), text);
+            assert_eq!(format!("{}/{}", resource.kind(), resource.id()), text);
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_references() {
+        for bad in [
+            "",
+            "kafka-cluster",
+            "/lkc-1",
+            "kafka-cluster/",
+            "Kafka-cluster/lkc-1",
+            "1kafka/lkc-1",
+            "kafka-cluster/lkc 1",
+            "kafka-cluster/lkc/1",
+            "kafka-cluster/../etc",
+        ] {
+            assert!(bad.parse::<ResourceRef>().is_err(), "{bad:?}");
+        }
+        let long_id = format!("kafka-cluster/{}", "a".repeat(129));
+        assert!(matches!(long_id.parse::<ResourceRef>(), Err(Error::TooLong { .. })));
+    }
+
+    #[test]
+    fn builds_from_a_well_known_kind() {
+        let tenant = ResourceRef::new(&ResourceKind::PULSAR_TENANT, "acme").unwrap();
+        assert_eq!(tenant.as_str(), "pulsar-tenant/acme");
+        assert!(tenant.is_kind(&ResourceKind::PULSAR_TENANT));
+        assert!(!tenant.is_kind(&ResourceKind::KAFKA_CLUSTER));
+        assert!(ResourceRef::new(&ResourceKind::CLOUD, "").is_err());
+    }
+
+    #[test]
+    fn serialises_as_one_string() {
+        let resource: ResourceRef = "kafka-cluster/lkc-1".parse().unwrap();
+        assert_eq!(serde_json::to_string(&resource).unwrap(), "\"kafka-cluster/lkc-1\"");
+        assert!(serde_json::from_str::<ResourceRef>("\"kafka-cluster\"").is_err());
+    }
+}
