@@ -64,6 +64,13 @@ impl From<SigningKeyId> for String {
     }
 }
 
+// Hash and Eq are those of the text, so maps keyed by kid can be searched with a `&str`.
+impl std::borrow::Borrow<str> for SigningKeyId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for SigningKeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -9,6 +9,7 @@
 // panicking is how a test helper reports it.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod fixtures;
 pub mod strategy;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,25 @@ pub const T0: Timestamp = match Timestamp::from_unix(1_767_225_600) {
 /// `T0` plus `seconds`.
 pub fn t0_plus(seconds: u64) -> Timestamp {
     T0.saturating_add(Span::seconds(seconds))
+}
+
+/// The value of an environment variable that points a test at something outside Rust: a
+/// Python interpreter with client libraries, a PostgreSQL server.
+///
+/// When it is missing the test cannot run. Then this prints, by name, that `test` was skipped and
+/// why, and returns `None`; unless `KEYGATE_REQUIRE_EXTERNAL` is set (as `scripts/test` and CI set
+/// it), in which case a missing variable fails the test: CI never passes by skipping.
+pub fn external(variable: &str, test: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.is_empty() => Some(value),
+        _ if std::env::var_os("KEYGATE_REQUIRE_EXTERNAL").is_some() => {
+            panic!("{test}: {variable} is not set, and KEYGATE_REQUIRE_EXTERNAL forbids skipping")
+        }
+        _ => {
+            eprintln!("SKIPPED {test}: set {variable} to run it (scripts/test does)");
+            None
+        }
+    }
 }
 
 /// A deterministic [`SecureRandom`] for tests: the same seed gives the same bytes, so generated

@@ -1,0 +1,104 @@
+//! Properties: mint → verify round-trips for every algorithm, any flipped byte fails, and
+//! verification succeeds exactly inside [nbf, exp) widened by the leeway.
+
+use std::sync::{Arc, OnceLock};
+
+use keygate_core::{SigningAlgorithm, Span, Timestamp};
+use keygate_token::{Claims, Minter, SigningKey, UnverifiedToken, Verifier, VerifyOptions};
+use proptest::prelude::*;
+
+use super::support::{hs256, rsa};
+
+/// One key per algorithm, made once: RSA keys come from the fixtures, the rest are generated.
+fn keys() -> &'static [(Arc<SigningKey>, Verifier)] {
+    static KEYS: OnceLock<Vec<(Arc<SigningKey>, Verifier)>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        SigningAlgorithm::ALL
+            .into_iter()
+            .map(|algorithm| {
+                let key = match algorithm {
+                    SigningAlgorithm::HS256 => hs256(),
+                    a if a.name().starts_with('R') || a.name().starts_with('P') => rsa(a),
+                    a => SigningKey::generate(a).unwrap().with_kid("gen".parse().unwrap()),
+                };
+                let key = Arc::new(key);
+                let verifier = Verifier::new([Arc::clone(key.verification_key())])
+                    .unwrap()
+                    .with_cache_slots(0);
+                (key, verifier)
+            })
+            .collect()
+    })
+}
+
+fn instant() -> impl Strategy<Value = Timestamp> {
+    (1_000_000_000i64..3_000_000_000).prop_map(|s| Timestamp::from_unix(s).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn mint_then_verify_round_trips(which in 0usize..12, subject in "[a-z][a-z0-9-]{0,20}", jti in "[a-z0-9]{1,16}", now in instant()) {
+        let (key, verifier) = &keys()[which];
+        let claims = Claims::new(subject.clone()).with_jwt_id(jti.clone()).with_issued_at(now).with_expires(Some(now.saturating_add(Span::hours(1))));
+        let token = Minter::new(Arc::clone(key)).mint(&claims).unwrap();
+        let verified = verifier.verify(&UnverifiedToken::parse(token.expose()).unwrap(), &VerifyOptions::default(), now).unwrap();
+        prop_assert_eq!(verified.claims().subject(), Some(subject.as_str()));
+        prop_assert_eq!(verified.claims().jwt_id(), Some(jti.as_str()));
+        prop_assert_eq!(verified.algorithm(), key.algorithm());
+    }
+
+    #[test]
+    fn any_single_flipped_byte_fails(which in 0usize..12, position in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let (key, verifier) = &keys()[which];
+        let now = Timestamp::from_unix(2_000_000_000).unwrap();
+        let token = Minter::new(Arc::clone(key)).mint(&Claims::new("alice").with_expires(Some(now.saturating_add(Span::hours(1))))).unwrap();
+        let mut bytes = token.expose().as_bytes().to_vec();
+        let at = position.index(bytes.len());
+        bytes[at] ^= 1 << bit;
+        // A flip may make the text invalid UTF-8; such a token cannot even be presented.
+        if let Ok(text) = String::from_utf8(bytes) {
+            let result = UnverifiedToken::parse(&text).and_then(|t| verifier.verify(&t, &VerifyOptions::default(), now).map(|_| ()));
+            prop_assert!(result.is_err(), "flipping bit {} of byte {} still verified", bit, at);
+        }
+    }
+
+    #[test]
+    fn valid_exactly_inside_the_window(nbf in 1_500_000_000i64..1_600_000_000, length in 1i64..1_000_000, offset in -2_000_000i64..2_000_000, leeway in 0u64..120) {
+        let (key, verifier) = &keys()[0];
+        let not_before = Timestamp::from_unix(nbf).unwrap();
+        let expires = Timestamp::from_unix(nbf + length).unwrap();
+        let now = Timestamp::from_unix(nbf + offset).unwrap();
+        let token = Minter::new(Arc::clone(key)).mint(&Claims::new("alice").with_not_before(not_before).with_expires(Some(expires))).unwrap();
+        let options = VerifyOptions::default().with_leeway(Span::seconds(leeway));
+        let accepted = verifier.verify(&UnverifiedToken::parse(token.expose()).unwrap(), &options, now).is_ok();
+        let leeway = leeway as i64;
+        let inside = nbf - leeway <= nbf + offset && nbf + offset < nbf + length + leeway;
+        prop_assert_eq!(accepted, inside);
+    }
+}
+
+#[test]
+fn cached_verification_still_checks_time() {
+    let key = Arc::new(SigningKey::generate(SigningAlgorithm::ES256).unwrap());
+    let verifier = Verifier::new([Arc::clone(key.verification_key())]).unwrap();
+    let now = Timestamp::from_unix(2_000_000_000).unwrap();
+    let token = Minter::new(key)
+        .mint(&Claims::new("alice").with_expires(Some(now.saturating_add(Span::seconds(10)))))
+        .unwrap();
+    let parsed = UnverifiedToken::parse(token.expose()).unwrap();
+    // First call fills the cache, the second hits it; both pass.
+    for _ in 0..2 {
+        verifier.verify(&parsed, &VerifyOptions::default(), now).unwrap();
+    }
+    let later = now.saturating_add(Span::seconds(60));
+    assert!(verifier.verify(&parsed, &VerifyOptions::default(), later).is_err());
+    // A hit is per exact token: the same claims with another signature is not a hit.
+    let verified_with = verifier
+        .verify_with(&parsed, &VerifyOptions::default(), now, |v| {
+            v.claims().subject().map(str::to_owned)
+        })
+        .unwrap();
+    assert_eq!(verified_with.as_deref(), Some("alice"));
+}
