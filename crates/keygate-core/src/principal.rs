@@ -81,6 +81,13 @@ impl AsRef<str> for PrincipalId {
     }
 }
 
+// Hash and Eq are those of the text, so maps keyed by principal can be searched with a `&str`.
+impl std::borrow::Borrow<str> for PrincipalId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for PrincipalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
