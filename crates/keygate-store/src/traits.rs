@@ -1,0 +1,301 @@
+//! The storage traits: what every backend implements.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use keygate_core::{
+    Description, Expiry, KeyId, KeyRecord, KeyState, Principal, PrincipalId, SigningKeyId,
+    Timestamp,
+};
+use keygate_revocation::Revocation;
+
+use crate::{
+    Change, DeletedPrincipal, KeyFilter, Page, PageRequest, Quota, Rotated, SecretBytes, Seq,
+    SigningKeyRecord, StoreError, StoreSnapshot,
+};
+
+/// Principals: the owners of keys.
+///
+/// Every mutation appends its change to the feed in the same atomic step as the mutation.
+#[async_trait]
+pub trait PrincipalStore: Send + Sync {
+    /// Creates `principal`. Fails with `AlreadyExists` if one with its id exists. Records
+    /// `PrincipalCreated`.
+    async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError>;
+
+    /// The principal `id`, or `NotFound`.
+    async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError>;
+
+    /// Principals in id order, a page at a time.
+    async fn list_principals(
+        &self,
+        page: &PageRequest<PrincipalId>,
+    ) -> Result<Page<Principal, PrincipalId>, StoreError>;
+
+    /// Deletes the principal `id` and every key it owns, in one atomic step, and returns what was
+    /// removed. Records, in order: for each key, `KeyDeleted` (preceded by a `Revoked` tombstone
+    /// for an unexpired JWT key, whose token would otherwise still verify); a `Revoked` principal
+    /// watermark at `at`, so credentials issued for the principal before now, keygate's or not,
+    /// stay refused if a principal of the same name is created again; then `PrincipalDeleted`.
+    /// `NotFound` if it does not exist.
+    async fn delete_principal(
+        &self,
+        id: &PrincipalId,
+        at: Timestamp,
+    ) -> Result<DeletedPrincipal, StoreError>;
+}
+
+/// Keys: the records of API keys (never their secrets, only digests).
+///
+/// Every mutation appends its change to the feed in the same atomic step as the mutation, and a
+/// failed mutation writes nothing.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Inserts `key`, atomically checking that its owner exists (`NotFound`), its id is new
+    /// (`AlreadyExists`), and its owner holds fewer than `quota.limit` keys that count toward the
+    /// quota at `quota.now` (`QuotaExceeded`). Concurrent inserts for one principal can never
+    /// exceed the quota. Records `KeyCreated`.
+    async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError>;
+
+    /// The key `id`, or `NotFound`.
+    async fn key(&self, id: KeyId) -> Result<KeyRecord, StoreError>;
+
+    /// Keys that pass `filter`, in id order, a page at a time; stable under concurrent inserts.
+    async fn list_keys(
+        &self,
+        filter: &KeyFilter,
+        page: &PageRequest<KeyId>,
+    ) -> Result<Page<KeyRecord, KeyId>, StoreError>;
+
+    /// Replaces the description of key `id`. Records `KeyUpdated`. `NotFound` if absent.
+    async fn update_description(
+        &self,
+        id: KeyId,
+        description: &Description,
+        at: Timestamp,
+    ) -> Result<KeyRecord, StoreError>;
+
+    /// Sets the state of key `id` to `new` if it is `expected` now; otherwise `Conflict` with the
+    /// current record, and nothing is written. Of many concurrent calls with the same `expected`,
+    /// exactly one succeeds. A revoked key's state is final (`Invalid`). Records `KeyUpdated`.
+    async fn compare_and_set_state(
+        &self,
+        id: KeyId,
+        expected: &KeyState,
+        new: &KeyState,
+        at: Timestamp,
+    ) -> Result<KeyRecord, StoreError>;
+
+    /// Brings the expiry of key `id` forward to `expires`; an expiry later than the current one
+    /// is a `Conflict` (expiries never lengthen). Records `KeyUpdated`.
+    async fn shorten_expiry(
+        &self,
+        id: KeyId,
+        expires: Expiry,
+        at: Timestamp,
+    ) -> Result<KeyRecord, StoreError>;
+
+    /// A rotation as one atomic step: inserts `replacement` (whose `replaces` names the old key,
+    /// and whose owner is the old key's) under `quota`, and brings the old key's expiry forward
+    /// to `old_expires`, only if the old key is still active. `Conflict` (with the old record) if
+    /// it is not, `NotFound` if it does not exist, `Invalid` if the replacement does not name it.
+    /// Records `KeyUpdated` for the old key, then `KeyCreated` for the new one.
+    async fn rotate_key(
+        &self,
+        replacement: &KeyRecord,
+        old_expires: Expiry,
+        quota: Quota,
+    ) -> Result<Rotated, StoreError>;
+
+    /// Deletes key `id` and returns it as it was. Records a `Revoked` tombstone first for an
+    /// unexpired JWT key (its token would otherwise still verify), then `KeyDeleted`.
+    async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError>;
+}
+
+/// Revocations of credentials that have no key record of their own: tokens minted elsewhere,
+/// tombstones of deleted keys, principal watermarks, signing keys.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Records `revocation`, and a `Revoked` change.
+    async fn add_revocation(
+        &self,
+        revocation: &Revocation,
+        at: Timestamp,
+    ) -> Result<Seq, StoreError>;
+
+    /// Drops recorded revocations whose credentials expired before `before`: they can no longer
+    /// affect any check. Records no change; replicas prune on their own. Returns how many.
+    async fn prune_revocations(&self, before: Timestamp) -> Result<usize, StoreError>;
+}
+
+/// The key ring that signs JWT API keys.
+///
+/// A store holds the public half of every signing key (or the shared secret of an HMAC key) and
+/// ships it to replicas. It holds a private key only when one is passed to
+/// [`add_signing_key`](SigningKeyStore::add_signing_key): a store that does so must be trusted
+/// like the key itself (the `keygate` command does, for a self-contained deployment; an embedder
+/// may keep private keys in a KMS and store public halves only).
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Adds a signing key (with its private key, if given). `AlreadyExists` for a known kid; a
+    /// key added as active while another is active is `Conflict` (promote instead). Records
+    /// `SigningKeyChanged`.
+    async fn add_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        private: Option<&SecretBytes>,
+        at: Timestamp,
+    ) -> Result<Seq, StoreError>;
+
+    /// Every signing key, in kid order.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+
+    /// The private key of `kid`; `NotFound` if the key is unknown or its private half was not
+    /// stored.
+    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<SecretBytes, StoreError>;
+
+    /// Makes `kid` the active key, and the previously active key verifying, in one step.
+    /// Records `SigningKeyChanged` for each key whose status changed.
+    async fn promote_signing_key(
+        &self,
+        kid: &SigningKeyId,
+        at: Timestamp,
+    ) -> Result<Seq, StoreError>;
+
+    /// Removes a verifying key; tokens it signed stop verifying. The active key cannot be removed
+    /// (`Conflict`). Records `SigningKeyRemoved`.
+    async fn remove_signing_key(
+        &self,
+        kid: &SigningKeyId,
+        at: Timestamp,
+    ) -> Result<Seq, StoreError>;
+}
+
+/// The ordered, gap-free feed of every change, and the snapshot that bootstraps a reader.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// The position of the last change.
+    async fn head(&self) -> Result<Seq, StoreError>;
+
+    /// Up to `limit` changes after `after`, in order. Sequence numbers follow commit order, so a
+    /// reader that tails this never skips a change, even with concurrent writers. If changes
+    /// after `after` were compacted away, `ChangesCompacted`: the reader bootstraps again from
+    /// [`snapshot`](ChangeFeed::snapshot).
+    async fn changes_since(&self, after: Seq, limit: usize) -> Result<Vec<Change>, StoreError>;
+
+    /// Every principal, key, revocation and signing key, consistent with one position.
+    async fn snapshot(&self) -> Result<StoreSnapshot, StoreError>;
+
+    /// Discards changes at or before `through` (at most the head).
+    async fn compact(&self, through: Seq) -> Result<(), StoreError>;
+}
+
+/// A complete store: every trait above. Blanket-implemented, and object safe, so backends are
+/// used as `Arc<dyn Store>`.
+pub trait Store:
+    PrincipalStore + KeyStore + RevocationStore + SigningKeyStore + ChangeFeed + Debug
+{
+}
+
+impl<T: PrincipalStore + KeyStore + RevocationStore + SigningKeyStore + ChangeFeed + Debug + ?Sized>
+    Store for T
+{
+}
+
+/// Forwards every trait through a smart pointer, so `Arc<dyn Store>` and `Box<dyn Store>` are
+/// stores themselves.
+macro_rules! forward {
+    ($($pointer:ident),*) => {$(
+        #[async_trait]
+        impl<T: PrincipalStore + ?Sized> PrincipalStore for $pointer<T> {
+            async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError> {
+                (**self).create_principal(principal).await
+            }
+            async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {
+                (**self).principal(id).await
+            }
+            async fn list_principals(&self, page: &PageRequest<PrincipalId>) -> Result<Page<Principal, PrincipalId>, StoreError> {
+                (**self).list_principals(page).await
+            }
+            async fn delete_principal(&self, id: &PrincipalId, at: Timestamp) -> Result<DeletedPrincipal, StoreError> {
+                (**self).delete_principal(id, at).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: KeyStore + ?Sized> KeyStore for $pointer<T> {
+            async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError> {
+                (**self).insert_key(key, quota).await
+            }
+            async fn key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+                (**self).key(id).await
+            }
+            async fn list_keys(&self, filter: &KeyFilter, page: &PageRequest<KeyId>) -> Result<Page<KeyRecord, KeyId>, StoreError> {
+                (**self).list_keys(filter, page).await
+            }
+            async fn update_description(&self, id: KeyId, description: &Description, at: Timestamp) -> Result<KeyRecord, StoreError> {
+                (**self).update_description(id, description, at).await
+            }
+            async fn compare_and_set_state(&self, id: KeyId, expected: &KeyState, new: &KeyState, at: Timestamp) -> Result<KeyRecord, StoreError> {
+                (**self).compare_and_set_state(id, expected, new, at).await
+            }
+            async fn shorten_expiry(&self, id: KeyId, expires: Expiry, at: Timestamp) -> Result<KeyRecord, StoreError> {
+                (**self).shorten_expiry(id, expires, at).await
+            }
+            async fn rotate_key(&self, replacement: &KeyRecord, old_expires: Expiry, quota: Quota) -> Result<Rotated, StoreError> {
+                (**self).rotate_key(replacement, old_expires, quota).await
+            }
+            async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError> {
+                (**self).delete_key(id, at).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: RevocationStore + ?Sized> RevocationStore for $pointer<T> {
+            async fn add_revocation(&self, revocation: &Revocation, at: Timestamp) -> Result<Seq, StoreError> {
+                (**self).add_revocation(revocation, at).await
+            }
+            async fn prune_revocations(&self, before: Timestamp) -> Result<usize, StoreError> {
+                (**self).prune_revocations(before).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: SigningKeyStore + ?Sized> SigningKeyStore for $pointer<T> {
+            async fn add_signing_key(&self, key: &SigningKeyRecord, private: Option<&SecretBytes>, at: Timestamp) -> Result<Seq, StoreError> {
+                (**self).add_signing_key(key, private, at).await
+            }
+            async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+                (**self).signing_keys().await
+            }
+            async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<SecretBytes, StoreError> {
+                (**self).signing_key_private(kid).await
+            }
+            async fn promote_signing_key(&self, kid: &SigningKeyId, at: Timestamp) -> Result<Seq, StoreError> {
+                (**self).promote_signing_key(kid, at).await
+            }
+            async fn remove_signing_key(&self, kid: &SigningKeyId, at: Timestamp) -> Result<Seq, StoreError> {
+                (**self).remove_signing_key(kid, at).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: ChangeFeed + ?Sized> ChangeFeed for $pointer<T> {
+            async fn head(&self) -> Result<Seq, StoreError> {
+                (**self).head().await
+            }
+            async fn changes_since(&self, after: Seq, limit: usize) -> Result<Vec<Change>, StoreError> {
+                (**self).changes_since(after, limit).await
+            }
+            async fn snapshot(&self) -> Result<StoreSnapshot, StoreError> {
+                (**self).snapshot().await
+            }
+            async fn compact(&self, through: Seq) -> Result<(), StoreError> {
+                (**self).compact(through).await
+            }
+        }
+    )*};
+}
+
+forward!(Arc, Box);
