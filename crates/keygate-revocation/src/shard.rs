@@ -146,6 +146,26 @@ impl<K: RandomKey, V: Clone> Sharded<K, V> {
         }
     }
 
+    /// Removes `key`, copying the part that held it; returns its value.
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+        if let Some(recent) = self.recent.as_mut()
+            && recent.contains_key(key)
+        {
+            let removed = Arc::make_mut(recent).remove(key);
+            if recent.is_empty() {
+                self.recent = None;
+            }
+            self.len -= 1;
+            return removed;
+        }
+        let shard = &mut self.shards[key.shard()];
+        if !shard.contains_key(key) {
+            return None;
+        }
+        self.len -= 1;
+        Arc::make_mut(shard).remove(key)
+    }
+
     /// Removes the entries `remove` selects, copying only the parts that lose one. Returns how
     /// many were removed.
     pub(crate) fn remove_where(&mut self, remove: impl Fn(&V) -> bool) -> usize {

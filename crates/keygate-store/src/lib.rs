@@ -29,8 +29,8 @@
 //!
 //! # Running the conformance suite on a backend
 //!
-//! With the `conformance` feature, [`conformance`] has one public async function per case and
-//! [`conformance_tests!`] generates one `#[test]` per case, each on a fresh store:
+//! With the `conformance` feature, the `conformance` module has one public async function per case and
+//! `conformance_tests!` generates one `#[test]` per case, each on a fresh store:
 //!
 //! ```toml
 //! [dev-dependencies]

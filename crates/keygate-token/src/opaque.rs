@@ -190,6 +190,13 @@ impl SecretHasher {
 
     /// Checks `key` against the stored digest, in constant time.
     pub fn verify(&self, key: &ApiKey, stored: &SecretDigest) -> Result<(), Error> {
+        self.matches(&self.digest(key), stored)
+    }
+
+    /// Checks a digest computed with [`SecretHasher::digest`] against the stored one, in constant
+    /// time: for callers that compute the digest before they know whether the key exists, so
+    /// that an unknown key costs the same as a wrong secret.
+    pub fn matches(&self, computed: &SecretDigest, stored: &SecretDigest) -> Result<(), Error> {
         let expected_scheme =
             if self.pepper.is_some() { DigestScheme::HmacSha256 } else { DigestScheme::Sha256 };
         if stored.scheme() != expected_scheme {
@@ -197,7 +204,6 @@ impl SecretHasher {
                 "the stored digest was made with a different scheme than this hasher's",
             ));
         }
-        let computed = self.digest(key);
         if bool::from(computed.as_bytes().ct_eq(stored.as_bytes())) {
             Ok(())
         } else {

@@ -59,6 +59,9 @@ pub enum AudienceCheck {
     RejectIfPresent,
     /// `aud` must be present and name at least one of these.
     RequireOneOf(Vec<String>),
+    /// `aud` may be absent; if present it must name at least one of these. What a Pulsar broker
+    /// with `tokenAudience` set does for tokens minted without an audience.
+    OneOfIfPresent(Vec<String>),
     /// `aud` is not looked at: for callers that check where a token may be used by other means,
     /// as the keygate facade does with the key record's scope.
     Unchecked,
@@ -96,6 +99,16 @@ impl VerifyOptions {
         match &mut self.audience {
             AudienceCheck::RequireOneOf(accepted) => accepted.push(audience.into()),
             other => *other = AudienceCheck::RequireOneOf(vec![audience.into()]),
+        }
+        self
+    }
+
+    /// Accepts tokens without `aud`, and requires one that has it to name `audience`; see
+    /// [`AudienceCheck::OneOfIfPresent`].
+    pub fn with_audience_if_present(mut self, audience: impl Into<String>) -> VerifyOptions {
+        match &mut self.audience {
+            AudienceCheck::OneOfIfPresent(accepted) => accepted.push(audience.into()),
+            other => *other = AudienceCheck::OneOfIfPresent(vec![audience.into()]),
         }
         self
     }
@@ -392,6 +405,12 @@ fn check_claims(claims: &Claims<'_>, options: &VerifyOptions, now: Timestamp) ->
         }
         AudienceCheck::RequireOneOf(accepted)
             if !accepted.iter().any(|a| claims.audience.contains(a)) =>
+        {
+            return Err(Error::WrongAudience { expected: accepted.join(" or ") });
+        }
+        AudienceCheck::OneOfIfPresent(accepted)
+            if claims.audience.is_present()
+                && !accepted.iter().any(|a| claims.audience.contains(a)) =>
         {
             return Err(Error::WrongAudience { expected: accepted.join(" or ") });
         }

@@ -350,6 +350,18 @@ fn audience_issuer_and_type() {
         Error::WrongAudience { expected: "kafka-cluster/lkc-1".to_owned() }
     );
     assert!(verify(&verifier, &for_cluster, &options().without_audience_check(), at(NOW)).is_ok());
+    let if_present = options().with_audience_if_present("kafka-cluster/lkc-1");
+    assert!(verify(&verifier, &for_cluster, &if_present, at(NOW)).is_ok());
+    assert!(verify(&verifier, &good(), &if_present, at(NOW)).is_ok(), "no aud at all is fine");
+    assert!(matches!(
+        verify(
+            &verifier,
+            &for_cluster,
+            &options().with_audience_if_present("kafka-cluster/lkc-9"),
+            at(NOW)
+        ),
+        Err(Error::WrongAudience { .. })
+    ));
 
     let issued = token(r#"{"sub":"a","exp":1800003600,"iss":"someone-else"}"#);
     assert_eq!(

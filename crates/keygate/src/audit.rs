@@ -1,0 +1,250 @@
+//! The audit trail: a typed event for every change the key manager makes.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+use keygate_core::{
+    Description, Expiry, KeyFormat, KeyId, Permissions, PrincipalId, PrincipalKind, Scope,
+    SigningAlgorithm, SigningKeyId, Timestamp,
+};
+use keygate_revocation::Revocation;
+use serde::{Deserialize, Serialize};
+
+/// Who asked for a change: an operator, a service, a scheduled job. Free text of up to 128
+/// bytes without control characters (a [`Description`] underneath), e.g. `user:alice@example.com`
+/// or `job:nightly-rotation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Actor(Description);
+
+impl Actor {
+    /// The longest actor name, in bytes.
+    pub const MAX_LEN: usize = 128;
+
+    /// The actor named `name`.
+    pub fn new(name: &str) -> Result<Actor, keygate_core::Error> {
+        if name.trim().is_empty() {
+            return Err(keygate_core::Error::Empty { what: "actor" });
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(keygate_core::Error::TooLong {
+                what: "actor",
+                len: name.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        name.parse().map(Actor)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+/// One audited change. It names the actor, the time and what changed, by ids; it never holds a
+/// secret, a token or key material.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: Actor,
+    /// What.
+    pub action: AuditAction,
+}
+
+impl AuditEvent {
+    /// The principal the event concerns, if any.
+    pub fn principal(&self) -> Option<&PrincipalId> {
+        match &self.action {
+            AuditAction::PrincipalCreated { id, .. } | AuditAction::PrincipalDeleted { id, .. } => {
+                Some(id)
+            }
+            AuditAction::KeyCreated { owner, .. } | AuditAction::KeyRotated { owner, .. } => {
+                Some(owner)
+            }
+            _ => None,
+        }
+    }
+
+    /// The keys the event concerns.
+    pub fn keys(&self) -> Vec<KeyId> {
+        match &self.action {
+            AuditAction::KeyCreated { id, .. }
+            | AuditAction::KeyDescriptionUpdated { id }
+            | AuditAction::KeySuspended { id }
+            | AuditAction::KeyResumed { id }
+            | AuditAction::KeyRevoked { id, .. }
+            | AuditAction::KeyDeleted { id } => vec![*id],
+            AuditAction::KeyRotated { old, new, .. } => vec![*old, *new],
+            AuditAction::PrincipalDeleted { keys, .. } => keys.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What an audited change did. Serialised tagged by `action`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+#[allow(missing_docs)] // The fields are the ids and values each action names.
+pub enum AuditAction {
+    PrincipalCreated {
+        id: PrincipalId,
+        kind: PrincipalKind,
+    },
+    /// A principal and, with it, every key it owned.
+    PrincipalDeleted {
+        id: PrincipalId,
+        keys_deleted: usize,
+        keys: Vec<KeyId>,
+    },
+    KeyCreated {
+        id: KeyId,
+        owner: PrincipalId,
+        scope: Scope,
+        permissions: Permissions,
+        format: KeyFormat,
+        expires: Expiry,
+    },
+    KeyDescriptionUpdated {
+        id: KeyId,
+    },
+    KeySuspended {
+        id: KeyId,
+    },
+    KeyResumed {
+        id: KeyId,
+    },
+    KeyRevoked {
+        id: KeyId,
+        reason: Description,
+    },
+    KeyDeleted {
+        id: KeyId,
+    },
+    /// A rotation: `new` replaces `old`, which now expires at `old_expires`.
+    KeyRotated {
+        old: KeyId,
+        new: KeyId,
+        owner: PrincipalId,
+        old_expires: Expiry,
+    },
+    /// A credential without a key record revoked (a token minted elsewhere, a principal
+    /// watermark, a signing key).
+    CredentialRevoked {
+        revocation: Revocation,
+    },
+    SigningKeyCreated {
+        kid: SigningKeyId,
+        algorithm: SigningAlgorithm,
+    },
+    SigningKeyPromoted {
+        kid: SigningKeyId,
+    },
+    SigningKeyRetired {
+        kid: SigningKeyId,
+    },
+}
+
+/// Where audit events go. Recording must not fail the change it records (the change has
+/// happened), so a sink handles its own errors: retrying, buffering, or at worst reporting them
+/// to its operator.
+#[async_trait]
+pub trait AuditSink: Send + Sync + fmt::Debug {
+    /// Records one event.
+    async fn record(&self, event: &AuditEvent);
+}
+
+/// A sink that drops every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoAudit;
+
+#[async_trait]
+impl AuditSink for NoAudit {
+    async fn record(&self, _event: &AuditEvent) {}
+}
+
+/// A sink that keeps every event in memory, in order; for tests and for short-lived tools that
+/// persist the events themselves.
+#[derive(Debug, Default)]
+pub struct MemoryAudit {
+    events: Mutex<Vec<AuditEvent>>,
+}
+
+impl MemoryAudit {
+    /// An empty log.
+    pub fn new() -> MemoryAudit {
+        MemoryAudit::default()
+    }
+
+    /// Every event recorded so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Removes and returns every event recorded so far.
+    pub fn take(&self) -> Vec<AuditEvent> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[async_trait]
+impl AuditSink for MemoryAudit {
+    async fn record(&self, event: &AuditEvent) {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).push(event.clone());
+    }
+}
+
+#[async_trait]
+impl<S: AuditSink + ?Sized> AuditSink for std::sync::Arc<S> {
+    async fn record(&self, event: &AuditEvent) {
+        (**self).record(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_are_bounded_printable_text() {
+        assert_eq!(
+            Actor::new("user:alice@example.com").unwrap().as_str(),
+            "user:alice@example.com"
+        );
+        assert!(Actor::new("").is_err());
+        assert!(Actor::new("  ").is_err());
+        assert!(Actor::new("a\nb").is_err());
+        assert!(Actor::new(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn events_serialise_tagged_and_name_their_keys() {
+        let event = AuditEvent {
+            at: Timestamp::from_unix(5).unwrap(),
+            actor: Actor::new("job:rotate").unwrap(),
+            action: AuditAction::KeyRotated {
+                old: KeyId::from_bytes([1; 10]),
+                new: KeyId::from_bytes([2; 10]),
+                owner: "svc".parse().unwrap(),
+                old_expires: Expiry::Never,
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["action"]["action"], "key_rotated");
+        assert_eq!(json["actor"], "job:rotate");
+        assert_eq!(serde_json::from_value::<AuditEvent>(json).unwrap(), event);
+        assert_eq!(event.keys().len(), 2);
+        assert_eq!(event.principal().map(PrincipalId::as_str), Some("svc"));
+    }
+}

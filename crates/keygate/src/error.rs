@@ -1,0 +1,217 @@
+//! The errors of the facade: authentication failures, manager failures, sync failures.
+
+use keygate_core::{Expiry, KeyId, Permission, ResourceRef, Scope, Span, Timestamp};
+use keygate_revocation::Reason;
+use keygate_store::StoreError;
+
+/// Why a credential was refused.
+///
+/// It has two faces. The variant and its `Display` are the whole reason, for operators, logs
+/// and metrics ([`AuthError::kind`] gives a stable label). [`AuthError::client_message`] is what
+/// to tell the client: the same words for every failure that could reveal whether a key exists
+/// (anything before the secret or signature was proven), and a specific one only once the client
+/// has shown it holds the key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The credential is not in any form keygate reads (or its checksum is wrong).
+    #[error("malformed credential: {0}")]
+    Malformed(String),
+    /// No key has this id.
+    #[error("unknown key {0}")]
+    UnknownKey(KeyId),
+    /// A token was signed by a key this authenticator does not know, or names no key it can use.
+    #[error("the token's signing key is not known here")]
+    UnknownSigningKey,
+    /// The secret does not match the key's stored digest.
+    #[error("wrong secret for key {0}")]
+    BadSecret(KeyId),
+    /// The token's signature does not verify.
+    #[error("invalid token signature")]
+    InvalidSignature,
+    /// The token is signed correctly but fails a claim check (wrong type, audience, issuer, a
+    /// claim of the wrong type, a subject that is not the key's owner...).
+    #[error("token rejected: {0}")]
+    BadToken(String),
+    /// The key or token has expired.
+    #[error("expired at {at} (now {now})")]
+    Expired {
+        /// When it expired.
+        at: Timestamp,
+        /// When it was presented.
+        now: Timestamp,
+    },
+    /// The key or token is not valid yet.
+    #[error("not valid before {at} (now {now})")]
+    NotYetValid {
+        /// When it becomes valid.
+        at: Timestamp,
+        /// When it was presented.
+        now: Timestamp,
+    },
+    /// The key is suspended.
+    #[error("key {0} is suspended")]
+    Suspended(KeyId),
+    /// The key, the token, its principal or its signing key is revoked.
+    #[error("{0}")]
+    Revoked(Reason),
+    /// The key is valid, but not on this resource.
+    #[error("a key scoped to {scope} is not valid on {presented}")]
+    WrongResource {
+        /// Where the key is valid.
+        scope: Scope,
+        /// Where it was presented.
+        presented: ResourceRef,
+    },
+    /// The key may not perform this operation.
+    #[error("the key does not permit {permission}")]
+    PermissionDenied {
+        /// The operation asked for.
+        permission: Permission,
+    },
+    /// The authenticator's copy of keys and revocations is older than allowed (or was never
+    /// synced): whether the credential is revoked is unknown, so it is refused.
+    #[error("revocation status unknown: state last synced {}, now {now}, allowed staleness {max}", synced_at.map_or_else(|| "never".to_owned(), |at| at.to_string()))]
+    StatusUnknown {
+        /// When the state was last synced.
+        synced_at: Option<Timestamp>,
+        /// When the credential was presented.
+        now: Timestamp,
+        /// The staleness allowed.
+        max: Span,
+    },
+}
+
+/// The stable, low-cardinality name of an [`AuthError`], for metrics labels.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // Each kind is the variant of the same name.
+pub enum AuthFailure {
+    Malformed,
+    UnknownKey,
+    UnknownSigningKey,
+    BadSecret,
+    InvalidSignature,
+    BadToken,
+    Expired,
+    NotYetValid,
+    Suspended,
+    Revoked,
+    WrongResource,
+    PermissionDenied,
+    StatusUnknown,
+}
+
+impl AuthError {
+    /// The same message for every failure that happens before the client has proven it holds
+    /// the key, so a client cannot learn which keys exist.
+    pub const GENERIC: &'static str = "authentication failed";
+
+    /// What to tell the client.
+    pub fn client_message(&self) -> &'static str {
+        match self {
+            AuthError::Malformed(_)
+            | AuthError::UnknownKey(_)
+            | AuthError::UnknownSigningKey
+            | AuthError::BadSecret(_)
+            | AuthError::InvalidSignature
+            | AuthError::BadToken(_) => Self::GENERIC,
+            AuthError::Expired { .. } => "the credential has expired",
+            AuthError::NotYetValid { .. } => "the credential is not valid yet",
+            AuthError::Suspended(_) => "the API key is suspended",
+            AuthError::Revoked(_) => "the credential has been revoked",
+            AuthError::WrongResource { .. } => "the API key is not valid for this resource",
+            AuthError::PermissionDenied { .. } => "the API key does not permit this operation",
+            AuthError::StatusUnknown { .. } => "authentication is temporarily unavailable",
+        }
+    }
+
+    /// The label for metrics.
+    pub fn kind(&self) -> AuthFailure {
+        match self {
+            AuthError::Malformed(_) => AuthFailure::Malformed,
+            AuthError::UnknownKey(_) => AuthFailure::UnknownKey,
+            AuthError::UnknownSigningKey => AuthFailure::UnknownSigningKey,
+            AuthError::BadSecret(_) => AuthFailure::BadSecret,
+            AuthError::InvalidSignature => AuthFailure::InvalidSignature,
+            AuthError::BadToken(_) => AuthFailure::BadToken,
+            AuthError::Expired { .. } => AuthFailure::Expired,
+            AuthError::NotYetValid { .. } => AuthFailure::NotYetValid,
+            AuthError::Suspended(_) => AuthFailure::Suspended,
+            AuthError::Revoked(_) => AuthFailure::Revoked,
+            AuthError::WrongResource { .. } => AuthFailure::WrongResource,
+            AuthError::PermissionDenied { .. } => AuthFailure::PermissionDenied,
+            AuthError::StatusUnknown { .. } => AuthFailure::StatusUnknown,
+        }
+    }
+
+    /// Whether an open session authenticated with this credential must be closed: the
+    /// credential itself is no longer good (as opposed to a permission or resource mismatch,
+    /// which concern one request).
+    pub fn ends_sessions(&self) -> bool {
+        !matches!(
+            self,
+            AuthError::PermissionDenied { .. }
+                | AuthError::WrongResource { .. }
+                | AuthError::StatusUnknown { .. }
+        )
+    }
+}
+
+/// Why a [`KeyManager`](crate::KeyManager) operation failed. Nothing was changed, unless the
+/// store failed after committing (then the operation happened, and retrying finds it done).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManagerError {
+    /// The request breaks a rule of the model or the policy (a quota or lifetime bound, user
+    /// keys forbidden, a state transition that is not allowed).
+    #[error(transparent)]
+    Rule(#[from] keygate_core::Error),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Key material or minting failed.
+    #[error(transparent)]
+    Token(#[from] keygate_token::Error),
+    /// A JWT key was requested, and there is no active signing key with a private key to sign it.
+    #[error("no active signing key to mint JWT API keys with; create one first")]
+    NoSigningKey,
+    /// Deleting forgets a key, so a key still in force must be revoked (or have expired) first:
+    /// every key's end is then on record as a revocation with its reason.
+    #[error("key {id} is still {status}; revoke it before deleting it")]
+    KeyStillInForce {
+        /// The key.
+        id: KeyId,
+        /// Its status.
+        status: keygate_core::KeyStatus,
+    },
+    /// Another writer changed the key while this operation ran, more than once in a row.
+    #[error("key {0} kept changing concurrently; try again")]
+    Contended(KeyId),
+}
+
+/// Why a [`Replica`](crate::Replica) sync failed. The authenticator keeps its previous state.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The store failed; the next sync retries.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store sent something the replica could not apply (a signing key it cannot load, a
+    /// revocation delta out of order). The next sync bootstraps from a snapshot.
+    #[error("could not apply the store's state: {0}")]
+    Apply(String),
+}
+
+pub(crate) fn expired_or_pending(
+    expires: Expiry,
+    not_before: Timestamp,
+    now: Timestamp,
+) -> Option<AuthError> {
+    if let Expiry::At(at) = expires
+        && now >= at
+    {
+        return Some(AuthError::Expired { at, now });
+    }
+    (now < not_before).then_some(AuthError::NotYetValid { at: not_before, now })
+}

@@ -1,0 +1,120 @@
+//! Keeping an authenticator current from a store's change feed.
+
+use std::sync::Arc;
+
+use keygate_core::Clock;
+use keygate_store::{Store, StoreError};
+
+use crate::state::AuthState;
+use crate::{Authenticator, SyncError, SyncReport};
+
+/// How many changes one read of the feed asks for.
+const BATCH: usize = 1024;
+
+/// Keeps an [`Authenticator`] current from a [`Store`]: from a snapshot first, then by the
+/// changes since, applied to the next state beside the current one and published atomically.
+///
+/// The embedder drives it: call [`Replica::sync_once`] on a timer (or use
+/// `Replica::spawn` behind the `tokio` feature). A sync that fails leaves the authenticator's
+/// state as it was, and the next one retries; a replica that fell behind a compaction of the
+/// feed bootstraps again from a snapshot. The authenticator's freshness bound turns a replica
+/// that cannot sync for too long into refusals rather than stale acceptances.
+#[derive(Debug)]
+pub struct Replica {
+    authenticator: Authenticator,
+    clock: Arc<dyn Clock>,
+}
+
+impl Replica {
+    /// A replica feeding `authenticator`, stamping syncs with `clock`.
+    pub fn new(authenticator: Authenticator, clock: Arc<dyn Clock>) -> Replica {
+        Replica { authenticator, clock }
+    }
+
+    /// The authenticator it feeds.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// Brings the authenticator up to date with `store`, and reports what changed. Taking
+    /// `&mut self` keeps syncs of one replica from racing each other.
+    pub async fn sync_once(&mut self, store: &dyn Store) -> Result<SyncReport, SyncError> {
+        let current = self.authenticator.load();
+        if !current.bootstrapped {
+            return self.bootstrap(store, current.version).await;
+        }
+        let mut report =
+            SyncReport { from: current.version, to: current.version, ..SyncReport::default() };
+        let mut changes = Vec::new();
+        let mut cursor = current.version;
+        loop {
+            match store.changes_since(cursor, BATCH).await {
+                Ok(batch) => {
+                    let full = batch.len() == BATCH;
+                    if let Some(last) = batch.last() {
+                        cursor = last.seq;
+                    }
+                    changes.extend(batch);
+                    if !full {
+                        break;
+                    }
+                }
+                Err(StoreError::ChangesCompacted { .. }) => {
+                    return self.bootstrap(store, current.version).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let now = self.clock.now();
+        match current.with_changes(&changes, now, &mut report) {
+            Ok(next) => {
+                self.authenticator.publish(next);
+                Ok(report)
+            }
+            // Something in the feed could not be applied; start over from a snapshot.
+            Err(_) => self.bootstrap(store, current.version).await,
+        }
+    }
+
+    async fn bootstrap(
+        &mut self,
+        store: &dyn Store,
+        from: keygate_store::Seq,
+    ) -> Result<SyncReport, SyncError> {
+        let snapshot = store.snapshot().await?;
+        let now = self.clock.now();
+        let state = AuthState::from_snapshot(snapshot, now)?;
+        let report =
+            SyncReport { from, to: state.version, bootstrapped: true, ..SyncReport::default() };
+        self.authenticator.publish(state);
+        Ok(report)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Replica {
+    /// Syncs every `interval` on the current tokio runtime until the returned handle is
+    /// aborted, calling `on_sync` with each outcome (to review sessions, log failures, export
+    /// metrics).
+    pub fn spawn<F>(
+        mut self,
+        store: Arc<dyn Store>,
+        interval: std::time::Duration,
+        mut on_sync: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(Result<&SyncReport, &SyncError>) + Send + 'static,
+    {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match self.sync_once(&*store).await {
+                    Ok(report) => on_sync(Ok(&report)),
+                    Err(error) => on_sync(Err(&error)),
+                }
+            }
+        })
+    }
+}

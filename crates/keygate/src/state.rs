@@ -1,0 +1,225 @@
+//! The authenticator's immutable state, and how a replica builds the next one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use keygate_core::{Expiry, KeyId, KeyRecord, KeyState, PrincipalId, SigningKeyId, Timestamp};
+use keygate_revocation::{Delta, KeyIdMap, Revocation, RevocationSet};
+use keygate_store::{
+    Change, ChangeEvent, Seq, SigningKeyRecord, StoreSnapshot, VerificationMaterial,
+};
+use keygate_token::{VerificationKey, Verifier};
+
+use crate::SyncError;
+
+/// Everything the data plane reads, as of one position in the store's change feed. Immutable:
+/// readers load it with one atomic read and a sync publishes the next one with one atomic store,
+/// so a check never mixes keys from one version with revocations from another.
+#[derive(Clone)]
+pub(crate) struct AuthState {
+    pub(crate) keys: KeyIdMap<Arc<KeyRecord>>,
+    pub(crate) signing_keys: Arc<BTreeMap<SigningKeyId, SigningKeyRecord>>,
+    /// Verifies keygate's JWT API keys; `None` while there is no signing key.
+    pub(crate) verifier: Option<Arc<Verifier>>,
+    pub(crate) revocations: RevocationSet,
+    pub(crate) version: Seq,
+    /// False until the first snapshot is loaded.
+    pub(crate) bootstrapped: bool,
+}
+
+/// What one sync changed: the input a [`SessionRegistry`](crate::SessionRegistry) reviews open
+/// sessions against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncReport {
+    /// The position before the sync.
+    pub from: Seq,
+    /// The position after it.
+    pub to: Seq,
+    /// Whether the state was rebuilt from a snapshot (first sync, or the feed was compacted
+    /// past this replica); every open session should then be re-checked.
+    pub bootstrapped: bool,
+    /// Keys created, updated or deleted.
+    pub changed_keys: Vec<KeyId>,
+    /// Keys revoked.
+    pub revoked_keys: Vec<KeyId>,
+    /// Keys suspended.
+    pub suspended_keys: Vec<KeyId>,
+    /// Keys deleted.
+    pub deleted_keys: Vec<KeyId>,
+    /// Principals deleted.
+    pub deleted_principals: Vec<PrincipalId>,
+    /// Revocations recorded (tombstones, watermarks, tokens, signing keys).
+    pub revocations: Vec<Revocation>,
+    /// Whether the signing keys changed.
+    pub signing_keys_changed: bool,
+}
+
+impl SyncReport {
+    /// Whether anything changed.
+    pub fn is_empty(&self) -> bool {
+        self.from == self.to && !self.bootstrapped
+    }
+}
+
+impl AuthState {
+    /// The state before anything is known: every check fails closed as never synced.
+    pub(crate) fn empty() -> AuthState {
+        AuthState {
+            keys: KeyIdMap::new(),
+            signing_keys: Arc::default(),
+            verifier: None,
+            revocations: RevocationSet::new(),
+            version: Seq::ZERO,
+            bootstrapped: false,
+        }
+    }
+
+    /// The state a snapshot describes, synced at `now`.
+    pub(crate) fn from_snapshot(
+        snapshot: StoreSnapshot,
+        now: Timestamp,
+    ) -> Result<AuthState, SyncError> {
+        let mut keys = KeyIdMap::new();
+        keys.extend(snapshot.keys.into_iter().map(|key| (key.id(), Arc::new(key))));
+        let signing_keys: BTreeMap<SigningKeyId, SigningKeyRecord> =
+            snapshot.signing_keys.into_iter().map(|key| (key.kid.clone(), key)).collect();
+        let verifier = build_verifier(&signing_keys)?;
+        let revocations = if snapshot.seq > Seq::ZERO {
+            let delta = Delta::new(0, snapshot.seq.0, snapshot.revocations)
+                .map_err(|e| SyncError::Apply(e.to_string()))?;
+            RevocationSet::new()
+                .with_delta(&delta, now)
+                .map_err(|e| SyncError::Apply(e.to_string()))?
+                .unwrap_or_default()
+        } else {
+            RevocationSet::new().with_synced(now)
+        };
+        Ok(AuthState {
+            keys,
+            signing_keys: Arc::new(signing_keys),
+            verifier,
+            revocations,
+            version: snapshot.seq,
+            bootstrapped: true,
+        })
+    }
+
+    /// Applies a batch of changes in order and returns the next state, synced at `now`.
+    pub(crate) fn with_changes(
+        &self,
+        changes: &[Change],
+        now: Timestamp,
+        report: &mut SyncReport,
+    ) -> Result<AuthState, SyncError> {
+        let mut next = self.clone();
+        let mut revocations = Vec::new();
+        let mut signing_keys = None;
+        for change in changes {
+            if change.seq <= next.version {
+                continue;
+            }
+            match &change.event {
+                ChangeEvent::PrincipalCreated { .. } => {}
+                ChangeEvent::PrincipalDeleted { id } => report.deleted_principals.push(id.clone()),
+                ChangeEvent::KeyCreated { key } | ChangeEvent::KeyUpdated { key } => {
+                    let before = next.keys.get(&key.id()).map(|old| old.state().clone());
+                    match key.state() {
+                        KeyState::Revoked { .. }
+                            if !before.as_ref().is_some_and(KeyState::is_revoked) =>
+                        {
+                            report.revoked_keys.push(key.id());
+                        }
+                        KeyState::Suspended { .. }
+                            if !matches!(before, Some(KeyState::Suspended { .. })) =>
+                        {
+                            report.suspended_keys.push(key.id());
+                        }
+                        _ => {}
+                    }
+                    report.changed_keys.push(key.id());
+                    next.keys.insert(key.id(), Arc::new(key.clone()));
+                }
+                ChangeEvent::KeyDeleted { key } => {
+                    next.keys.remove(&key.id());
+                    report.changed_keys.push(key.id());
+                    report.deleted_keys.push(key.id());
+                }
+                ChangeEvent::Revoked { revocation } => revocations.push(revocation.clone()),
+                ChangeEvent::SigningKeyChanged { key } => {
+                    signing_keys
+                        .get_or_insert_with(|| (*next.signing_keys).clone())
+                        .insert(key.kid.clone(), key.clone());
+                }
+                ChangeEvent::SigningKeyRemoved { kid } => {
+                    signing_keys.get_or_insert_with(|| (*next.signing_keys).clone()).remove(kid);
+                }
+                // Events a newer store may add are skipped; they carry nothing this version reads.
+                _ => {}
+            }
+            next.version = change.seq;
+        }
+        if let Some(signing_keys) = signing_keys {
+            next.verifier = build_verifier(&signing_keys)?;
+            next.signing_keys = Arc::new(signing_keys);
+            report.signing_keys_changed = true;
+        }
+        next.revocations = if next.version.0 > next.revocations.version() {
+            let delta = Delta::new(next.revocations.version(), next.version.0, revocations.clone())
+                .map_err(|e| SyncError::Apply(e.to_string()))?;
+            next.revocations
+                .with_delta(&delta, now)
+                .map_err(|e| SyncError::Apply(e.to_string()))?
+                .unwrap_or_else(|| next.revocations.with_synced(now))
+        } else {
+            next.revocations.with_synced(now)
+        };
+        report.revocations.extend(revocations);
+        report.to = next.version;
+        Ok(next)
+    }
+}
+
+fn build_verifier(
+    signing_keys: &BTreeMap<SigningKeyId, SigningKeyRecord>,
+) -> Result<Option<Arc<Verifier>>, SyncError> {
+    if signing_keys.is_empty() {
+        return Ok(None);
+    }
+    let keys = signing_keys
+        .values()
+        .map(|record| {
+            let key = match &record.verification {
+                VerificationMaterial::PublicKey(der) => {
+                    VerificationKey::from_spki_der(record.algorithm, der)
+                }
+                VerificationMaterial::SharedSecret(secret) => {
+                    VerificationKey::hmac(record.algorithm, secret.expose())
+                }
+                _ => {
+                    return Err(SyncError::Apply(format!(
+                        "signing key {} has material this version cannot read",
+                        record.kid
+                    )));
+                }
+            };
+            key.map(|key| Arc::new(key.with_kid(record.kid.clone())))
+                .map_err(|error| SyncError::Apply(format!("signing key {}: {error}", record.kid)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Verifier::new(keys)
+        .map(|verifier| Some(Arc::new(verifier)))
+        .map_err(|error| SyncError::Apply(error.to_string()))
+}
+
+/// The earlier of an expiry and now plus an optional cap.
+pub(crate) fn session_deadline(
+    expires: Expiry,
+    now: Timestamp,
+    cap: Option<keygate_core::Span>,
+) -> Expiry {
+    match cap {
+        Some(cap) => expires.min(Expiry::At(now.saturating_add(cap))),
+        None => expires,
+    }
+}
