@@ -35,6 +35,47 @@ use crate::{
     SigningKeyStatus, Store, StoreError, VerificationMaterial,
 };
 
+/// What a factory given to [`conformance_tests!`](crate::conformance_tests) returns: the store
+/// for one case, and whatever must live as long as the case does.
+///
+/// - `Arc<S>`: the store.
+/// - `(guard, Arc<S>)`: the store, and a value dropped after the case (a temporary directory
+///   holding the database file, say).
+/// - `Option<F>`: `None` skips the case, for a backend that needs something outside the test
+///   (a database server) that is missing. The factory should then say by name what it skipped,
+///   so a skip is never silent.
+pub trait Fixture {
+    /// The store the cases run on.
+    type Store: Store + ?Sized;
+
+    /// The store, or `None` to skip the case.
+    fn store(&self) -> Option<Arc<Self::Store>>;
+}
+
+impl<S: Store + ?Sized> Fixture for Arc<S> {
+    type Store = S;
+
+    fn store(&self) -> Option<Arc<S>> {
+        Some(Arc::clone(self))
+    }
+}
+
+impl<G, S: Store + ?Sized> Fixture for (G, Arc<S>) {
+    type Store = S;
+
+    fn store(&self) -> Option<Arc<S>> {
+        Some(Arc::clone(&self.1))
+    }
+}
+
+impl<F: Fixture> Fixture for Option<F> {
+    type Store = F::Store;
+
+    fn store(&self) -> Option<Arc<F::Store>> {
+        self.as_ref().and_then(Fixture::store)
+    }
+}
+
 /// 2026-01-01T00:00:00Z plus `seconds`.
 fn at(seconds: i64) -> Timestamp {
     Timestamp::from_unix(1_767_225_600 + seconds).unwrap()
@@ -928,7 +969,8 @@ pub async fn signing_keys<S: Store + ?Sized>(store: Arc<S>) {
 }
 
 /// Generates one `#[test]` per conformance case, each on a fresh store from `$factory`, an async
-/// function (or closure returning a future) that returns `Arc<S>` for some `S: Store`.
+/// function (or closure returning a future) that returns a [`Fixture`]: `Arc<S>` for some
+/// `S: Store`, or one of the forms that [`Fixture`] lists.
 ///
 /// The tests run on a multi-threaded tokio runtime that this crate provides; the calling crate
 /// needs no tokio dependency of its own.
@@ -955,8 +997,11 @@ macro_rules! conformance_tests {
                 .build()
                 .expect("a tokio runtime")
                 .block_on(async {
-                    let store = ($factory)().await;
-                    $crate::conformance::$case(store).await;
+                    let fixture = ($factory)().await;
+                    if let Some(store) = $crate::conformance::Fixture::store(&fixture) {
+                        $crate::conformance::$case(store).await;
+                    }
+                    drop(fixture);
                 });
         }
     )*};

@@ -1,0 +1,214 @@
+//! [`KeyStore`] on SQL.
+
+use async_trait::async_trait;
+use keygate_core::{Description, Expiry, KeyId, KeyRecord, KeyState, Scope, Timestamp};
+use keygate_store::backend::{change_state, check_quota, rotation, shorten};
+use keygate_store::{
+    ChangeEvent, KeyFilter, KeyStore, Page, PageRequest, Quota, Rotated, Seq, StoreError,
+};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments};
+
+use crate::codec::to_json;
+use crate::store::column;
+use crate::writer::{decode_key, Writer};
+use crate::SqlStore;
+
+/// Rows read per round trip when a listing filters by status, which SQL cannot evaluate.
+const SCAN_BATCH: usize = 256;
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        w.check_insert(key, quota).await?;
+        let seq = w.insert_key(key).await?;
+        w.commit().await?;
+        Ok(seq)
+    }
+
+    async fn key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+        let row = self
+            .shared
+            .fetch_optional(
+                sqlx::query("SELECT record FROM keygate_keys WHERE id = $1").bind(id.to_string()),
+            )
+            .await?
+            .ok_or_else(|| StoreError::not_found("key", id))?;
+        decode_key(id, &row)
+    }
+
+    async fn list_keys(
+        &self,
+        filter: &KeyFilter,
+        page: &PageRequest<KeyId>,
+    ) -> Result<Page<KeyRecord, KeyId>, StoreError> {
+        // Owner and resource narrow in SQL; status depends on the instant, so it is evaluated
+        // here, reading on in id order until the page is full or the keys run out.
+        let batch = if filter.status.is_some() { page.limit.max(SCAN_BATCH) } else { page.limit };
+        let mut items = Vec::new();
+        let mut after = page.after;
+        loop {
+            let rows = self.shared.fetch_all(list_query(filter, after, batch)?).await?;
+            let full = rows.len() == batch;
+            for row in &rows {
+                let id: String = column(row, "id")?;
+                let key = decode_key(&id, row)?;
+                after = Some(key.id());
+                if filter.matches(&key) {
+                    items.push(key);
+                    if items.len() == page.limit {
+                        let next = items.last().map(KeyRecord::id);
+                        return Ok(Page::new(items, next));
+                    }
+                }
+            }
+            if !full {
+                return Ok(Page::new(items, None));
+            }
+        }
+    }
+
+    async fn update_description(
+        &self,
+        id: KeyId,
+        description: &Description,
+        at: Timestamp,
+    ) -> Result<KeyRecord, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let mut key = w.key(id).await?;
+        key.set_description(description.clone());
+        let key = w.update_key(key, at).await?;
+        w.commit().await?;
+        Ok(key)
+    }
+
+    async fn compare_and_set_state(
+        &self,
+        id: KeyId,
+        expected: &KeyState,
+        new: &KeyState,
+        at: Timestamp,
+    ) -> Result<KeyRecord, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let next = change_state(&w.key(id).await?, expected, new)?;
+        let key = w.update_key(next, at).await?;
+        w.commit().await?;
+        Ok(key)
+    }
+
+    async fn shorten_expiry(
+        &self,
+        id: KeyId,
+        expires: Expiry,
+        at: Timestamp,
+    ) -> Result<KeyRecord, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let next = shorten(&w.key(id).await?, expires)?;
+        let key = w.update_key(next, at).await?;
+        w.commit().await?;
+        Ok(key)
+    }
+
+    async fn rotate_key(
+        &self,
+        replacement: &KeyRecord,
+        old_expires: Expiry,
+        quota: Quota,
+    ) -> Result<Rotated, StoreError> {
+        let old_id = replacement
+            .replaces()
+            .ok_or(StoreError::Invalid("the replacement does not name the key it replaces"))?;
+        let mut w = Writer::begin(&self.shared).await?;
+        let old = rotation(&w.key(old_id).await?, replacement, old_expires)?;
+        w.check_insert(replacement, quota).await?;
+        let old = w.update_key(old, replacement.created_at()).await?;
+        w.insert_key(replacement).await?;
+        w.commit().await?;
+        Ok(Rotated::new(old, replacement.clone()))
+    }
+
+    async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let key = w.key(id).await?;
+        w.delete_key(&key, at).await?;
+        w.commit().await?;
+        Ok(key)
+    }
+}
+
+impl Writer<'_> {
+    /// Checks that `key` may be inserted: its owner exists, its id is new, the quota holds.
+    async fn check_insert(&mut self, key: &KeyRecord, quota: Quota) -> Result<(), StoreError> {
+        if self.principal(key.owner()).await?.is_none() {
+            return Err(StoreError::not_found("principal", key.owner()));
+        }
+        let existing = self
+            .fetch_optional(
+                sqlx::query("SELECT 1 FROM keygate_keys WHERE id = $1").bind(key.id().to_string()),
+            )
+            .await?;
+        if existing.is_some() {
+            return Err(StoreError::already_exists("key", key.id()));
+        }
+        let rows = self
+            .fetch_all(
+                sqlx::query("SELECT id, record FROM keygate_keys WHERE owner = $1")
+                    .bind(key.owner().as_str()),
+            )
+            .await?;
+        let mut live = 0;
+        for row in &rows {
+            let id: String = column(row, "id")?;
+            if decode_key(&id, row)?.counts_toward_quota(quota.now) {
+                live += 1;
+            }
+        }
+        check_quota(quota, live)
+    }
+
+    /// Inserts `key` and records `KeyCreated`.
+    async fn insert_key(&mut self, key: &KeyRecord) -> Result<Seq, StoreError> {
+        let resource = match key.scope() {
+            Scope::Resource(resource) => Some(resource.as_str().to_owned()),
+            _ => None,
+        };
+        self.execute(
+            sqlx::query(
+                "INSERT INTO keygate_keys (id, owner, resource, record) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key.id().to_string())
+            .bind(key.owner().as_str())
+            .bind(resource)
+            .bind(to_json(key)?),
+        )
+        .await?;
+        self.record(key.created_at(), &ChangeEvent::KeyCreated { key: key.clone() }).await
+    }
+}
+
+/// Keys after `after` that pass the filter's owner and resource, in id order.
+fn list_query(
+    filter: &KeyFilter,
+    after: Option<KeyId>,
+    limit: usize,
+) -> Result<sqlx::query::Query<'static, Any, AnyArguments>, StoreError> {
+    let mut sql = String::from("SELECT id, record FROM keygate_keys WHERE 1 = 1");
+    let mut arguments = AnyArguments::default();
+    let mut bind = |sql: &mut String, condition: &str, value: Option<String>| {
+        if let Some(value) = value {
+            // Only fixed text and placeholders go into the statement; values are bound.
+            arguments.add(value).map_err(|_| StoreError::Invalid("unbindable filter"))?;
+            sql.push_str(&format!(" AND {condition} ${}", arguments.len()));
+        }
+        Ok::<_, StoreError>(())
+    };
+    bind(&mut sql, "owner =", filter.owner.as_ref().map(|owner| owner.as_str().to_owned()))?;
+    bind(&mut sql, "resource =", filter.resource.as_ref().map(|r| r.as_str().to_owned()))?;
+    bind(&mut sql, "id >", after.map(|id| id.to_string()))?;
+    arguments
+        .add(i64::try_from(limit).unwrap_or(i64::MAX))
+        .map_err(|_| StoreError::Invalid("unbindable limit"))?;
+    sql.push_str(&format!(" ORDER BY id LIMIT ${}", arguments.len()));
+    Ok(sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments))
+}
