@@ -87,7 +87,8 @@ mod tests {
 
     #[test]
     fn decoding_errors_do_not_echo_the_row() {
-        let error = from_json::<SecretBytes>("signing key", "k1", "\"not-hex-secret\"").unwrap_err();
+        let error =
+            from_json::<SecretBytes>("signing key", "k1", "\"not-hex-secret\"").unwrap_err();
         let message = error.to_string();
         assert!(message.contains("signing key k1"), "{message}");
         assert!(!message.contains("not-hex-secret"), "{message}");

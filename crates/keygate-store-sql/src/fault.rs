@@ -27,44 +27,47 @@ pub enum Fault {
     },
 }
 
-/// The armed fault and how many statements it still lets through.
+/// The fault armed for the next write.
 #[derive(Debug, Default)]
-pub(crate) struct Slot(Mutex<Option<(Fault, u32)>>);
+pub(crate) struct Slot(Mutex<Option<Fault>>);
 
 impl Slot {
     pub(crate) fn arm(&self, fault: Fault) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(fault);
+    }
+
+    /// Disarms the slot, handing its fault to the write that begins now.
+    pub(crate) fn take(&self) -> Option<Armed> {
+        let fault = self.0.lock().unwrap_or_else(PoisonError::into_inner).take()?;
         let after = match fault {
             Fault::Error { after } | Fault::Crash { after } => after,
         };
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((fault, after));
+        Some(Armed { fault, remaining: after })
     }
+}
 
-    /// Called before every statement that writes: lets it through, or fires the fault (once).
+/// A fault riding on one write, and how many statements it still lets through.
+#[derive(Debug)]
+pub(crate) struct Armed {
+    fault: Fault,
+    remaining: u32,
+}
+
+impl Armed {
+    /// Called before each statement of the write that writes: lets it through, or fires.
     pub(crate) async fn before_write(
-        &self,
+        &mut self,
         tx: &mut Transaction<'static, Any>,
         backend: Backend,
     ) -> Result<(), SqlError> {
-        let fired = {
-            let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            match slot.as_mut() {
-                Some((_, remaining)) if *remaining > 0 => {
-                    *remaining -= 1;
-                    None
-                }
-                Some((fault, _)) => {
-                    let fault = *fault;
-                    *slot = None;
-                    Some(fault)
-                }
-                None => None,
-            }
-        };
-        match (fired, backend) {
-            (None, _) => Ok(()),
-            (Some(Fault::Error { .. }), _) => Err(SqlError::Injected),
-            (Some(Fault::Crash { .. }), Backend::Sqlite) => std::process::abort(),
-            (Some(Fault::Crash { .. }), Backend::Postgres) => {
+        if self.remaining > 0 {
+            self.remaining -= 1;
+            return Ok(());
+        }
+        match (self.fault, backend) {
+            (Fault::Error { .. }, _) => Err(SqlError::Injected),
+            (Fault::Crash { .. }, Backend::Sqlite) => std::process::abort(),
+            (Fault::Crash { .. }, Backend::Postgres) => {
                 // The server ends this very session; the statement fails as the connection goes.
                 let result = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
                     .execute(&mut **tx)

@@ -64,14 +64,21 @@ impl ChangeFeed for SqlStore {
             None => return Err(missing_feed()),
         };
         let mut principals = Vec::new();
-        for row in read_all(&mut tx, backend, "SELECT id, record FROM keygate_principals ORDER BY id")
-            .await?
+        for row in
+            read_all(&mut tx, backend, "SELECT id, record FROM keygate_principals ORDER BY id")
+                .await?
         {
             let id: String = column(&row, "id")?;
-            principals.push(from_json::<Principal>("principal", &id, &column::<String>(&row, "record")?)?);
+            principals.push(from_json::<Principal>(
+                "principal",
+                &id,
+                &column::<String>(&row, "record")?,
+            )?);
         }
         let mut keys = Vec::new();
-        for row in read_all(&mut tx, backend, "SELECT id, record FROM keygate_keys ORDER BY id").await? {
+        for row in
+            read_all(&mut tx, backend, "SELECT id, record FROM keygate_keys ORDER BY id").await?
+        {
             let id: String = column(&row, "id")?;
             keys.push(decode_key(&id, &row)?);
         }
@@ -81,17 +88,18 @@ impl ChangeFeed for SqlStore {
                 .await?
         {
             let seq: i64 = column(&row, "seq")?;
-            revocations.push(from_json::<Revocation>("revocation", seq, &column::<String>(&row, "entry")?)?);
+            revocations.push(from_json::<Revocation>(
+                "revocation",
+                seq,
+                &column::<String>(&row, "entry")?,
+            )?);
         }
-        let signing_keys = read_all(
-            &mut tx,
-            backend,
-            "SELECT kid, record FROM keygate_signing_keys ORDER BY kid",
-        )
-        .await?
-        .iter()
-        .map(crate::signing::decode)
-        .collect::<Result<Vec<_>, _>>()?;
+        let signing_keys =
+            read_all(&mut tx, backend, "SELECT kid, record FROM keygate_signing_keys ORDER BY kid")
+                .await?
+                .iter()
+                .map(crate::signing::decode)
+                .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await.map_err(|e| driver(backend, e))?;
         Ok(StoreSnapshot::new(seq, principals, keys, revocations, signing_keys))
     }
@@ -99,8 +107,10 @@ impl ChangeFeed for SqlStore {
     async fn compact(&self, through: Seq) -> Result<(), StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let through = through.min(w.head());
-        w.execute(sqlx::query("DELETE FROM keygate_changes WHERE seq <= $1").bind(seq_to_db(through)))
-            .await?;
+        w.execute(
+            sqlx::query("DELETE FROM keygate_changes WHERE seq <= $1").bind(seq_to_db(through)),
+        )
+        .await?;
         w.set_compacted_through(through);
         w.commit().await
     }

@@ -9,10 +9,10 @@ use keygate_store::{
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments};
 
+use crate::SqlStore;
 use crate::codec::to_json;
 use crate::store::column;
-use crate::writer::{decode_key, Writer};
-use crate::SqlStore;
+use crate::writer::{Writer, decode_key};
 
 /// Rows read per round trip when a listing filters by status, which SQL cannot evaluate.
 const SCAN_BATCH: usize = 256;

@@ -7,10 +7,10 @@ use keygate_store::{
     ChangeEvent, DeletedPrincipal, Page, PageRequest, PrincipalStore, Seq, StoreError,
 };
 
+use crate::SqlStore;
 use crate::codec::{from_json, to_json};
 use crate::store::column;
-use crate::writer::{decode_key, Writer};
-use crate::SqlStore;
+use crate::writer::{Writer, decode_key};
 
 #[async_trait]
 impl PrincipalStore for SqlStore {
@@ -61,9 +61,14 @@ impl PrincipalStore for SqlStore {
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = column(row, "id")?;
-            items.push(from_json::<Principal>("principal", &id, &column::<String>(row, "record")?)?);
+            items.push(from_json::<Principal>(
+                "principal",
+                &id,
+                &column::<String>(row, "record")?,
+            )?);
         }
-        let next = (items.len() == page.limit).then(|| items.last().map(|p| p.id.clone())).flatten();
+        let next =
+            (items.len() == page.limit).then(|| items.last().map(|p| p.id.clone())).flatten();
         Ok(Page::new(items, next))
     }
 

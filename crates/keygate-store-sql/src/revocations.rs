@@ -5,8 +5,8 @@ use keygate_core::Timestamp;
 use keygate_revocation::Revocation;
 use keygate_store::{RevocationStore, Seq, StoreError};
 
-use crate::writer::Writer;
 use crate::SqlStore;
+use crate::writer::Writer;
 
 #[async_trait]
 impl RevocationStore for SqlStore {

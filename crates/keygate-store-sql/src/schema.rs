@@ -38,10 +38,7 @@ pub(crate) enum Found {
 }
 
 /// Reads what the database holds, refusing one that keygate must not write to. Reads only.
-pub(crate) async fn inspect(
-    conn: &mut AnyConnection,
-    backend: Backend,
-) -> Result<Found, SqlError> {
+pub(crate) async fn inspect(conn: &mut AnyConnection, backend: Backend) -> Result<Found, SqlError> {
     let tables: Vec<String> = sqlx::query_scalar::<Any, String>(backend.list_tables())
         .fetch_all(&mut *conn)
         .await
@@ -99,7 +96,10 @@ pub(crate) async fn migrate(
                 .await
                 .map_err(|e| driver(backend, e))?;
         }
-        sqlx::raw_sql(AssertSqlSafe(script)).execute(&mut *tx).await.map_err(|e| driver(backend, e))?;
+        sqlx::raw_sql(AssertSqlSafe(script))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| driver(backend, e))?;
         sqlx::query("INSERT INTO keygate_schema (version, name) VALUES ($1, $2)")
             .bind(migration.version)
             .bind(migration.name)
@@ -138,6 +138,8 @@ mod tests {
         assert!(check_version(&Found::Empty).is_ok());
         assert!(check_version(&Found::Keygate(SCHEMA_VERSION)).is_ok());
         let error = check_version(&Found::Keygate(SCHEMA_VERSION + 1)).unwrap_err();
-        assert!(matches!(error, SqlError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1));
+        assert!(
+            matches!(error, SqlError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1)
+        );
     }
 }

@@ -3,15 +3,14 @@
 use async_trait::async_trait;
 use keygate_core::{SigningKeyId, Timestamp};
 use keygate_store::{
-    ChangeEvent, SecretBytes, Seq, SigningKeyRecord, SigningKeyStatus, SigningKeyStore,
-    StoreError,
+    ChangeEvent, SecretBytes, Seq, SigningKeyRecord, SigningKeyStatus, SigningKeyStore, StoreError,
 };
 use sqlx::any::AnyRow;
 
+use crate::SqlStore;
 use crate::codec::{from_json, secret_from_json, secret_to_json, to_json};
 use crate::store::column;
 use crate::writer::Writer;
-use crate::SqlStore;
 
 #[async_trait]
 impl SigningKeyStore for SqlStore {
@@ -70,9 +69,8 @@ impl SigningKeyStore for SqlStore {
             Some(row) => column(row, "private_key")?,
             None => None,
         };
-        let text = zeroize::Zeroizing::new(
-            text.ok_or_else(|| StoreError::not_found("signing key", kid))?,
-        );
+        let text =
+            zeroize::Zeroizing::new(text.ok_or_else(|| StoreError::not_found("signing key", kid))?);
         Ok(secret_from_json(kid, &text)?)
     }
 
@@ -104,10 +102,12 @@ impl SigningKeyStore for SqlStore {
         ordered.sort_by_key(|key| key.status == SigningKeyStatus::Active);
         for key in ordered {
             w.execute(
-                sqlx::query("UPDATE keygate_signing_keys SET active = $2, record = $3 WHERE kid = $1")
-                    .bind(key.kid.as_str())
-                    .bind(is_active(key))
-                    .bind(to_json(key)?),
+                sqlx::query(
+                    "UPDATE keygate_signing_keys SET active = $2, record = $3 WHERE kid = $1",
+                )
+                .bind(key.kid.as_str())
+                .bind(is_active(key))
+                .bind(to_json(key)?),
             )
             .await?;
         }
@@ -136,8 +136,10 @@ impl SigningKeyStore for SqlStore {
             }
             Some(_) => {}
         }
-        w.execute(sqlx::query("DELETE FROM keygate_signing_keys WHERE kid = $1").bind(kid.as_str()))
-            .await?;
+        w.execute(
+            sqlx::query("DELETE FROM keygate_signing_keys WHERE kid = $1").bind(kid.as_str()),
+        )
+        .await?;
         let seq = w.record(at, &ChangeEvent::SigningKeyRemoved { kid: kid.clone() }).await?;
         w.commit().await?;
         Ok(seq)

@@ -156,7 +156,8 @@ impl SqlStore {
         self.shared.pool.close().await;
     }
 
-    /// Arms `fault` for the next write of this store (and its clones).
+    /// Arms `fault` for the next write of this store (or of its clones); a write that ends
+    /// before the fault's statement disarms it unfired.
     #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, fault: crate::Fault) {
         self.shared.fault.arm(fault);

@@ -9,10 +9,10 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Transaction};
 
+use crate::SqlError;
 use crate::codec::{expiry_to_db, from_json, seq_from_db, seq_to_db, to_json};
 use crate::error::driver;
-use crate::store::{column, Shared};
-use crate::SqlError;
+use crate::store::{Shared, column};
 
 /// A write transaction: begun by locking the change feed's head, so writers queue there and
 /// take sequence numbers in commit order; committed with the head moved past its changes.
@@ -24,6 +24,8 @@ pub(crate) struct Writer<'s> {
     head: Seq,
     compacted_through: Seq,
     start: (Seq, Seq),
+    #[cfg(feature = "fault-injection")]
+    fault: Option<crate::fault::Armed>,
 }
 
 impl<'s> Writer<'s> {
@@ -38,7 +40,15 @@ impl<'s> Writer<'s> {
             .map_err(|e| driver(backend, e))?;
         let head = seq_from_db(column(&row, "head")?)?;
         let compacted_through = seq_from_db(column(&row, "compacted_through")?)?;
-        Ok(Writer { shared, tx, head, compacted_through, start: (head, compacted_through) })
+        Ok(Writer {
+            shared,
+            tx,
+            head,
+            compacted_through,
+            start: (head, compacted_through),
+            #[cfg(feature = "fault-injection")]
+            fault: shared.fault.take(),
+        })
     }
 
     /// The head as this transaction sees it, including its own changes.
@@ -52,7 +62,9 @@ impl<'s> Writer<'s> {
         query: Query<'_, Any, AnyArguments>,
     ) -> Result<u64, StoreError> {
         #[cfg(feature = "fault-injection")]
-        self.shared.fault.before_write(&mut self.tx, self.shared.backend).await?;
+        if let Some(fault) = &mut self.fault {
+            fault.before_write(&mut self.tx, self.shared.backend).await?;
+        }
         let done = query.execute(&mut *self.tx).await.map_err(|e| self.error(e))?;
         Ok(done.rows_affected())
     }
@@ -145,24 +157,36 @@ impl<'s> Writer<'s> {
     }
 
     /// Deletes a key: its tombstone first when it needs one, then `KeyDeleted`.
-    pub(crate) async fn delete_key(&mut self, key: &KeyRecord, at: Timestamp) -> Result<(), StoreError> {
+    pub(crate) async fn delete_key(
+        &mut self,
+        key: &KeyRecord,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         if let Some(tombstone) = deletion_tombstone(key, at) {
             self.revoke(&tombstone, at).await?;
         }
-        self.execute(sqlx::query("DELETE FROM keygate_keys WHERE id = $1").bind(key.id().to_string()))
-            .await?;
+        self.execute(
+            sqlx::query("DELETE FROM keygate_keys WHERE id = $1").bind(key.id().to_string()),
+        )
+        .await?;
         self.record(at, &ChangeEvent::KeyDeleted { key: key.clone() }).await?;
         Ok(())
     }
 
     /// Records a revocation, keyed by the position of its `Revoked` change.
-    pub(crate) async fn revoke(&mut self, revocation: &Revocation, at: Timestamp) -> Result<Seq, StoreError> {
+    pub(crate) async fn revoke(
+        &mut self,
+        revocation: &Revocation,
+        at: Timestamp,
+    ) -> Result<Seq, StoreError> {
         let seq = self.record(at, &ChangeEvent::Revoked { revocation: revocation.clone() }).await?;
         self.execute(
-            sqlx::query("INSERT INTO keygate_revocations (seq, expires, entry) VALUES ($1, $2, $3)")
-                .bind(seq_to_db(seq))
-                .bind(expiry_to_db(revocation.expires()))
-                .bind(to_json(revocation)?),
+            sqlx::query(
+                "INSERT INTO keygate_revocations (seq, expires, entry) VALUES ($1, $2, $3)",
+            )
+            .bind(seq_to_db(seq))
+            .bind(expiry_to_db(revocation.expires()))
+            .bind(to_json(revocation)?),
         )
         .await?;
         Ok(seq)
@@ -174,7 +198,10 @@ impl<'s> Writer<'s> {
 }
 
 /// Decodes the `record` column of the row of key `id`.
-pub(crate) fn decode_key(id: impl std::fmt::Display, row: &AnyRow) -> Result<KeyRecord, StoreError> {
+pub(crate) fn decode_key(
+    id: impl std::fmt::Display,
+    row: &AnyRow,
+) -> Result<KeyRecord, StoreError> {
     let text: String = column(row, "record")?;
     Ok(from_json("key", id, &text)?)
 }

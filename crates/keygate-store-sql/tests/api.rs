@@ -6,9 +6,9 @@
 
 mod api {
     mod conformance;
-    // mod durability;
-    // mod feed;
-    // mod fleet;
+    mod durability;
+    mod feed;
+    mod fleet;
     mod opening;
     pub(crate) mod support;
 }

@@ -56,10 +56,13 @@ async fn a_sqlite_file_keeps_its_state_and_is_in_wal_mode() {
     reopened.close().await;
 
     let mut conn = native_sqlite(&path).await;
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
+    let mode: String =
+        sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     assert_eq!(mode, "wal");
-    let versions: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM keygate_schema").fetch_one(&mut conn).await.unwrap();
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM keygate_schema")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(versions, SCHEMA_VERSION, "reopening applied a migration twice");
 }
 
@@ -76,7 +79,8 @@ async fn an_empty_file_becomes_a_keygate_database() {
 async fn a_file_that_is_not_a_database_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keygate.db");
-    let garbage: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let garbage: Vec<u8> =
+        (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     std::fs::write(&path, &garbage).unwrap();
     let before = contents(dir.path());
 
@@ -151,8 +155,9 @@ async fn an_unreachable_server_is_unavailable_not_a_hang() {
     // Nothing listens on port 1 of the loopback interface.
     let options = SqlOptions::default().with_acquire_timeout(Duration::from_secs(2));
     let started = std::time::Instant::now();
-    let error =
-        SqlStore::connect_with("postgres://keygate@127.0.0.1:1/keygate", options).await.unwrap_err();
+    let error = SqlStore::connect_with("postgres://keygate@127.0.0.1:1/keygate", options)
+        .await
+        .unwrap_err();
     assert!(error.is_transient(), "{error:?}");
     assert!(error.to_string().contains("refused"), "the cause is lost: {error}");
     assert!(started.elapsed() < Duration::from_secs(30), "connecting hung");
@@ -172,8 +177,10 @@ async fn a_newer_postgres_schema_is_refused_untouched() {
 
     let error = SqlStore::connect(&url).await.unwrap_err();
     assert!(matches!(sql_error(&error), SqlError::SchemaTooNew { .. }), "{error:?}");
-    let versions: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM keygate_schema").fetch_one(&mut conn).await.unwrap();
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM keygate_schema")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(versions, SCHEMA_VERSION + 1);
 }
 
@@ -215,7 +222,9 @@ async fn concurrent_first_opens_migrate_once() {
         assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
     }
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    let versions: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM keygate_schema").fetch_one(&mut conn).await.unwrap();
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM keygate_schema")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(versions, SCHEMA_VERSION);
 }

@@ -16,11 +16,8 @@ pub(crate) fn test_name() -> String {
 pub(crate) async fn postgres_url() -> Option<String> {
     let server = keygate_testkit::external("KEYGATE_POSTGRES_URL", &test_name())?;
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let schema = format!(
-        "keygate_test_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    let schema =
+        format!("keygate_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     let mut admin = sqlx::PgConnection::connect(&server).await.expect("the test server");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&mut admin)
