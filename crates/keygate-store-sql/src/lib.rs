@@ -27,6 +27,10 @@
 //! Postgres-compatible distributed databases too. A failed or interrupted mutation rolls back
 //! whole: no partial principal, key or feed entry is ever visible.
 //!
+//! Beside the store's state, [`SqlStore::append_audit`] and [`SqlStore::audit_log`] keep an
+//! audit log of events of the caller's type, for deployments (like the `keygate` command) whose
+//! audit trail lives with their keys.
+//!
 //! Records are stored as JSON text beside the columns that are filtered, ordered or locked on;
 //! id columns order bytewise, as the ids do in Rust. Private signing keys, when a caller stores
 //! them, are stored as given: a database holding them must be guarded like the keys.
@@ -57,6 +61,7 @@
 //! # }
 //! ```
 
+mod audit;
 mod codec;
 mod dialect;
 mod error;
@@ -71,6 +76,7 @@ mod signing;
 mod store;
 mod writer;
 
+pub use audit::{AuditEntry, AuditQuery};
 pub use dialect::Backend;
 pub use error::SqlError;
 #[cfg(feature = "fault-injection")]

@@ -228,3 +228,33 @@ async fn concurrent_first_opens_migrate_once() {
         .unwrap();
     assert_eq!(versions, SCHEMA_VERSION);
 }
+
+#[tokio::test]
+async fn an_older_schema_migrates_forward_keeping_its_data() {
+    // A database as the first release left it: schema 1, with a principal.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keygate.db");
+    let mut conn = native_sqlite(&path).await;
+    sqlx::raw_sql(
+        "CREATE TABLE keygate_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL);
+         INSERT INTO keygate_schema (version, name) VALUES (1, 'initial');",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0001_initial.sql"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO keygate_principals (id, record) VALUES ('orders', $1)")
+        .bind(serde_json::to_string(&orders()).unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let store = SqlStore::open(&path).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.principal(&orders().id).await.unwrap(), orders());
+    store.append_audit(T0, None, &[], &"the audit log exists now").await.unwrap();
+}
