@@ -153,6 +153,19 @@ impl SigningAlgorithm {
         matches!(self, SigningAlgorithm::HS256 | SigningAlgorithm::HS384 | SigningAlgorithm::HS512)
     }
 
+    /// Whether it signs with an RSA key (RS* and PS*).
+    pub const fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            SigningAlgorithm::RS256
+                | SigningAlgorithm::RS384
+                | SigningAlgorithm::RS512
+                | SigningAlgorithm::PS256
+                | SigningAlgorithm::PS384
+                | SigningAlgorithm::PS512
+        )
+    }
+
     /// Parses a JOSE `alg` name without allocating; `none` and unknown names give `None`.
     pub fn from_name(name: &[u8]) -> Option<SigningAlgorithm> {
         SigningAlgorithm::ALL.into_iter().find(|alg| alg.name().as_bytes() == name)

@@ -533,21 +533,17 @@ impl KeyManager {
         algorithm: SigningAlgorithm,
         kid: Option<SigningKeyId>,
     ) -> Result<SigningKeyRecord, ManagerError> {
-        let kid = match kid {
-            Some(kid) => kid,
-            None => {
-                let mut bytes = [0u8; 5];
-                self.random.fill(&mut bytes)?;
-                format!("kg-{}", base32::encode(&bytes)).parse()?
-            }
-        };
-        let key = SigningKey::generate(algorithm)?.with_kid(kid);
+        let mut key = SigningKey::generate(algorithm)?;
+        if let Some(kid) = kid {
+            key = key.with_kid(kid);
+        }
         self.add_signing_key(actor, &key, true).await
     }
 
-    /// Adds a signing key loaded elsewhere. With `store_private`, its private key goes into the
-    /// store (which must then be trusted with it) so this manager can mint with it; without,
-    /// the store gets only what verifies its tokens.
+    /// Adds a signing key loaded elsewhere (an RSA key, say), under its `kid` or, without one, a
+    /// generated `kg-…` id. With `store_private`, its private key goes into the store (which
+    /// must then be trusted with it) so this manager can mint with it; without, the store gets
+    /// only what verifies its tokens.
     pub async fn add_signing_key(
         &self,
         actor: &Actor,
@@ -555,10 +551,14 @@ impl KeyManager {
         store_private: bool,
     ) -> Result<SigningKeyRecord, ManagerError> {
         let now = self.clock.now();
-        let kid = key
-            .kid()
-            .cloned()
-            .ok_or(keygate_token::Error::KeyRejected("a signing key needs a kid"))?;
+        let kid = match key.kid() {
+            Some(kid) => kid.clone(),
+            None => {
+                let mut bytes = [0u8; 5];
+                self.random.fill(&mut bytes)?;
+                format!("kg-{}", base32::encode(&bytes)).parse()?
+            }
+        };
         let verification = if key.algorithm().is_symmetric() {
             VerificationMaterial::SharedSecret(SecretBytes::new(key.private_bytes().to_vec()))
         } else {

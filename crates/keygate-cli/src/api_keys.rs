@@ -1,0 +1,373 @@
+//! `keygate api-key`: the lifecycle of API keys, and verifying one as a broker would.
+
+use std::sync::Arc;
+
+use keygate::core::{
+    Clock, Description, KeyFormat, KeyId, KeyRecord, KeyStatus, Lifetime, Permission,
+    PrincipalKind, ResourceRef, Scope, Span, SystemClock, Timestamp,
+};
+use keygate::store::{KeyFilter, PageRequest, StoreError};
+use keygate::{
+    AuthConfig, AuthContext, Authenticator, Credential, CredentialId, Identity, IssuedKey,
+    ManagerError, NewKey, Replica, Revoked,
+};
+use serde_json::{Value, json};
+
+use crate::cli::{ApiKeyCommand, Owner, ScopeArgs};
+use crate::error::Failure;
+use crate::output::{Printer, expiry, key_json};
+use crate::principals::{find, noun, principal_id};
+use crate::store::Workspace;
+use crate::token::{permissions_from, read_stdin};
+
+pub(crate) async fn run(
+    command: ApiKeyCommand,
+    workspace: &Workspace,
+    printer: Printer,
+) -> Result<(), Failure> {
+    let manager = &workspace.manager;
+    let actor = &workspace.actor;
+    let now = SystemClock.now();
+    match command {
+        ApiKeyCommand::Create { owner, scope, expiry, format, permissions, description } => {
+            let (kind, name) = owner_named(&owner);
+            let owner = find(workspace, &principal_id(name)?, kind).await?;
+            let mut new = NewKey::new(owner.id.clone(), scope_from(&scope)?)
+                .with_format(format.parse::<KeyFormat>()?);
+            if let Some(lifetime) = expiry {
+                new = new.with_lifetime(lifetime_from("--expiry", &lifetime)?);
+            }
+            if !permissions.is_empty() {
+                new = new.with_permissions(permissions_from(&permissions)?);
+            }
+            if let Some(description) = description {
+                new = new.with_description(description_from(&description)?);
+            }
+            let issued = manager.create_key(actor, new).await?;
+            print_issued(printer, &issued, kind, now, None)
+        }
+        ApiKeyCommand::List { service_account, user, resource, state } => {
+            let mut filter = KeyFilter::all();
+            match (service_account, user) {
+                (Some(_), Some(_)) => {
+                    return Err(Failure::error("give --service-account or --user, not both"));
+                }
+                (Some(name), None) => {
+                    let owner =
+                        find(workspace, &principal_id(&name)?, PrincipalKind::ServiceAccount)
+                            .await?;
+                    filter = filter.with_owner(owner.id);
+                }
+                (None, Some(name)) => {
+                    let owner = find(workspace, &principal_id(&name)?, PrincipalKind::User).await?;
+                    filter = filter.with_owner(owner.id);
+                }
+                (None, None) => {}
+            }
+            if let Some(resource) = resource {
+                filter = filter.with_resource(resource_from(&resource)?);
+            }
+            if let Some(state) = state {
+                filter = filter.with_status(state.parse::<KeyStatus>()?, now);
+            }
+            let keys = all_keys(workspace, &filter).await?;
+            print_keys(printer, &keys, now)
+        }
+        ApiKeyCommand::Describe { key } => {
+            let record = key_named(workspace, &key).await?;
+            if printer.is_json() {
+                return printer.json(&key_json(&record, now));
+            }
+            let mut fields = vec![
+                ("key id", record.id().to_string()),
+                ("owner", record.owner().to_string()),
+                ("scope", record.scope().to_string()),
+                ("permissions", record.permissions().to_string()),
+                ("format", record.format().to_string()),
+                ("status", record.status_at(now).to_string()),
+                ("created", record.created_at().to_string()),
+                ("valid from", record.not_before().to_string()),
+                ("expires", expiry(record.expires())),
+                ("description", record.description().to_string()),
+            ];
+            if let Some(old) = record.replaces() {
+                fields.push(("replaces", old.to_string()));
+            }
+            match record.state() {
+                keygate::core::KeyState::Suspended { at } => {
+                    fields.push(("suspended", at.to_string()))
+                }
+                keygate::core::KeyState::Revoked { at, reason } => {
+                    fields.push(("revoked", at.to_string()));
+                    fields.push(("reason", reason.to_string()));
+                }
+                _ => {}
+            }
+            printer.fields(&fields)
+        }
+        ApiKeyCommand::Update { key, description } => {
+            let id = key_named(workspace, &key).await?.id();
+            let record =
+                manager.update_description(actor, id, description_from(&description)?).await?;
+            done(printer, &record, now, &format!("Updated the description of key {id}."))
+        }
+        ApiKeyCommand::Rotate { key, overlap } => {
+            let id = key_named(workspace, &key).await?.id();
+            let overlap = overlap.map(|text| span_from("--overlap", &text)).transpose()?;
+            let rotation = manager.rotate(actor, id, overlap).await?;
+            let kind = manager.principal(rotation.old.owner()).await?.kind;
+            print_issued(printer, &rotation.new, kind, now, Some(&rotation.old))
+        }
+        ApiKeyCommand::Suspend { key } => {
+            let id = key_named(workspace, &key).await?.id();
+            let record = manager.suspend(actor, id).await?;
+            done(
+                printer,
+                &record,
+                now,
+                &format!("Suspended key {id}; `keygate api-key resume {id}` undoes it."),
+            )
+        }
+        ApiKeyCommand::Resume { key } => {
+            let id = key_named(workspace, &key).await?.id();
+            let record = manager.resume(actor, id).await?;
+            done(printer, &record, now, &format!("Resumed key {id}."))
+        }
+        ApiKeyCommand::Revoke { key, reason } => {
+            let id = key_named(workspace, &key).await?.id();
+            let reason = match reason {
+                Some(reason) => description_from(&reason)?,
+                None => Description::empty(),
+            };
+            match manager.revoke(actor, id, reason).await? {
+                Revoked::Now(record) => done(printer, &record, now, &format!("Revoked key {id}.")),
+                Revoked::Already(record) => {
+                    let when = match record.state() {
+                        keygate::core::KeyState::Revoked { at, .. } => format!(" at {at}"),
+                        _ => String::new(),
+                    };
+                    done(
+                        printer,
+                        &record,
+                        now,
+                        &format!("Key {id} was already revoked{when}; nothing changed."),
+                    )
+                }
+                _ => Ok(()),
+            }
+        }
+        ApiKeyCommand::Delete { key } => {
+            let id = key_named(workspace, &key).await?.id();
+            let record = manager.delete_key(actor, id).await?;
+            done(printer, &record, now, &format!("Deleted key {id}."))
+        }
+        ApiKeyCommand::Expiring { within } => {
+            let keys = manager.expiring_within(span_from("--within", &within)?).await?;
+            print_keys(printer, &keys, now)
+        }
+        ApiKeyCommand::Verify { resource, permission, key_id, secret, key, token, stdin } => {
+            let resource = resource_from(&resource)?;
+            let permission = permission
+                .map(|p| {
+                    p.parse::<Permission>()
+                        .map_err(|e| Failure::error(format!("--permission: {e}")))
+                })
+                .transpose()?;
+            let from_stdin = if stdin { Some(read_stdin()?) } else { None };
+            let credential = match (&key_id, &secret, &key, &token, &from_stdin) {
+                (Some(key_id), Some(secret), ..) => Credential::KeyAndSecret { key_id, secret },
+                (_, _, Some(key), ..) => Credential::ApiKey(key),
+                (_, _, _, Some(token), _) => Credential::Bearer(token),
+                (_, _, _, _, Some(text))
+                    if text.trim().starts_with(keygate::token::API_KEY_PREFIX) =>
+                {
+                    Credential::ApiKey(text.trim())
+                }
+                (_, _, _, _, Some(text)) => Credential::Bearer(text.trim()),
+                _ => {
+                    return Err(Failure::error(
+                        "give KEY_ID SECRET, --key, --token, or -i to read the credential from standard input",
+                    ));
+                }
+            };
+            let identity = verify(workspace, &credential, &resource, permission.as_ref()).await?;
+            printer.json(&identity_json(&identity))
+        }
+    }
+}
+
+/// Authenticates `credential` at `resource` through an Authenticator synced from the store,
+/// exactly as a broker's.
+async fn verify(
+    workspace: &Workspace,
+    credential: &Credential<'_>,
+    resource: &ResourceRef,
+    permission: Option<&Permission>,
+) -> Result<Identity, Failure> {
+    let authenticator = Authenticator::new(AuthConfig::default());
+    let mut replica = Replica::new(authenticator.clone(), Arc::new(SystemClock));
+    replica
+        .sync_once(&*workspace.store)
+        .await
+        .map_err(|e| Failure::error(format!("cannot load the store's keys: {e}")))?;
+    let mut context = AuthContext::new(resource, SystemClock.now());
+    if let Some(permission) = permission {
+        context = context.with_permission(permission);
+    }
+    authenticator.authenticate(credential, &context).map_err(|e| Failure::Refused(e.to_string()))
+}
+
+fn identity_json(identity: &Identity) -> Value {
+    let credential = match identity.credential() {
+        CredentialId::ApiKey(id) => json!({ "api_key": id.to_string() }),
+        CredentialId::Token { jti, .. } => json!({ "token": { "jti": jti } }),
+        _ => Value::Null,
+    };
+    json!({
+        "principal": identity.principal().as_str(),
+        "credential": credential,
+        "scope": identity.scope().to_string(),
+        "permissions": identity.permissions().to_string(),
+        "expires": identity.expires().at().map(|at| at.to_string()),
+        "session_deadline": identity.session_deadline().at().map(|at| at.to_string()),
+    })
+}
+
+/// Prints a key just issued, with its secret, this once; after a rotation, with the old key.
+fn print_issued(
+    printer: Printer,
+    issued: &IssuedKey,
+    kind: PrincipalKind,
+    now: Timestamp,
+    rotated: Option<&KeyRecord>,
+) -> Result<(), Failure> {
+    let record = &issued.record;
+    if printer.is_json() {
+        let mut value = key_json(record, now);
+        value["secret"] = json!(issued.secret.expose());
+        if let Some(old) = rotated {
+            value["old_key_id"] = json!(old.id().to_string());
+            value["old_expires"] = json!(old.expires().at().map(|at| at.to_string()));
+        }
+        return printer.json(&value);
+    }
+    if let Some(old) = rotated {
+        printer.line(&format!(
+            "Rotated key {}: it keeps working until {}, then only the new key does.",
+            old.id(),
+            expiry(old.expires())
+        ))?;
+    }
+    printer.line("API key created. Save the secret now: it cannot be shown again.")?;
+    printer.line("")?;
+    printer.fields(&[
+        ("key id", record.id().to_string()),
+        ("secret", issued.secret.expose().to_owned()),
+        ("owner", format!("{} ({})", record.owner(), noun(kind))),
+        ("scope", record.scope().to_string()),
+        ("permissions", record.permissions().to_string()),
+        ("format", record.format().to_string()),
+        ("expires", expiry(record.expires())),
+    ])?;
+    printer.line("")?;
+    printer.line(
+        "Kafka clients using SASL/PLAIN: the key id is the username, the secret the password.",
+    )
+}
+
+/// Prints keys as a table or a JSON array.
+fn print_keys(printer: Printer, keys: &[KeyRecord], now: Timestamp) -> Result<(), Failure> {
+    if printer.is_json() {
+        return printer.json(&Value::Array(keys.iter().map(|key| key_json(key, now)).collect()));
+    }
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|key| {
+            vec![
+                key.id().to_string(),
+                key.owner().to_string(),
+                key.scope().to_string(),
+                key.format().to_string(),
+                key.status_at(now).to_string(),
+                expiry(key.expires()),
+                key.description().to_string(),
+            ]
+        })
+        .collect();
+    printer
+        .table(&["KEY ID", "OWNER", "SCOPE", "FORMAT", "STATUS", "EXPIRES", "DESCRIPTION"], &rows)
+}
+
+/// Reports a change: a sentence for people, the key as it now is for scripts.
+fn done(
+    printer: Printer,
+    record: &KeyRecord,
+    now: Timestamp,
+    sentence: &str,
+) -> Result<(), Failure> {
+    if printer.is_json() { printer.json(&key_json(record, now)) } else { printer.line(sentence) }
+}
+
+/// The key `text` names, or a one-line reason why there is none.
+async fn key_named(workspace: &Workspace, text: &str) -> Result<KeyRecord, Failure> {
+    let id: KeyId = text.trim().parse().map_err(|_| {
+        Failure::error(format!("{text:?} is not a key id (16 characters, like 5x7k2m9q4w8n6p1r)"))
+    })?;
+    workspace.manager.key(id).await.map_err(|error| match error {
+        ManagerError::Store(StoreError::NotFound { .. }) => {
+            Failure::error(format!("there is no key {id}"))
+        }
+        error => error.into(),
+    })
+}
+
+async fn all_keys(workspace: &Workspace, filter: &KeyFilter) -> Result<Vec<KeyRecord>, Failure> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let batch = workspace.manager.list_keys(filter, &page).await?;
+        all.extend(batch.items);
+        match batch.next {
+            Some(next) => page = PageRequest::after(next, 500),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn owner_named(owner: &Owner) -> (PrincipalKind, &str) {
+    match (&owner.service_account, &owner.user) {
+        (_, Some(user)) => (PrincipalKind::User, user),
+        (Some(account), None) => (PrincipalKind::ServiceAccount, account),
+        // clap requires exactly one of the two.
+        (None, None) => (PrincipalKind::ServiceAccount, ""),
+    }
+}
+
+fn scope_from(scope: &ScopeArgs) -> Result<Scope, Failure> {
+    Ok(match &scope.resource {
+        Some(resource) => Scope::Resource(resource_from(resource)?),
+        None if scope.cloud => Scope::Cloud,
+        None => Scope::Global,
+    })
+}
+
+fn resource_from(text: &str) -> Result<ResourceRef, Failure> {
+    text.parse().map_err(|e| {
+        Failure::error(format!(
+            "{text:?} is not a resource (KIND/ID, like kafka-cluster/lkc-abc123): {e}"
+        ))
+    })
+}
+
+fn lifetime_from(option: &str, text: &str) -> Result<Lifetime, Failure> {
+    text.parse()
+        .map_err(|e| Failure::error(format!("{option}: {e} (a span like 30d or 1y, or never)")))
+}
+
+fn span_from(option: &str, text: &str) -> Result<Span, Failure> {
+    text.parse().map_err(|e| Failure::error(format!("{option}: {e} (a span like 24h or 14d)")))
+}
+
+fn description_from(text: &str) -> Result<Description, Failure> {
+    text.parse().map_err(|e| Failure::error(format!("description: {e}")))
+}

@@ -1,0 +1,110 @@
+//! Opening the store the command works on, and the audit log it writes to.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use keygate::store::KeyStore;
+use keygate::{Actor, AuditEvent, AuditSink, KeyManager};
+use keygate_store_sql::SqlStore;
+
+use crate::error::Failure;
+
+/// The store and the manager over it, with the audit log in the same database.
+pub(crate) struct Workspace {
+    pub(crate) store: Arc<SqlStore>,
+    pub(crate) manager: KeyManager,
+    pub(crate) actor: Actor,
+}
+
+impl Workspace {
+    /// Opens the store at `location` (by default the per-user one, created on first use), for
+    /// changes made by `actor`.
+    pub(crate) async fn open(
+        location: Option<&str>,
+        actor_name: Option<&str>,
+    ) -> Result<Workspace, Failure> {
+        let actor = actor(actor_name)?;
+        let store = Arc::new(open_store(location).await?);
+        let manager = KeyManager::new(store.clone())
+            .with_audit(Arc::new(SqlAudit { store: Arc::clone(&store) }));
+        Ok(Workspace { store, manager, actor })
+    }
+}
+
+/// The store at `location`: a postgres:// or sqlite: URL, or a SQLite file path; by default
+/// the per-user data path, whose directory is created on first use.
+async fn open_store(location: Option<&str>) -> Result<SqlStore, Failure> {
+    let opened = match location {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            SqlStore::connect(url).await
+        }
+        Some(url) if url.starts_with("sqlite:") => SqlStore::connect(url).await,
+        Some(path) => SqlStore::open(path).await,
+        None => {
+            let path = default_store_path()?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir.display(), e))?;
+            }
+            SqlStore::open(&path).await
+        }
+    };
+    opened.map_err(|error| {
+        Failure::error(format!("cannot open the store: {}", Failure::from(error).message()))
+    })
+}
+
+/// `$XDG_DATA_HOME/keygate/keygate.db`, or `$HOME/.local/share/keygate/keygate.db`.
+pub(crate) fn default_store_path() -> Result<PathBuf, Failure> {
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME").filter(|dir| !dir.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".local").join("share"),
+            None => {
+                return Err(Failure::error(
+                    "no store given, and neither XDG_DATA_HOME nor HOME is set: pass --store",
+                ));
+            }
+        },
+    };
+    Ok(data.join("keygate").join("keygate.db"))
+}
+
+/// The actor named on the command line or in the environment, else `cli:$USER`.
+fn actor(name: Option<&str>) -> Result<Actor, Failure> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => match std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+            Ok(user) if !user.is_empty() => format!("cli:{user}"),
+            _ => "cli".to_owned(),
+        },
+    };
+    Actor::new(&name).map_err(|e| Failure::error(format!("--actor: {e}")))
+}
+
+/// Audit events, appended to the store's audit log. An event about a key is filed under the
+/// key's owner too, so `audit list --principal` finds revocations and suspensions.
+#[derive(Debug)]
+struct SqlAudit {
+    store: Arc<SqlStore>,
+}
+
+#[async_trait]
+impl AuditSink for SqlAudit {
+    async fn record(&self, event: &AuditEvent) {
+        let keys = event.keys();
+        let mut principal = event.principal().cloned();
+        if principal.is_none()
+            && let Some(first) = keys.first()
+            && let Ok(key) = self.store.key(*first).await
+        {
+            principal = Some(key.owner().clone());
+        }
+        if let Err(error) =
+            self.store.append_audit(event.at, principal.as_ref(), &keys, event).await
+        {
+            // The change itself happened; say that its record did not.
+            eprintln!("keygate: warning: the audit log did not record this change: {error}");
+        }
+    }
+}

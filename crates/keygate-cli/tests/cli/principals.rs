@@ -1,0 +1,65 @@
+//! `keygate service-account` and `keygate user`.
+
+use super::support::Sandbox;
+
+#[test]
+fn service_accounts_are_created_listed_and_deleted_with_their_keys() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders", "--description", "order pipeline"]).ok();
+    sandbox.run(&["service-account", "create", "billing"]).ok();
+    sandbox.run(&["user", "create", "alice@example.com", "--display-name", "Alice"]).ok();
+    for _ in 0..2 {
+        sandbox.run(&["api-key", "create", "--service-account", "orders", "--global"]).ok();
+    }
+
+    let table = sandbox.run(&["service-account", "list"]).ok().stdout;
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains("orders") && table.contains("order pipeline") && table.contains("billing")
+    );
+    assert!(!table.contains("alice"), "users are listed with service accounts: {table}");
+    let users = sandbox.run(&["user", "list", "--output", "json"]).ok().json();
+    assert_eq!(users[0]["name"], "alice@example.com");
+    assert_eq!(users[0]["display_name"], "Alice");
+    assert_eq!(users[0]["kind"], "user");
+
+    sandbox.run(&["service-account", "delete", "orders"]).fails(2, "pass --yes");
+    let deleted = sandbox.run(&["service-account", "delete", "orders", "--yes"]).ok().stdout;
+    assert!(deleted.contains("its 2 keys"), "{deleted}");
+    let keys = sandbox.run(&["api-key", "list", "--output", "json"]).ok().json();
+    assert_eq!(keys.as_array().unwrap().len(), 0);
+    sandbox
+        .run(&["service-account", "delete", "orders", "--yes"])
+        .fails(2, "there is no service account orders");
+}
+
+#[test]
+fn creating_twice_or_for_the_wrong_kind_fails_with_exit_2() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    sandbox
+        .run(&["service-account", "create", "orders"])
+        .fails(2, "service account orders already exists");
+    sandbox
+        .run(&["user", "delete", "orders", "--yes"])
+        .fails(2, "orders is a service account, not a user");
+    sandbox
+        .run(&["api-key", "create", "--user", "orders", "--global"])
+        .fails(2, "orders is a service account, not a user");
+    sandbox
+        .run(&["api-key", "create", "--service-account", "nobody", "--global"])
+        .fails(2, "there is no service account nobody");
+}
+
+#[test]
+fn invalid_names_and_descriptions_are_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "Has Spaces"]).fails(2, "is not a valid name");
+    sandbox.run(&["service-account", "create", ""]).fails(2, "is not a valid name");
+    let long = "x".repeat(2000);
+    sandbox
+        .run(&["service-account", "create", "ok", "--description", &long])
+        .fails(2, "--description");
+    let listed = sandbox.run(&["service-account", "list", "--output", "json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 0, "a refused create wrote something");
+}
