@@ -20,6 +20,8 @@ use keygate_core::Permission;
 use keygate_store_sql::SqlStore;
 use tokio::sync::mpsc;
 
+pub mod pulsar;
+
 /// What a broker tells one of its connections.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Control {

@@ -7,5 +7,6 @@
 mod gateways {
     mod http;
     mod kafka;
+    mod pulsar;
     pub(crate) mod support;
 }

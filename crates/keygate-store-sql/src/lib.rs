@@ -41,7 +41,7 @@
 //!
 //! # Features
 //!
-//! - `fault-injection`: [`SqlStore::inject_fault`], which cuts a write off mid-transaction, for
+//! - `fault-injection`: `SqlStore::inject_fault`, which cuts a write off mid-transaction, for
 //!   durability tests. Off by default; never enable it in production.
 //!
 //! # Example

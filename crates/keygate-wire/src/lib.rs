@@ -8,6 +8,8 @@
 //! - [`SessionLifetime`]: the `session_lifetime_ms` of Kafka re-authentication (KIP-368), never
 //!   past the credential's expiry.
 //! - [`HttpCredential`]: `Authorization: Bearer` (RFC 6750) and `Basic` (RFC 7617).
+//! - [`pulsar`]: Pulsar token auth data, and what a broker does when a session's token runs out
+//!   (PIP-55 refresh, or disconnection for clients that cannot refresh).
 //!
 //! Every parser refuses oversized input first, then anything its grammar does not allow, with a
 //! [`WireError`] that names the rule and never the input. Each is fuzzed (`fuzz/`) and
@@ -28,6 +30,7 @@ mod http;
 mod kafka;
 mod oauthbearer;
 mod plain;
+pub mod pulsar;
 
 pub use error::WireError;
 pub use http::{AUTHORIZATION_MAX_LEN, HttpCredential, WWW_AUTHENTICATE, encode_basic};

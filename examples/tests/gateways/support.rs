@@ -47,6 +47,10 @@ impl Operator {
         self.dir.path().join("keygate.db").display().to_string()
     }
 
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// Runs `keygate args...` on the store; it must succeed. Returns stdout.
     pub(crate) fn keygate(&self, args: &[&str]) -> String {
         let output = Command::new(keygate_binary())

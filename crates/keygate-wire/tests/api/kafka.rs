@@ -30,3 +30,24 @@ async fn the_lifetime_ends_at_the_key_expiry_or_the_broker_maximum_whichever_is_
     let last = SessionLifetime::of(&identity, expires, None);
     assert_eq!(last.session_lifetime_ms, 1);
 }
+
+#[tokio::test]
+async fn pulsar_sessions_refresh_or_end_at_the_key_expiry() {
+    use keygate_wire::pulsar::{SessionEnd, check_refresh, token_credential};
+
+    let mut world = World::new().await;
+    let key = world.key(KeyFormat::Jwt).await;
+    let identity = world
+        .authenticate(&token_credential("token", key.secret.expose().as_bytes()).unwrap())
+        .unwrap();
+    let Expiry::At(expires) = key.record.expires() else { panic!("the key never expires") };
+    assert_eq!(SessionEnd::of(&identity, true), SessionEnd::Refresh(expires));
+    assert_eq!(SessionEnd::of(&identity, false), SessionEnd::Disconnect(expires));
+    assert_eq!(SessionEnd::of(&identity, false).at(), Some(expires));
+
+    let opaque = world.key(KeyFormat::Opaque).await;
+    let same_owner = world
+        .authenticate(&token_credential("token", opaque.secret.expose().as_bytes()).unwrap())
+        .unwrap();
+    check_refresh(&identity, &same_owner).unwrap();
+}

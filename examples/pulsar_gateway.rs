@@ -1,0 +1,459 @@
+//! A Pulsar binary-protocol gateway that real Pulsar clients authenticate against with keygate
+//! API keys, and optionally with Pulsar-style tokens signed with the operator's own key.
+//!
+//! It handles CONNECT with token auth, PING/PONG, PARTITIONED_METADATA, LOOKUP (answering with
+//! itself), PRODUCER, SEND (receipts; payloads discarded) and CLOSE_PRODUCER, and refreshes
+//! authentication (PIP-55): when a session's token expires, a client that advertised
+//! `supports_auth_refresh` gets AUTH_CHALLENGE and must answer with a fresh token; any other
+//! client is disconnected. A revoked key's connections are closed at the next sync.
+//!
+//! ```sh
+//! cargo run -p keygate-examples --example pulsar_gateway -- \
+//!     --store ~/.local/share/keygate/keygate.db --resource pulsar-tenant/acme \
+//!     --secret-key file:///path/to/hs256.key
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use keygate::core::{Permission, ResourceRef, SigningAlgorithm};
+use keygate::token::{KeyValue, VerificationKey, Verifier, VerifyOptions};
+use keygate::{AuthConfig, ExternalTokens, Identity};
+use keygate_examples::pulsar::{
+    AuthData, BaseCommand, CommandAuthChallenge, CommandConnected, CommandError,
+    CommandLookupTopicResponse, CommandPartitionedTopicMetadataResponse, CommandPong,
+    CommandProducerSuccess, CommandSendReceipt, CommandSuccess, MessageIdData, command,
+    read_command, server_error,
+};
+use keygate_examples::{Broker, Connection, Control, until};
+use keygate_wire::pulsar::{
+    REFRESH_CHALLENGE, SessionEnd, TOKEN_METHOD, check_refresh, token_credential,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+/// A Pulsar gateway authenticating with keygate API keys and Pulsar-style tokens.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The keygate store (a SQLite path or a postgres:// URL), as the keygate command uses it.
+    #[arg(long, env = "KEYGATE_STORE")]
+    store: String,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:6650")]
+    listen: SocketAddr,
+    /// The tenant (or cluster) this gateway is, as pulsar-tenant/NAME.
+    #[arg(long)]
+    resource: ResourceRef,
+    /// Also admit tokens signed with this HMAC secret (like a broker's tokenSecretKey):
+    /// file:///path, data:;base64,... or base64.
+    #[arg(long, value_name = "KEY", conflicts_with = "public_key")]
+    secret_key: Option<String>,
+    /// Also admit tokens signed with this public key (like a broker's tokenPublicKey).
+    #[arg(long, value_name = "KEY")]
+    public_key: Option<String>,
+    /// The algorithm of that key: HS256 for a secret key and RS256 for a public key by default.
+    #[arg(short = 'a', long)]
+    algorithm: Option<SigningAlgorithm>,
+    /// Admit such tokens without an expiry, as Pulsar brokers do; refused by default.
+    #[arg(long)]
+    allow_no_expiry: bool,
+}
+
+/// The protocol version the gateway answers with, at most: v14 brought AUTH_CHALLENGE.
+const PROTOCOL_VERSION: i32 = 19;
+/// How long a challenged client has to answer with a fresh token.
+const REFRESH_GRACE: Duration = Duration::from_secs(10);
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let mut config = AuthConfig::default();
+    if let Some(external) = external_tokens(&args)? {
+        config = config.with_external_tokens(external);
+    }
+    let broker =
+        Broker::start(&args.store, args.resource.clone(), config, Duration::from_millis(100))
+            .await?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("pulsar_gateway: listening on pulsar://{address} as {}", broker.resource());
+    let service_url = Arc::new(format!("pulsar://{address}"));
+    loop {
+        let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
+        let (broker, service_url) = (Arc::clone(&broker), Arc::clone(&service_url));
+        tokio::spawn(async move {
+            let connection = broker.connect();
+            let id = connection.id;
+            println!("connection {id}: opened from {peer}");
+            let reason = serve(stream, &broker, connection, &service_url).await;
+            broker.closed(id);
+            println!("connection {id}: closed: {reason}");
+        });
+    }
+}
+
+/// The operator's own token key, if given, as an issuer the authenticator trusts.
+fn external_tokens(args: &Args) -> Result<Option<ExternalTokens>, String> {
+    let (value, secret) = match (&args.secret_key, &args.public_key) {
+        (Some(value), _) => (value, true),
+        (None, Some(value)) => (value, false),
+        (None, None) => return Ok(None),
+    };
+    let bytes = match KeyValue::parse(value).map_err(|e| format!("the token key: {e}"))? {
+        KeyValue::Inline(bytes) => bytes.to_vec(),
+        KeyValue::File(path) => {
+            std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
+    let key = if secret {
+        VerificationKey::hmac(args.algorithm.unwrap_or(SigningAlgorithm::HS256), &bytes)
+    } else {
+        VerificationKey::from_bytes(args.algorithm.unwrap_or(SigningAlgorithm::RS256), &bytes)
+    }
+    .map_err(|e| format!("the token key: {e}"))?;
+    let verifier = Verifier::new([Arc::new(key)]).map_err(|e| e.to_string())?;
+    let mut options = VerifyOptions::default();
+    if args.allow_no_expiry {
+        options = options.allow_no_expiry();
+    }
+    Ok(Some(ExternalTokens::new(verifier, options)))
+}
+
+/// Serves one connection until it ends, and says why it ended.
+async fn serve(
+    mut stream: TcpStream,
+    broker: &Broker,
+    mut connection: Connection,
+    service_url: &str,
+) -> String {
+    let mut session = Session::new(connection.id, broker, service_url);
+    loop {
+        let deadline = session.next_deadline();
+        let outcome = tokio::select! {
+            frame = read_command(&mut stream) => match frame {
+                Ok(Some(command)) => session.handle(command),
+                Ok(None) => return "the client hung up".to_owned(),
+                Err(reason) => return reason,
+            },
+            control = connection.controls.recv() => match control {
+                Some(Control::Close(reason)) => return reason,
+                Some(Control::Deadline(at)) => {
+                    session.shorten(Instant::now() + until(at));
+                    Outcome::default()
+                }
+                None => return "the gateway is shutting down".to_owned(),
+            },
+            () = sleep_until(deadline) => session.deadline_reached(),
+        };
+        for reply in &outcome.replies {
+            if let Err(error) = stream.write_all(&reply.to_frame()).await {
+                return format!("write failed: {error}");
+            }
+        }
+        if let Some(reason) = outcome.close {
+            return reason;
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What handling a command or a deadline produced.
+#[derive(Debug, Default)]
+struct Outcome {
+    replies: Vec<BaseCommand>,
+    close: Option<String>,
+}
+
+impl Outcome {
+    fn reply(command: BaseCommand) -> Outcome {
+        Outcome { replies: vec![command], close: None }
+    }
+
+    fn close(reason: impl Into<String>) -> Outcome {
+        Outcome { replies: Vec::new(), close: Some(reason.into()) }
+    }
+}
+
+/// One connection's protocol state.
+struct Session<'b> {
+    id: keygate::SessionId,
+    broker: &'b Broker,
+    service_url: &'b str,
+    identity: Option<Identity>,
+    supports_refresh: bool,
+    /// When the session's credential runs out, and what happens then.
+    end: Option<(Instant, SessionEnd)>,
+    /// Set once challenged: the client must have refreshed by then.
+    refresh_by: Option<Instant>,
+    producers: HashMap<u64, String>,
+    next_entry: u64,
+}
+
+impl<'b> Session<'b> {
+    fn new(id: keygate::SessionId, broker: &'b Broker, service_url: &'b str) -> Session<'b> {
+        Session {
+            id,
+            broker,
+            service_url,
+            identity: None,
+            supports_refresh: false,
+            end: None,
+            refresh_by: None,
+            producers: HashMap::new(),
+            next_entry: 0,
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.refresh_by.or(self.end.map(|(at, _)| at))
+    }
+
+    fn shorten(&mut self, at: Instant) {
+        if let Some((end, _)) = &mut self.end {
+            *end = (*end).min(at);
+        }
+    }
+
+    /// The session's credential ran out, or a challenged client did not refresh in time.
+    fn deadline_reached(&mut self) -> Outcome {
+        if self.refresh_by.is_some() {
+            return Outcome::close("the client did not refresh its token in time");
+        }
+        match self.end.take() {
+            Some((_, SessionEnd::Refresh(_))) => {
+                self.refresh_by = Some(Instant::now() + REFRESH_GRACE);
+                println!("connection {}: token expired; asking the client to refresh it", self.id);
+                let mut challenge = BaseCommand::of(command::AUTH_CHALLENGE);
+                challenge.auth_challenge = Some(CommandAuthChallenge {
+                    server_version: Some(server_version()),
+                    challenge: Some(AuthData {
+                        auth_method_name: Some(TOKEN_METHOD.to_owned()),
+                        auth_data: Some(REFRESH_CHALLENGE.to_vec()),
+                    }),
+                    protocol_version: Some(PROTOCOL_VERSION),
+                });
+                Outcome::reply(challenge)
+            }
+            Some((_, _)) => Outcome::close("the token expired, and the client cannot refresh it"),
+            None => Outcome::default(),
+        }
+    }
+
+    fn handle(&mut self, request: BaseCommand) -> Outcome {
+        if self.identity.is_none() && request.r#type != command::CONNECT {
+            return Outcome::close(format!("command {} before CONNECT", request.r#type));
+        }
+        match request.r#type {
+            command::CONNECT => self.connect(&request),
+            command::AUTH_RESPONSE => self.refresh(&request),
+            command::PING => {
+                let mut pong = BaseCommand::of(command::PONG);
+                pong.pong = Some(CommandPong {});
+                Outcome::reply(pong)
+            }
+            command::PONG => Outcome::default(),
+            command::PARTITIONED_METADATA => {
+                let Some(metadata) = request.partition_metadata else {
+                    return Outcome::close("PARTITIONED_METADATA without its body");
+                };
+                let mut reply = BaseCommand::of(command::PARTITIONED_METADATA_RESPONSE);
+                reply.partition_metadata_response = Some(CommandPartitionedTopicMetadataResponse {
+                    partitions: Some(0),
+                    request_id: metadata.request_id,
+                    response: Some(0),
+                    ..Default::default()
+                });
+                Outcome::reply(reply)
+            }
+            command::LOOKUP => {
+                let Some(lookup) = request.lookup_topic else {
+                    return Outcome::close("LOOKUP without its body");
+                };
+                let mut reply = BaseCommand::of(command::LOOKUP_RESPONSE);
+                reply.lookup_topic_response = Some(CommandLookupTopicResponse {
+                    broker_service_url: Some(self.service_url.to_owned()),
+                    response: Some(1),
+                    request_id: lookup.request_id,
+                    authoritative: Some(true),
+                    ..Default::default()
+                });
+                Outcome::reply(reply)
+            }
+            command::PRODUCER => self.producer(&request),
+            command::SEND => {
+                let Some(send) = request.send else {
+                    return Outcome::close("SEND without its body");
+                };
+                if !self.producers.contains_key(&send.producer_id) {
+                    return Outcome::close("SEND for a producer this connection did not open");
+                }
+                self.next_entry += 1;
+                let mut receipt = BaseCommand::of(command::SEND_RECEIPT);
+                receipt.send_receipt = Some(CommandSendReceipt {
+                    producer_id: send.producer_id,
+                    sequence_id: send.sequence_id,
+                    message_id: Some(MessageIdData {
+                        ledger_id: self.id.0,
+                        entry_id: self.next_entry,
+                    }),
+                    highest_sequence_id: send.highest_sequence_id,
+                });
+                Outcome::reply(receipt)
+            }
+            command::CLOSE_PRODUCER => {
+                let Some(close) = request.close_producer else {
+                    return Outcome::close("CLOSE_PRODUCER without its body");
+                };
+                self.producers.remove(&close.producer_id);
+                let mut reply = BaseCommand::of(command::SUCCESS);
+                reply.success = Some(CommandSuccess { request_id: close.request_id });
+                Outcome::reply(reply)
+            }
+            other => Outcome::close(format!("command {other} is not served here")),
+        }
+    }
+
+    fn connect(&mut self, request: &BaseCommand) -> Outcome {
+        let Some(connect) = &request.connect else {
+            return Outcome::close("CONNECT without its body");
+        };
+        if self.identity.is_some() {
+            return Outcome::close("a second CONNECT");
+        }
+        let method = connect.auth_method_name.as_deref().unwrap_or("none");
+        let data = connect.auth_data.as_deref().unwrap_or_default();
+        let authenticated = token_credential(method, data)
+            .map_err(|e| ("authentication failed", e.to_string()))
+            .and_then(|credential| {
+                self.broker
+                    .authenticate(&credential, None)
+                    .map_err(|e| (e.client_message(), e.to_string()))
+            });
+        let identity = match authenticated {
+            Ok(identity) => identity,
+            Err((client, operator)) => {
+                let mut error = BaseCommand::of(command::ERROR);
+                error.error = Some(CommandError {
+                    request_id: u64::MAX,
+                    error: server_error::AUTHENTICATION_ERROR,
+                    message: client.to_owned(),
+                });
+                return Outcome {
+                    replies: vec![error],
+                    close: Some(format!("authentication failed: {operator}")),
+                };
+            }
+        };
+        self.supports_refresh = connect
+            .feature_flags
+            .as_ref()
+            .and_then(|flags| flags.supports_auth_refresh)
+            .unwrap_or(false);
+        self.established(identity, "authenticated");
+        let mut connected = BaseCommand::of(command::CONNECTED);
+        connected.connected = Some(CommandConnected {
+            server_version: server_version(),
+            protocol_version: Some(connect.protocol_version.unwrap_or(0).min(PROTOCOL_VERSION)),
+            max_message_size: Some(5 * 1024 * 1024),
+            feature_flags: None,
+        });
+        Outcome::reply(connected)
+    }
+
+    /// An AUTH_RESPONSE: the fresh token after a challenge. It must authenticate, as the same
+    /// principal; otherwise the connection ends.
+    fn refresh(&mut self, request: &BaseCommand) -> Outcome {
+        let Some(response) = request.auth_response.as_ref().and_then(|r| r.response.as_ref())
+        else {
+            return Outcome::close("AUTH_RESPONSE without auth data");
+        };
+        let method = response.auth_method_name.as_deref().unwrap_or("none");
+        let data = response.auth_data.as_deref().unwrap_or_default();
+        let refreshed =
+            token_credential(method, data).map_err(|e| e.to_string()).and_then(|credential| {
+                let identity =
+                    self.broker.authenticate(&credential, None).map_err(|e| e.to_string())?;
+                if let Some(before) = &self.identity {
+                    check_refresh(before, &identity).map_err(|e| e.to_string())?;
+                }
+                Ok(identity)
+            });
+        match refreshed {
+            Ok(identity) => {
+                self.refresh_by = None;
+                self.established(identity, "refreshed its token");
+                Outcome::default()
+            }
+            Err(reason) => Outcome::close(format!("refresh failed: {reason}")),
+        }
+    }
+
+    fn established(&mut self, identity: Identity, what: &str) {
+        let end = SessionEnd::of(&identity, self.supports_refresh);
+        println!(
+            "connection {}: {what} as {} ({}; {})",
+            self.id,
+            identity.principal(),
+            identity.key_id().map_or_else(|| "a token".to_owned(), |id| format!("key {id}")),
+            match end {
+                SessionEnd::Never => "the credential never expires".to_owned(),
+                SessionEnd::Refresh(at) => format!("refresh at {at}"),
+                SessionEnd::Disconnect(at) => format!("disconnect at {at}"),
+                _ => String::new(),
+            }
+        );
+        self.end = end.at().map(|at| (Instant::now() + until(at), end));
+        self.broker.established(self.id, identity.clone());
+        self.identity = Some(identity);
+    }
+
+    fn producer(&mut self, request: &BaseCommand) -> Outcome {
+        let Some(producer) = &request.producer else {
+            return Outcome::close("PRODUCER without its body");
+        };
+        let allowed =
+            self.identity.as_ref().is_some_and(|identity| identity.permits(&Permission::PRODUCE));
+        if !allowed {
+            println!(
+                "connection {}: producer refused on {}: the credential may not produce",
+                self.id, producer.topic
+            );
+            let mut error = BaseCommand::of(command::ERROR);
+            error.error = Some(CommandError {
+                request_id: producer.request_id,
+                error: server_error::AUTHORIZATION_ERROR,
+                message: "not authorized to produce".to_owned(),
+            });
+            return Outcome::reply(error);
+        }
+        self.producers.insert(producer.producer_id, producer.topic.clone());
+        let name = producer
+            .producer_name
+            .clone()
+            .unwrap_or_else(|| format!("keygate-{}-{}", self.id, producer.producer_id));
+        let mut reply = BaseCommand::of(command::PRODUCER_SUCCESS);
+        reply.producer_success = Some(CommandProducerSuccess {
+            request_id: producer.request_id,
+            producer_name: name,
+            last_sequence_id: Some(-1),
+            producer_ready: Some(true),
+        });
+        Outcome::reply(reply)
+    }
+}
+
+fn server_version() -> String {
+    format!("keygate-pulsar-gateway/{}", env!("CARGO_PKG_VERSION"))
+}

@@ -1,0 +1,74 @@
+"""A Pulsar producer (the pulsar-client package) driven line by line, for keygate's gateway
+tests.
+
+Usage: pulsar_client.py SERVICE_URL TOKEN
+       pulsar_client.py SERVICE_URL --token-file PATH   (read again at every authentication,
+                                                        so a refresh picks up a new token)
+
+Then, on standard input, one command a line:
+    produce TOPIC   send one message and wait for its receipt
+    quit
+and, for each, one JSON line on standard output: {"ok": true, "message_id": "..."} or
+{"ok": false, "error": "ErrorClass: message"}.
+"""
+
+import json
+import logging
+import os
+import sys
+
+import pulsar
+
+logging.basicConfig(level=logging.CRITICAL)
+
+
+def authentication(args):
+    if args[0] == "--token-file":
+        path = args[1]
+
+        def supplier():
+            with open(path) as file:
+                return file.read().strip()
+
+        return pulsar.AuthenticationToken(supplier)
+    return pulsar.AuthenticationToken(args[0])
+
+
+def answer(result):
+    print(json.dumps(result), flush=True)
+
+
+def main():
+    client = pulsar.Client(
+        sys.argv[1],
+        authentication=authentication(sys.argv[2:]),
+        operation_timeout_seconds=5,
+        connection_timeout_ms=3000,
+        logger=logging.getLogger("pulsar"),
+    )
+    producers = {}
+    for line in sys.stdin:
+        command = line.split()
+        if not command:
+            continue
+        if command[0] == "quit":
+            break
+        try:
+            topic = command[1]
+            if topic not in producers:
+                producers[topic] = client.create_producer(topic, send_timeout_millis=5000)
+            message_id = producers[topic].send(b"hello from keygate")
+            answer({"ok": True, "message_id": str(message_id)})
+        except Exception as error:  # the test wants every failure as data
+            answer({"ok": False, "error": "%s: %s" % (type(error).__name__, error)})
+    try:
+        client.close()
+    finally:
+        # Skip the C++ library's teardown at interpreter exit, which can abort noisily when a
+        # connection failed.
+        sys.stdout.flush()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
