@@ -35,3 +35,6 @@ pub fn probes(revoked: &[KeyId], count: usize, seed: u64) -> Vec<KeyId> {
         .flat_map(|(a, b)| [a, b])
         .collect()
 }
+
+pub mod fleet;
+pub mod tokens;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use keygate_core::Clock;
-use keygate_store::{Store, StoreError};
+use keygate_store::{Store, StoreError, StoreSnapshot};
 
 use crate::state::AuthState;
 use crate::{Authenticator, SyncError, SyncReport};
@@ -41,7 +41,7 @@ impl Replica {
     pub async fn sync_once(&mut self, store: &dyn Store) -> Result<SyncReport, SyncError> {
         let current = self.authenticator.load();
         if !current.bootstrapped {
-            return self.bootstrap(store, current.version).await;
+            return self.bootstrap(store).await;
         }
         let mut report =
             SyncReport { from: current.version, to: current.version, ..SyncReport::default() };
@@ -60,7 +60,7 @@ impl Replica {
                     }
                 }
                 Err(StoreError::ChangesCompacted { .. }) => {
-                    return self.bootstrap(store, current.version).await;
+                    return self.bootstrap(store).await;
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -72,22 +72,26 @@ impl Replica {
                 Ok(report)
             }
             // Something in the feed could not be applied; start over from a snapshot.
-            Err(_) => self.bootstrap(store, current.version).await,
+            Err(_) => self.bootstrap(store).await,
         }
     }
 
-    async fn bootstrap(
-        &mut self,
-        store: &dyn Store,
-        from: keygate_store::Seq,
-    ) -> Result<SyncReport, SyncError> {
-        let snapshot = store.snapshot().await?;
+    /// Replaces the authenticator's state with `snapshot`, as a first sync does: for a broker
+    /// that receives snapshots out of band (a file, an object store) and then tails the feed
+    /// from the snapshot's position with [`Replica::sync_once`].
+    pub fn load_snapshot(&mut self, snapshot: StoreSnapshot) -> Result<SyncReport, SyncError> {
+        let from = self.authenticator.load().version;
         let now = self.clock.now();
         let state = AuthState::from_snapshot(snapshot, now)?;
         let report =
             SyncReport { from, to: state.version, bootstrapped: true, ..SyncReport::default() };
         self.authenticator.publish(state);
         Ok(report)
+    }
+
+    async fn bootstrap(&mut self, store: &dyn Store) -> Result<SyncReport, SyncError> {
+        let snapshot = store.snapshot().await?;
+        self.load_snapshot(snapshot)
     }
 }
 

@@ -318,3 +318,20 @@ async fn listings_for_scheduled_jobs() {
     assert_eq!(due, [short.record.id()], "a rotated key is not due again");
     world.sync().await;
 }
+
+#[tokio::test]
+async fn a_snapshot_loaded_out_of_band_is_tailed_from_its_position() {
+    let mut world = World::new();
+    world.service_account("orders").await;
+    let before = world.key("orders", "kafka-cluster/lkc-1", KeyFormat::Opaque).await;
+    let snapshot = keygate::store::ChangeFeed::snapshot(&*world.store).await.unwrap();
+    let report = world.replica.load_snapshot(snapshot).unwrap();
+    assert!(report.bootstrapped);
+    world.auth(&before, "kafka-cluster/lkc-1", None).unwrap();
+
+    let after = world.key("orders", "kafka-cluster/lkc-1", KeyFormat::Opaque).await;
+    assert!(world.auth(&after, "kafka-cluster/lkc-1", None).is_err(), "seen before any sync");
+    let report = world.sync().await;
+    assert!(!report.bootstrapped, "the sync started over instead of tailing");
+    world.auth(&after, "kafka-cluster/lkc-1", None).unwrap();
+}

@@ -1,0 +1,333 @@
+//! Prints every bench figure beside its peer with the ratio, from criterion's output in
+//! `target/criterion` and the measurements in `target/keygate-bench/measurements.json`.
+//!
+//! ```sh
+//! cargo bench -p keygate-benches          # every bench, then:
+//! cargo run -p keygate-benches --bin summary -- --write   # print, and update benches/README.md
+//! ```
+//!
+//! Figures that are missing (a bench not run) are shown as "not run".
+
+// A reporting tool: a missing or unreadable file is reported in the table, not by panicking.
+#![allow(clippy::unwrap_used)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// One line of the table: a figure, its peer, and the target it is held to.
+struct Row {
+    figure: String,
+    keygate: Figure,
+    peer: Option<(&'static str, Figure)>,
+    target: &'static str,
+    check: Check,
+}
+
+/// Where a figure comes from.
+#[derive(Clone)]
+enum Figure {
+    /// The median of a criterion bench, in nanoseconds: `group/function`.
+    Bench(String),
+    /// A value in measurements.json.
+    Measured(&'static str, Unit),
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Bytes,
+    PerSecond,
+    Nanos,
+}
+
+/// What makes a row pass.
+#[derive(Clone, Copy)]
+enum Check {
+    /// Informational.
+    Info,
+    /// keygate at most this many nanoseconds.
+    AtMostNanos(f64),
+    /// keygate at most this many nanoseconds, and at least this many times faster than its peer.
+    AtMostNanosAndFaster(f64, f64),
+    /// keygate within this factor of its peer (keygate / peer at most this).
+    WithinOfPeer(f64),
+    /// A measured value at most this.
+    AtMost(f64),
+    /// keygate at least this many times its peer (throughput).
+    AtLeastTimesPeer(f64),
+}
+
+fn rows() -> Vec<Row> {
+    use Check::*;
+    use Figure::*;
+    let mut rows = vec![Row {
+        figure: "HS256 authenticate (signature, claims, key, revocation, scope)".into(),
+        keygate: Bench("authenticate/hs256/keygate".into()),
+        peer: Some(("jsonwebtoken decode", Bench("authenticate/hs256/jsonwebtoken".into()))),
+        target: "≤ 1.0 µs, ≥ 2× faster",
+        check: AtMostNanosAndFaster(1000.0, 2.0),
+    }];
+    for (alg, cold, warm, jwt, ring) in [
+        (
+            "HS256",
+            "verify/HS256/keygate-cold",
+            None,
+            "verify/HS256/jsonwebtoken",
+            "verify/HS256/ring",
+        ),
+        (
+            "ES256",
+            "verify/ES256/keygate-cold",
+            Some("verify/ES256/keygate-warm"),
+            "verify/ES256/jsonwebtoken",
+            "verify/ES256/ring",
+        ),
+        (
+            "EdDSA",
+            "verify/EdDSA/keygate-cold",
+            Some("verify/EdDSA/keygate-warm"),
+            "verify/EdDSA/jsonwebtoken",
+            "verify/EdDSA/ring",
+        ),
+        (
+            "RS256",
+            "verify/RS256/keygate-cold",
+            Some("verify/RS256/keygate-warm"),
+            "verify/RS256/jsonwebtoken",
+            "verify/RS256/ring",
+        ),
+    ] {
+        let symmetric = alg == "HS256";
+        rows.push(Row {
+            figure: (format!("{alg} verify, cold, vs ring's bare signature check")),
+            keygate: Bench(cold.to_owned()),
+            peer: Some(("ring verify", Bench(ring.to_owned()))),
+            target: if symmetric { "—" } else { "≤ 1.15× ring" },
+            check: if symmetric { Info } else { WithinOfPeer(1.15) },
+        });
+        rows.push(Row {
+            figure: (format!("{alg} verify, cold, vs jsonwebtoken decode")),
+            keygate: Bench(cold.to_owned()),
+            peer: Some(("jsonwebtoken decode", Bench(jwt.to_owned()))),
+            target: "—",
+            check: Info,
+        });
+        if let Some(warm) = warm {
+            rows.push(Row {
+                figure: (format!("{alg} verify, warm (cache hit)")),
+                keygate: Bench(warm.to_owned()),
+                peer: Some(("jsonwebtoken decode", Bench(jwt.to_owned()))),
+                target: "≤ 0.5 µs",
+                check: AtMostNanos(500.0),
+            });
+        }
+    }
+    rows.push(Row {
+        figure: "opaque key authenticate, 1M keys indexed".into(),
+        keygate: Bench("authenticate/opaque-1m/keygate".into()),
+        peer: Some(("SHA-256 + HashMap floor", Bench("authenticate/opaque-1m/floor".into()))),
+        target: "≤ 0.5 µs",
+        check: AtMostNanos(500.0),
+    });
+    for size in ["1000", "100000", "1000000"] {
+        rows.push(Row {
+            figure: (format!("revocation check, {size} entries")),
+            keygate: Bench(format!("revocation-check/keygate/{size}")),
+            peer: Some((
+                "std HashSet contains",
+                Bench(format!("revocation-check/std-hashset/{size}")),
+            )),
+            target: if size == "1000000" { "≤ 50 ns" } else { "—" },
+            check: if size == "1000000" { AtMostNanos(50.0) } else { Info },
+        });
+    }
+    rows.extend([
+        Row {
+            figure: "revocation bytes per entry, 1M entries".into(),
+            keygate: Measured("revocation_bytes_per_entry", Unit::Bytes),
+            peer: None,
+            target: "≤ 64 B",
+            check: AtMost(64.0),
+        },
+        Row {
+            figure: "10k-entry delta applied to a 1M-entry list".into(),
+            keygate: Bench("revocation-apply/keygate/10k-into-1m".into()),
+            peer: None,
+            target: "—",
+            check: Info,
+        },
+        Row {
+            figure: "revocation check p99 while deltas apply".into(),
+            keygate: Measured("revocation_check_during_apply_p99_ns", Unit::Nanos),
+            peer: None,
+            target: "—",
+            check: Info,
+        },
+        Row {
+            figure: "authenticator bytes per indexed key, 1M keys".into(),
+            keygate: Measured("authenticator_bytes_per_key", Unit::Bytes),
+            peer: None,
+            target: "—",
+            check: Info,
+        },
+        Row {
+            figure: "authenticate throughput, 2 threads vs 1".into(),
+            keygate: Measured("authenticate_per_second_2_threads", Unit::PerSecond),
+            peer: Some(("1 thread", Measured("authenticate_per_second_1_thread", Unit::PerSecond))),
+            target: "≥ 1.8×",
+            check: AtLeastTimesPeer(1.8),
+        },
+    ]);
+    for alg in ["HS256", "ES256", "EdDSA", "RS256"] {
+        rows.push(Row {
+            figure: (format!("{alg} mint")),
+            keygate: Bench(format!("mint/{alg}/keygate")),
+            peer: Some(("jsonwebtoken encode", Bench(format!("mint/{alg}/jsonwebtoken")))),
+            target: "—",
+            check: Info,
+        });
+    }
+    rows
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let criterion = root.join("target/criterion");
+    let measured: Value =
+        std::fs::read_to_string(root.join("target/keygate-bench/measurements.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+
+    let mut table = String::from(
+        "| figure | keygate | peer | ratio | target | met |\n|---|---|---|---|---|---|\n",
+    );
+    for row in rows() {
+        let ours = value(&criterion, &measured, &row.keygate);
+        let peer = row
+            .peer
+            .as_ref()
+            .map(|(name, figure)| (*name, figure, value(&criterion, &measured, figure)));
+        let theirs = peer.as_ref().and_then(|(_, _, v)| *v);
+        let ratio = match (ours, theirs) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+            _ => "—".to_owned(),
+        };
+        let met = match (row.check, ours, theirs) {
+            (Check::Info, ..) => "",
+            (Check::AtMostNanos(max), Some(a), _) | (Check::AtMost(max), Some(a), _) => {
+                yes(a <= max)
+            }
+            (Check::AtMostNanosAndFaster(max, times), Some(a), Some(b)) => {
+                yes(a <= max && b / a >= times)
+            }
+            (Check::WithinOfPeer(factor), Some(a), Some(b)) => yes(a / b <= factor),
+            (Check::AtLeastTimesPeer(times), Some(a), Some(b)) => yes(a / b >= times),
+            _ => "not run",
+        };
+        let peer = match peer {
+            Some((name, figure, Some(v))) => format!("{name}: {}", show(figure, v)),
+            Some((name, _, None)) => format!("{name}: not run"),
+            None => "—".to_owned(),
+        };
+        let shown = ours.map_or_else(|| "not run".to_owned(), |v| show(&row.keygate, v));
+        writeln!(table, "| {} | {shown} | {peer} | {ratio} | {} | {met} |", row.figure, row.target)
+            .unwrap();
+    }
+    print!("{table}");
+
+    if std::env::args().any(|arg| arg == "--write") {
+        let readme = root.join("benches/README.md");
+        let text = std::fs::read_to_string(&readme).unwrap_or_default();
+        let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+            eprintln!("{} has no {START} … {END} markers; not written", readme.display());
+            return;
+        };
+        let machine = machine();
+        let updated = format!("{}{START}\n{machine}\n\n{table}{}", &text[..start], &text[end..]);
+        std::fs::write(&readme, updated).unwrap();
+        eprintln!("wrote {}", readme.display());
+    }
+}
+
+const START: &str = "<!-- summary:start -->";
+const END: &str = "<!-- summary:end -->";
+
+fn yes(ok: bool) -> &'static str {
+    if ok { "yes" } else { "**no**" }
+}
+
+/// A figure's value: nanoseconds for benches, the measurement's own unit otherwise.
+fn value(criterion: &Path, measured: &Value, figure: &Figure) -> Option<f64> {
+    match figure {
+        Figure::Bench(id) => median_nanos(criterion, id),
+        Figure::Measured(name, _) => measured.get(*name).and_then(Value::as_f64),
+    }
+}
+
+fn show(figure: &Figure, value: f64) -> String {
+    match figure {
+        Figure::Bench(_) | Figure::Measured(_, Unit::Nanos) => nanos(value),
+        Figure::Measured(_, Unit::Bytes) => format!("{value:.1} B"),
+        Figure::Measured(_, Unit::PerSecond) => format!("{:.2} M/s", value / 1e6),
+    }
+}
+
+fn nanos(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2} ms", value / 1e6)
+    } else if value >= 1e3 {
+        format!("{:.2} µs", value / 1e3)
+    } else {
+        format!("{value:.1} ns")
+    }
+}
+
+/// The median estimate of `group/function[/parameter]` in criterion's output. Criterion keeps
+/// each group in a directory named after it, with `/` made `_`.
+fn median_nanos(criterion: &Path, id: &str) -> Option<f64> {
+    let parts: Vec<&str> = id.split('/').collect();
+    // Groups named "a/b" have function directories below "a_b".
+    for split in 1..parts.len() {
+        let group = parts[..split].join("_");
+        let mut path: PathBuf = criterion.join(group);
+        for part in &parts[split..] {
+            path.push(part);
+        }
+        let estimates = path.join("new/estimates.json");
+        if let Ok(text) = std::fs::read_to_string(&estimates) {
+            let json: Value = serde_json::from_str(&text).ok()?;
+            return json["median"]["point_estimate"].as_f64();
+        }
+    }
+    None
+}
+
+/// The machine the figures were measured on.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .map(|line| line.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!(
+        "Measured on {cpu}, {cores} cores available, {} {}, {}; medians of criterion's samples.",
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        rustc_version()
+    )
+}
+
+fn rustc_version() -> String {
+    std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map_or_else(|| "rustc".to_owned(), |text| text.trim().to_owned())
+}
