@@ -1,5 +1,5 @@
 //! An authenticator as a large broker holds it: a million opaque keys, and a JWT API key signed
-//! with an HS256 signing key, loaded from a snapshot at [`NOW`](crate::NOW).
+//! with an HS256 signing key, loaded from a snapshot at [`NOW`].
 
 use std::sync::Arc;
 
