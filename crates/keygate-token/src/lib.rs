@@ -18,7 +18,7 @@
 //!   and only then yields the claims, in a [`VerifiedToken`].
 //! - [`RING_PROVIDER`] runs jsonwebtoken 11 itself on ring, for code that calls jsonwebtoken
 //!   directly. jsonwebtoken's `decode` is the reference keygate's verifier is tested against;
-//!   the cases where keygate is deliberately stricter are listed in the differential test.
+//!   the cases where keygate is deliberately stricter are in [`compat`].
 //!
 //! Claim names: `sub` (the principal; configurable like Pulsar's `tokenAuthClaim`), `jti` (the
 //! key id), `iat`, `nbf`, `exp` (absent means never, as in Pulsar tokens), `iss`, `aud`, and
@@ -68,6 +68,7 @@
 
 mod cache;
 mod claims;
+pub mod compat;
 pub mod dangerous;
 mod der;
 mod error;

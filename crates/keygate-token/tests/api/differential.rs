@@ -4,10 +4,9 @@
 //! Both are configured alike: one key bound to one algorithm, `exp` and `sub` required, `nbf`
 //! checked, a 30-second leeway, and no audience configured (so a token naming one is refused).
 //! They must agree, with one exception: keygate may refuse a token jsonwebtoken accepts when the
-//! reason is one of [`deliberately_stricter`]'s listed cases. jsonwebtoken refusing a token that
+//! reason is one of the cases `keygate_token::compat` lists. jsonwebtoken refusing a token that
 //! keygate accepts is always a failure.
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
@@ -15,54 +14,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use keygate_core::{Clock, SigningAlgorithm, SystemClock, Timestamp};
 use keygate_testkit::fixtures;
+use keygate_token::compat::stricter_than_jsonwebtoken;
 use keygate_token::{
     Error, SigningKey, UnverifiedToken, Verifier, VerifyOptions, install_jsonwebtoken_provider,
 };
 use proptest::prelude::*;
 
 use super::support::{ed25519, hs256, rsa, sign_raw};
-
-/// Where keygate refuses what jsonwebtoken 11 accepts, on purpose, and why.
-fn deliberately_stricter(error: &Error) -> Option<&'static str> {
-    let claim = |name: &Cow<'static, str>| name.to_string();
-    match error {
-        Error::TooLarge { .. } => Some("tokens over 8 KiB are refused before anything is decoded"),
-        Error::UnsupportedHeader(_) => Some(
-            "crit, jku, jwk, x5u, x5c, enc and zip headers are refused: keys and key locations in a token are never trusted, critical extensions are not implemented, JWE and compression are not JWS",
-        ),
-        Error::UnknownKeyId => Some(
-            "jsonwebtoken leaves key selection to its caller; keygate refuses a kid it has no key for",
-        ),
-        Error::Malformed("the header's kid has characters keygate does not accept") => {
-            Some("a kid must be in keygate's alphabet (no paths, whitespace or control characters)")
-        }
-        Error::Malformed("a member is malformed or nests more than 32 levels deep") => Some(
-            "members nesting deeper than 32 levels are refused (jsonwebtoken skips unknown claims without a limit)",
-        ),
-        Error::InvalidClaim(name) if ["exp", "nbf"].contains(&claim(name).as_str()) => Some(
-            "a NumericDate must be a non-negative integer no later than 9999-12-31; jsonwebtoken rounds floats, accepts any u64, and reads null as absent",
-        ),
-        Error::InvalidClaim(name)
-            if ["iat", "jti", "iss", "aud", "kg_scope", "kg_permissions"]
-                .contains(&claim(name).as_str()) =>
-        {
-            Some(
-                "claims jsonwebtoken does not type-check when unconfigured must still have their registered type",
-            )
-        }
-        Error::DuplicateClaim(name)
-            if ["iat", "jti", "kg_scope", "kg_permissions"].contains(&claim(name).as_str()) =>
-        {
-            Some(
-                "a claim keygate reads may appear only once (jsonwebtoken keeps the last of claims it does not validate)",
-            )
-        }
-        Error::IssuedInFuture { .. } => Some(
-            "an iat later than now plus the leeway is refused; jsonwebtoken does not look at iat",
-        ),
-        _ => None,
-    }
-}
 
 struct Pair {
     key: Arc<SigningKey>,
@@ -119,7 +77,7 @@ fn compare(pair: &Pair, token: &str) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "claims differ for {}", describe(token)),
         (Err(_), Err(_)) => {}
         (Err(error), Ok(_)) => assert!(
-            deliberately_stricter(&error).is_some(),
+            stricter_than_jsonwebtoken(&error).is_some(),
             "keygate refused ({error:?}) what jsonwebtoken accepted, and that is not a listed case: {}",
             describe(token)
         ),
@@ -322,7 +280,7 @@ fn every_listed_case_really_occurs() {
         let token = sign_raw(&pair.key, &header, &claims);
         let ours = ours(pair, &token, SystemClock.now()).unwrap_err();
         assert!(theirs(pair, &token).is_ok(), "jsonwebtoken refused {header} {claims}");
-        assert!(deliberately_stricter(&ours).is_some(), "{ours:?}");
+        assert!(stricter_than_jsonwebtoken(&ours).is_some(), "{ours:?}");
     }
 }
 
