@@ -81,19 +81,42 @@ pub fn decode_into(text: &[u8], out: &mut [u8]) -> Result<(), DecodeError> {
     if text.len() != encoded_len(out.len()) {
         return Err(DecodeError::Length);
     }
+    // Whole groups of 8 symbols are 40 bits, 5 bytes: decoded without a branch per symbol.
+    let (groups, tail_text) = text.as_chunks::<8>();
+    let (whole, tail_out) = out.as_chunks_mut::<5>();
+    for (index, (group, bytes)) in groups.iter().zip(whole.iter_mut()).enumerate() {
+        let mut bits: u64 = 0;
+        let mut invalid = 0;
+        for &symbol in group {
+            let value = DECODE[usize::from(symbol)];
+            invalid |= value;
+            bits = (bits << 5) | u64::from(value & 31);
+        }
+        // Every symbol's value is under 32; only INVALID has higher bits.
+        if invalid > 31 {
+            return Err(first_invalid(group, index * 8));
+        }
+        let [_, _, _, five @ ..] = bits.to_be_bytes();
+        *bytes = five;
+    }
+    decode_tail(tail_text, tail_out, groups.len() * 8)
+}
+
+/// The last, partial group: fewer than 8 symbols for fewer than 5 bytes.
+fn decode_tail(text: &[u8], out: &mut [u8], offset: usize) -> Result<(), DecodeError> {
     let mut buffer: u32 = 0;
     let mut bits = 0;
     let mut written = 0;
     for (at, &symbol) in text.iter().enumerate() {
         let value = DECODE[usize::from(symbol)];
         if value == INVALID {
-            return Err(DecodeError::Symbol(at));
+            return Err(DecodeError::Symbol(offset + at));
         }
         buffer = (buffer << 5) | u32::from(value);
         bits += 5;
         if bits >= 8 {
             bits -= 8;
-            // The length check above guarantees room for every whole byte.
+            // The caller's length check guarantees room for every whole byte.
             if let Some(slot) = out.get_mut(written) {
                 *slot = (buffer >> bits) as u8;
             }
@@ -104,6 +127,11 @@ pub fn decode_into(text: &[u8], out: &mut [u8]) -> Result<(), DecodeError> {
         return Err(DecodeError::NonCanonical);
     }
     Ok(())
+}
+
+fn first_invalid(group: &[u8], offset: usize) -> DecodeError {
+    let at = group.iter().position(|&symbol| DECODE[usize::from(symbol)] == INVALID);
+    DecodeError::Symbol(offset + at.unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -137,6 +165,13 @@ mod tests {
         assert_eq!(decode_into(b"CR", &mut out), Err(DecodeError::Symbol(0)));
         assert_eq!(decode_into(b"ci", &mut out), Err(DecodeError::Symbol(1)));
         assert_eq!(decode_into(b"crr", &mut out), Err(DecodeError::Length));
+        // A bad symbol is found at its own offset, in a whole group or in the tail.
+        let mut out = [0u8; 7];
+        for at in 0..encoded_len(7) {
+            let mut text = encode(&[0x5a; 7]).into_bytes();
+            text[at] = b'u';
+            assert_eq!(decode_into(&text, &mut out), Err(DecodeError::Symbol(at)));
+        }
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl SecretHasher {
                 "the stored digest was made with a different scheme than this hasher's",
             ));
         }
-        if bool::from(computed.as_bytes().ct_eq(stored.as_bytes())) {
+        if digests_equal(computed.as_bytes(), stored.as_bytes()) {
             Ok(())
         } else {
             Err(Error::SecretMismatch)
@@ -216,6 +216,18 @@ impl fmt::Debug for SecretHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretHasher").field("peppered", &self.pepper.is_some()).finish()
     }
+}
+
+/// Compares two digests in constant time: the words' differences are gathered without a branch,
+/// and only their union meets subtle's optimisation barrier (a byte-at-a-time `ct_eq` costs ten
+/// times as much, and this runs on every authentication).
+fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let (a, b) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
+    let difference = a
+        .iter()
+        .zip(b)
+        .fold(0u64, |union, (x, y)| union | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y)));
+    bool::from(difference.ct_eq(&0))
 }
 
 /// SHA-256 of a whole token: the revocation handle of tokens that carry no `jti`.
@@ -232,10 +244,11 @@ fn decode_secret(text: &[u8]) -> Result<Zeroizing<[u8; SECRET_BYTES]>, Error> {
     Ok(secret)
 }
 
-/// CRC-32 with the IEEE polynomial (reflected 0xEDB88320), as zlib computes it.
+/// CRC-32 with the IEEE polynomial (reflected 0xEDB88320), as zlib computes it, eight bytes a
+/// step ("slicing-by-8"): a byte at a time is a chain of 73 dependent lookups per key.
 fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
+    const TABLES: [[u32; 256]; 8] = {
+        let mut tables = [[0u32; 256]; 8];
         let mut i = 0;
         while i < 256 {
             let mut crc = i as u32;
@@ -244,14 +257,39 @@ fn crc32(bytes: &[u8]) -> u32 {
                 crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
                 bit += 1;
             }
-            table[i] = crc;
+            tables[0][i] = crc;
             i += 1;
         }
-        table
+        // tables[k][i] is the CRC of byte i followed by k zero bytes.
+        let mut k = 1;
+        while k < 8 {
+            let mut i = 0;
+            while i < 256 {
+                let previous = tables[k - 1][i];
+                tables[k][i] = (previous >> 8) ^ tables[0][(previous & 0xff) as usize];
+                i += 1;
+            }
+            k += 1;
+        }
+        tables
     };
-    !bytes
-        .iter()
-        .fold(!0u32, |crc, &byte| TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8))
+    let t = &TABLES;
+    let byte = |word: u32, n: u32| ((word >> (8 * n)) & 0xff) as usize;
+    let (words, rest) = bytes.as_chunks::<8>();
+    let crc = words.iter().fold(!0u32, |crc, chunk| {
+        let [a, b, c, d, e, f, g, h] = *chunk;
+        let low = u32::from_le_bytes([a, b, c, d]) ^ crc;
+        let high = u32::from_le_bytes([e, f, g, h]);
+        t[7][byte(low, 0)]
+            ^ t[6][byte(low, 1)]
+            ^ t[5][byte(low, 2)]
+            ^ t[4][byte(low, 3)]
+            ^ t[3][byte(high, 0)]
+            ^ t[2][byte(high, 1)]
+            ^ t[1][byte(high, 2)]
+            ^ t[0][byte(high, 3)]
+    });
+    !rest.iter().fold(crc, |crc, &b| t[0][((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8))
 }
 
 #[cfg(test)]
@@ -269,6 +307,22 @@ mod tests {
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
         assert_eq!(crc32(b""), 0);
+        // Past one eight-byte step, with a remainder.
+        assert_eq!(crc32(b"The quick brown fox jumps over the lazy dog"), 0x414f_a339);
+        // Every length, against the definition a bit at a time.
+        let bitwise = |bytes: &[u8]| {
+            !bytes.iter().fold(!0u32, |mut crc, &byte| {
+                crc ^= u32::from(byte);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                }
+                crc
+            })
+        };
+        let bytes: Vec<u8> = (0..100u32).map(|i| (i * 151 + 7) as u8).collect();
+        for len in 0..bytes.len() {
+            assert_eq!(crc32(&bytes[..len]), bitwise(&bytes[..len]), "length {len}");
+        }
     }
 
     #[test]

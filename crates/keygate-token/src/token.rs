@@ -67,9 +67,13 @@ impl<'a> UnverifiedToken<'a> {
             return Err(Error::Malformed("a compact JWS has exactly three segments"));
         };
         let signing_input = &text[..header.len() + 1 + payload.len()];
-        let decoded =
-            decode_segment(header, Error::Malformed("the header is not unpadded base64url"))?;
-        let header = json::parse_header(&decoded)?;
+        let mut buffer = SegmentBuffer::<256>::new();
+        let decoded = decode_segment_into(
+            header,
+            buffer.get(header.len()),
+            Error::Malformed("the header is not unpadded base64url"),
+        )?;
+        let header = json::parse_header(decoded)?;
         Ok(UnverifiedToken { text, signing_input, payload, signature, header })
     }
 
@@ -130,6 +134,30 @@ pub(crate) fn decode_segment_into<'o>(
 ) -> Result<&'o [u8], Error> {
     let written = URL_SAFE_NO_PAD.decode_slice(segment, out).map_err(|_| error)?;
     Ok(&out[..written])
+}
+
+/// Room to decode a base64url segment: on the stack up to `N` bytes (every signature but RSA's,
+/// and the claims of any ordinary token), on the heap beyond.
+pub(crate) struct SegmentBuffer<const N: usize> {
+    stack: [u8; N],
+    heap: Vec<u8>,
+}
+
+impl<const N: usize> SegmentBuffer<N> {
+    pub(crate) fn new() -> SegmentBuffer<N> {
+        SegmentBuffer { stack: [0; N], heap: Vec::new() }
+    }
+
+    /// A buffer that holds the decoding of `encoded_len` characters.
+    pub(crate) fn get(&mut self, encoded_len: usize) -> &mut [u8] {
+        let needed = encoded_len.div_ceil(4) * 3;
+        if needed <= N {
+            &mut self.stack[..needed]
+        } else {
+            self.heap.resize(needed, 0);
+            &mut self.heap
+        }
+    }
 }
 
 #[cfg(test)]

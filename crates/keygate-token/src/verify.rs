@@ -8,7 +8,7 @@ use std::sync::Arc;
 use keygate_core::{SigningAlgorithm, SigningKeyId, Span, Timestamp};
 
 use crate::cache::SignatureCache;
-use crate::token::decode_segment_into;
+use crate::token::{SegmentBuffer, decode_segment_into};
 use crate::{Claims, Error, UnverifiedToken, VerificationKey, json};
 
 /// How many cached asymmetric signatures a [`Verifier`] keeps by default.
@@ -318,29 +318,21 @@ impl Verifier {
         }
 
         // The largest signature is RSA-8192's 1024 bytes; anything longer cannot verify.
-        let mut signature = [0u8; 1026];
         if token.signature().len() > 1368 {
             return Err(Error::InvalidSignature);
         }
+        let mut signature = SegmentBuffer::<132>::new();
         let signature = decode_segment_into(
             token.signature(),
-            &mut signature,
+            signature.get(token.signature().len()),
             Error::Malformed("the signature is not unpadded base64url"),
         )?;
         key.verify_signature(token.signing_input().as_bytes(), signature)?;
 
-        let mut stack = [0u8; 2048];
-        let mut heap = Vec::new();
-        let needed = token.payload().len().div_ceil(4) * 3;
-        let buffer: &mut [u8] = if needed <= stack.len() {
-            &mut stack[..needed]
-        } else {
-            heap.resize(needed, 0);
-            &mut heap
-        };
+        let mut payload = SegmentBuffer::<1024>::new();
         let payload = decode_segment_into(
             token.payload(),
-            buffer,
+            payload.get(token.payload().len()),
             Error::Malformed("the payload is not unpadded base64url"),
         )?;
         let claims = json::parse_claims(payload, &options.subject_claim)?;

@@ -1,0 +1,48 @@
+//! A driver for profilers: authenticates one credential kind in a loop against a loaded
+//! authenticator, with no statistics in the way, and prints the mean time per call.
+//!
+//! ```text
+//! cargo build --release -p keygate-benches --example profile
+//! perf record -e cpu-clock target/release/examples/profile opaque 1000000 30000000
+//! valgrind --tool=callgrind --toggle-collect='*Authenticator::authenticate*' \
+//!     target/release/examples/profile opaque 10000 200000
+//! ```
+//!
+//! Arguments: `opaque` or `jwt`, the number of keys indexed (default 10,000), and the number of
+//! calls (default 200,000). The setup is left out of callgrind's count by `--toggle-collect`, and
+//! of perf's by `perf report --time 50%-100%` on a long enough run.
+
+// A profiling driver panics on failure; there is nobody to report an error to.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use keygate::{AuthContext, Credential};
+use keygate_benches::NOW;
+use keygate_benches::fleet::{cluster, fleet};
+
+const PRESENTED: usize = 1024;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let kind = args.next().unwrap_or_else(|| "opaque".to_owned());
+    let keys: usize = args.next().map_or(10_000, |n| n.parse().expect("a number of keys"));
+    let calls: usize = args.next().map_or(200_000, |n| n.parse().expect("a number of calls"));
+
+    let fleet = fleet(keys, PRESENTED);
+    let resource = cluster();
+    let context = AuthContext::new(&resource, NOW);
+    let started = Instant::now();
+    for i in 0..calls {
+        let credential = match kind.as_str() {
+            "jwt" => Credential::Bearer(&fleet.hs256_token),
+            _ => Credential::ApiKey(&fleet.opaque[i % PRESENTED]),
+        };
+        black_box(fleet.authenticator.authenticate(&credential, &context).unwrap());
+    }
+    let per_call = started.elapsed() / u32::try_from(calls.max(1)).unwrap_or(u32::MAX);
+    println!("{kind}, {keys} keys: {per_call:?} per call over {calls} calls");
+    // Dropping a million keys would only add noise to a profile.
+    std::process::exit(0);
+}
