@@ -1,7 +1,7 @@
 //! Figures that are not the timing of a loop: memory per revoked key id and per indexed key at
 //! one million, measured with a counting allocator; how long checks wait while a 10k-entry delta
-//! is being applied to a million-entry list on another thread; and the authenticator's
-//! throughput on one thread and on two.
+//! is being applied to a million-entry list on another thread. (Throughput is measured in the
+//! `throughput` bench, away from this allocator's shared counter.)
 //!
 //! Run: `cargo bench -p keygate-benches --bench measurements`. The figures are printed and written
 //! to `target/keygate-bench/measurements.json` for the summary.
@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cap::Cap;
-use keygate::{AuthContext, Credential};
-use keygate_benches::fleet::{Fleet, cluster, fleet};
+use keygate_benches::fleet::fleet;
 use keygate_benches::{NOW, key_ids, probes, revocation_set};
 use keygate_core::Expiry;
 use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation, RevocationList};
@@ -25,8 +24,6 @@ use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation, Revocati
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
 
 const MILLION: usize = 1_000_000;
-/// Opaque keys presented in the throughput runs, cycled through.
-const PRESENTED: usize = 1024;
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and wants it quick.
@@ -103,73 +100,24 @@ fn main() {
     );
 
     drop(list);
-    authenticator_figures(if quick { 10_000 } else { MILLION }, quick, &mut figures);
+    authenticator_figures(size, &mut figures);
 
     if !quick {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/keygate-bench");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("measurements.json"),
-            serde_json::to_string_pretty(&figures).unwrap(),
-        )
-        .unwrap();
+        keygate_benches::write_figures("measurements.json", &figures);
     }
 }
 
-/// Bytes per key an authenticator holds with `keys` opaque keys indexed, and its throughput
-/// authenticating them on one thread and on two.
-fn authenticator_figures(
-    keys: usize,
-    quick: bool,
-    figures: &mut serde_json::Map<String, serde_json::Value>,
-) {
+/// Bytes per key an authenticator holds with `keys` opaque keys indexed.
+fn authenticator_figures(keys: usize, figures: &mut serde_json::Map<String, serde_json::Value>) {
     let before = ALLOCATOR.allocated();
-    let fleet = fleet(keys, PRESENTED);
+    let fleet = fleet(keys, 1);
     let bytes = ALLOCATOR.allocated() - before;
+    drop(fleet);
     let per_key = bytes as f64 / keys as f64;
     println!(
         "authenticator: {keys} opaque keys indexed in {bytes} bytes = {per_key:.1} bytes per key"
     );
     figures.insert("authenticator_bytes_per_key".into(), per_key.into());
-
-    let fleet = Arc::new(fleet);
-    let window = if quick { Duration::from_millis(200) } else { Duration::from_secs(3) };
-    let one = throughput(&fleet, 1, window);
-    let two = throughput(&fleet, 2, window);
-    println!(
-        "authenticate throughput ({keys} keys): 1 thread {one:.0}/s, 2 threads {two:.0}/s = {:.2}x",
-        two / one
-    );
-    figures.insert("authenticate_per_second_1_thread".into(), one.into());
-    figures.insert("authenticate_per_second_2_threads".into(), two.into());
-}
-
-/// Opaque-key authentications per second over `threads` threads for `window`.
-fn throughput(fleet: &Arc<Fleet>, threads: usize, window: Duration) -> f64 {
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let fleet = Arc::clone(fleet);
-            std::thread::spawn(move || {
-                let resource = cluster();
-                let context = AuthContext::new(&resource, NOW);
-                let started = Instant::now();
-                let mut count = 0u64;
-                let mut i = t * 7;
-                while started.elapsed() < window {
-                    for _ in 0..256 {
-                        i = (i + 1) % PRESENTED;
-                        let credential = Credential::ApiKey(&fleet.opaque[i]);
-                        std::hint::black_box(
-                            fleet.authenticator.authenticate(&credential, &context).is_ok(),
-                        );
-                    }
-                    count += 256;
-                }
-                count as f64 / started.elapsed().as_secs_f64()
-            })
-        })
-        .collect();
-    workers.into_iter().map(|worker| worker.join().unwrap()).sum()
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -38,3 +38,10 @@ pub fn probes(revoked: &[KeyId], count: usize, seed: u64) -> Vec<KeyId> {
 
 pub mod fleet;
 pub mod tokens;
+
+/// Writes a bench's figures to `target/keygate-bench/<name>`, where the summary reads them.
+pub fn write_figures(name: &str, figures: &serde_json::Map<String, serde_json::Value>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/keygate-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), serde_json::to_string_pretty(figures).unwrap()).unwrap();
+}

@@ -1,5 +1,5 @@
 //! Prints every bench figure beside its peer with the ratio, from criterion's output in
-//! `target/criterion` and the measurements in `target/keygate-bench/measurements.json`.
+//! `target/criterion` and the figures in `target/keygate-bench/{measurements,throughput}.json`.
 //!
 //! ```sh
 //! cargo bench -p keygate-benches          # every bench, then:
@@ -194,11 +194,15 @@ fn rows() -> Vec<Row> {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let criterion = root.join("target/criterion");
-    let measured: Value =
-        std::fs::read_to_string(root.join("target/keygate-bench/measurements.json"))
+    // The figures the measurements and throughput benches wrote, in one object.
+    let mut figures = serde_json::Map::new();
+    for file in ["measurements.json", "throughput.json"] {
+        let read = std::fs::read_to_string(root.join("target/keygate-bench").join(file))
             .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or(Value::Null);
+            .and_then(|text| serde_json::from_str::<serde_json::Map<String, Value>>(&text).ok());
+        figures.extend(read.unwrap_or_default());
+    }
+    let measured = Value::Object(figures);
 
     let mut table = String::from(
         "| figure | keygate | peer | ratio | target | met |\n|---|---|---|---|---|---|\n",

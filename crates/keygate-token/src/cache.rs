@@ -6,8 +6,8 @@
 //! Time, audience and every other claim check still run on every call.
 //!
 //! The table is two-way set-associative over `ArcSwapOption` slots, so lookups never block and
-//! never see a half-written entry. A hit needs the keyed 64-bit hash of the whole token to
-//! match and then every byte to match, compared in constant time, so a client probing with
+//! never see a half-written entry. A hit needs a keyed 64-bit hash (of the token's length and
+//! its signature's last 32 bytes) to match and then every byte of the token to match, compared in constant time, so a client probing with
 //! forged tokens learns nothing about the cached ones from timing. The hash key is random per
 //! cache, so a client cannot aim forged tokens at one slot either.
 
@@ -15,9 +15,8 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwapOption, Guard};
-use subtle::ConstantTimeEq;
 
-use crate::Claims;
+use crate::{Claims, ct};
 
 pub(crate) struct SignatureCache {
     slots: Box<[ArcSwapOption<Entry>]>,
@@ -47,14 +46,12 @@ impl SignatureCache {
     /// The cached claims of `token`, if it is cached. The entry stays alive, and is not copied,
     /// for as long as the returned value is held.
     pub(crate) fn get(&self, token: &str) -> Option<Cached> {
-        let hash = self.hasher.hash_one(token.as_bytes());
+        let hash = self.hash(token);
         let first = self.index(hash);
         for slot in [first, first ^ 1] {
             let guard = self.slots[slot].load();
             let hit = guard.as_deref().is_some_and(|entry| {
-                entry.hash == hash
-                    && entry.token.len() == token.len()
-                    && bool::from(entry.token.as_bytes().ct_eq(token.as_bytes()))
+                entry.hash == hash && ct::bytes_equal(entry.token.as_bytes(), token.as_bytes())
             });
             if hit {
                 return Some(Cached(guard));
@@ -65,7 +62,7 @@ impl SignatureCache {
 
     /// Remembers that `token` verified, with these claims.
     pub(crate) fn insert(&self, token: &str, claims: Claims<'static>) {
-        let hash = self.hasher.hash_one(token.as_bytes());
+        let hash = self.hash(token);
         let first = self.index(hash);
         let slot = if self.slots[first].load().is_none() {
             first
@@ -76,6 +73,15 @@ impl SignatureCache {
             first ^ (hash >> 63) as usize
         };
         self.slots[slot].store(Some(Arc::new(Entry { hash, token: token.into(), claims })));
+    }
+
+    /// The keyed hash that places `token`: of its length and its last 32 bytes, which are
+    /// signature, as unique to the token as the whole of it. The slot is only a place to look;
+    /// a hit needs every byte to match. (Hashing a whole RS256 token cost more than the rest of
+    /// a hit.)
+    fn hash(&self, token: &str) -> u64 {
+        let tail = &token.as_bytes()[token.len().saturating_sub(32)..];
+        self.hasher.hash_one((token.len(), tail))
     }
 
     fn index(&self, hash: u64) -> usize {

@@ -1,6 +1,7 @@
 //! Strict JSON readers for JWT headers and claims.
 //!
-//! Both are objects read in one pass with a visitor that borrows strings from the decoded bytes
+//! Ordinary headers and claims take [`flat`]'s fast path; everything else is read here. Both are
+//! objects read in one pass with a visitor that borrows strings from the decoded bytes
 //! when they contain no escapes, refuses a known member that appears twice, refuses members of
 //! the wrong JSON type, and skips unknown members. A visitor reports keygate's own typed error
 //! through a side channel, because serde's error type can only carry text.
@@ -11,12 +12,15 @@ use std::fmt;
 use keygate_core::{Permission, Permissions, Scope, SigningAlgorithm, SigningKeyId, Timestamp};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::Error;
 use crate::claims::{Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
 use crate::token::Header;
+use crate::{Error, flat};
 
 /// Parses a decoded JWT header.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
+    if let Some(header) = flat::header(bytes) {
+        return Ok(header);
+    }
     let mut problem = None;
     let seed = HeaderSeed { problem: &mut problem };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -30,6 +34,11 @@ pub(crate) fn parse_claims<'de>(
     bytes: &'de [u8],
     subject_claim: &str,
 ) -> Result<Claims<'de>, Error> {
+    if subject_claim == "sub"
+        && let Some(claims) = flat::claims(bytes)
+    {
+        return Ok(claims);
+    }
     let mut problem = None;
     let seed = ClaimsSeed { subject_claim, problem: &mut problem };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

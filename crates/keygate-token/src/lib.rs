@@ -69,9 +69,11 @@
 mod cache;
 mod claims;
 pub mod compat;
+mod ct;
 pub mod dangerous;
 mod der;
 mod error;
+mod flat;
 mod json;
 mod key;
 mod key_value;

@@ -4,10 +4,9 @@ use std::fmt;
 
 use keygate_core::{DigestScheme, KeyId, SecretDigest, SecureRandom, base32};
 use ring::{digest, hmac};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::Error;
+use crate::{Error, ct};
 
 /// The prefix of every opaque keygate API key in its single-string form.
 pub const API_KEY_PREFIX: &str = "kgk_";
@@ -204,7 +203,7 @@ impl SecretHasher {
                 "the stored digest was made with a different scheme than this hasher's",
             ));
         }
-        if digests_equal(computed.as_bytes(), stored.as_bytes()) {
+        if ct::bytes_equal(computed.as_bytes(), stored.as_bytes()) {
             Ok(())
         } else {
             Err(Error::SecretMismatch)
@@ -216,18 +215,6 @@ impl fmt::Debug for SecretHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretHasher").field("peppered", &self.pepper.is_some()).finish()
     }
-}
-
-/// Compares two digests in constant time: the words' differences are gathered without a branch,
-/// and only their union meets subtle's optimisation barrier (a byte-at-a-time `ct_eq` costs ten
-/// times as much, and this runs on every authentication).
-fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let (a, b) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
-    let difference = a
-        .iter()
-        .zip(b)
-        .fold(0u64, |union, (x, y)| union | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y)));
-    bool::from(difference.ct_eq(&0))
 }
 
 /// SHA-256 of a whole token: the revocation handle of tokens that carry no `jti`.

@@ -60,13 +60,20 @@ impl<'a> UnverifiedToken<'a> {
         if text.len() > max_len {
             return Err(Error::TooLarge { len: text.len(), max: max_len });
         }
-        let mut segments = text.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (segments.next(), segments.next(), segments.next(), segments.next())
-        else {
+        // The first dot and the last, each found from its own end (the header and the signature
+        // are short), and none in between.
+        let bytes = text.as_bytes();
+        let first = bytes.iter().position(|&b| b == b'.');
+        let last = bytes.iter().rposition(|&b| b == b'.');
+        let (Some(first), Some(last)) = (first, last) else {
             return Err(Error::Malformed("a compact JWS has exactly three segments"));
         };
-        let signing_input = &text[..header.len() + 1 + payload.len()];
+        if first == last || bytes[first + 1..last].contains(&b'.') {
+            return Err(Error::Malformed("a compact JWS has exactly three segments"));
+        }
+        let (header, payload, signature) =
+            (&text[..first], &text[first + 1..last], &text[last + 1..]);
+        let signing_input = &text[..last];
         let mut buffer = SegmentBuffer::<256>::new();
         let decoded = decode_segment_into(
             header,
