@@ -289,20 +289,20 @@ fn nanos(value: f64) -> String {
 }
 
 /// The median estimate of `group/function[/parameter]` in criterion's output. Criterion keeps
-/// each group in a directory named after it, with `/` made `_`.
+/// each group in a directory named after it and each function in one below, with any `/` in
+/// either name made `_`; a parameter is one more directory. Which `/` of `id` is which is not
+/// known here, so every reading is tried.
 fn median_nanos(criterion: &Path, id: &str) -> Option<f64> {
     let parts: Vec<&str> = id.split('/').collect();
-    // Groups named "a/b" have function directories below "a_b".
-    for split in 1..parts.len() {
-        let group = parts[..split].join("_");
-        let mut path: PathBuf = criterion.join(group);
-        for part in &parts[split..] {
-            path.push(part);
-        }
-        let estimates = path.join("new/estimates.json");
-        if let Ok(text) = std::fs::read_to_string(&estimates) {
-            let json: Value = serde_json::from_str(&text).ok()?;
-            return json["median"]["point_estimate"].as_f64();
+    for group_end in 1..parts.len() {
+        for function_end in group_end + 1..=parts.len() {
+            let mut path: PathBuf = criterion.join(parts[..group_end].join("_"));
+            path.push(parts[group_end..function_end].join("_"));
+            path.extend(&parts[function_end..]);
+            if let Ok(text) = std::fs::read_to_string(path.join("new/estimates.json")) {
+                let json: Value = serde_json::from_str(&text).ok()?;
+                return json["median"]["point_estimate"].as_f64();
+            }
         }
     }
     None
