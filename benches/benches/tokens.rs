@@ -2,8 +2,10 @@
 //! in the same run: jsonwebtoken 11 (`decode` and `encode`, on keygate's ring provider), and
 //! ring's bare signature check as the floor under any verifier.
 //!
-//! - `verify/<alg>/keygate-cold`: parse, signature and claims, with the signature cache off.
-//! - `verify/<alg>/keygate-warm`: the same with the cache hit (asymmetric algorithms).
+//! - `verify/<alg>/keygate-cold`: `Verifier::verify_str_with` with the signature cache off:
+//!   parse, signature and claims.
+//! - `verify/<alg>/keygate-warm`: the same with the cache hit (asymmetric algorithms): the
+//!   token recognised by its text, and its claims checked again.
 //! - `verify/<alg>/jsonwebtoken`: `jsonwebtoken::decode` of the same token into a struct.
 //! - `verify/<alg>/ring`: the signature alone.
 //! - `mint/<alg>/keygate` and `mint/<alg>/jsonwebtoken`: the same claims signed.
@@ -24,7 +26,7 @@ use keygate_benches::tokens::{
 };
 use keygate_core::SigningAlgorithm;
 use keygate_testkit::fixtures;
-use keygate_token::{Minter, UnverifiedToken, install_jsonwebtoken_provider};
+use keygate_token::{Minter, install_jsonwebtoken_provider};
 
 fn verify(c: &mut Criterion) {
     install_jsonwebtoken_provider();
@@ -37,21 +39,22 @@ fn verify(c: &mut Criterion) {
         let cold = verifier(&key, false);
         group.bench_function("keygate-cold", |b| {
             b.iter(|| {
-                let parsed = UnverifiedToken::parse(black_box(&token)).unwrap();
                 black_box(
-                    cold.verify_with(&parsed, &options, NOW, |v| v.claims().key_id()).unwrap(),
+                    cold.verify_str_with(black_box(&token), &options, NOW, |v| v.claims().key_id())
+                        .unwrap(),
                 )
             })
         });
         if !algorithm.is_symmetric() {
             let warm = verifier(&key, true);
-            let parsed = UnverifiedToken::parse(&token).unwrap();
-            warm.verify_with(&parsed, &options, NOW, |_| ()).unwrap();
+            warm.verify_str_with(&token, &options, NOW, |_| ()).unwrap();
             group.bench_function("keygate-warm", |b| {
                 b.iter(|| {
-                    let parsed = UnverifiedToken::parse(black_box(&token)).unwrap();
                     black_box(
-                        warm.verify_with(&parsed, &options, NOW, |v| v.claims().key_id()).unwrap(),
+                        warm.verify_str_with(black_box(&token), &options, NOW, |v| {
+                            v.claims().key_id()
+                        })
+                        .unwrap(),
                     )
                 })
             });

@@ -26,7 +26,16 @@ pub(crate) struct SignatureCache {
 struct Entry {
     hash: u64,
     token: Box<str>,
-    claims: Claims<'static>,
+    verified: Verified,
+}
+
+/// What a verification established about a token: its claims, which of the verifier's keys
+/// verified it, and its header's `typ`, so that a later call with the token's text alone can
+/// skip the parse as well as the signature.
+pub(crate) struct Verified {
+    pub(crate) claims: Claims<'static>,
+    pub(crate) key: usize,
+    pub(crate) token_type: Option<Box<str>>,
 }
 
 impl SignatureCache {
@@ -60,8 +69,8 @@ impl SignatureCache {
         None
     }
 
-    /// Remembers that `token` verified, with these claims.
-    pub(crate) fn insert(&self, token: &str, claims: Claims<'static>) {
+    /// Remembers that `token` verified, and what that established.
+    pub(crate) fn insert(&self, token: &str, verified: Verified) {
         let hash = self.hash(token);
         let first = self.index(hash);
         let slot = if self.slots[first].load().is_none() {
@@ -72,7 +81,7 @@ impl SignatureCache {
             // Both ways taken: evict one chosen by a hash bit the index did not use.
             first ^ (hash >> 63) as usize
         };
-        self.slots[slot].store(Some(Arc::new(Entry { hash, token: token.into(), claims })));
+        self.slots[slot].store(Some(Arc::new(Entry { hash, token: token.into(), verified })));
     }
 
     /// The keyed hash that places `token`: of its length and its last 32 bytes, which are
@@ -93,8 +102,8 @@ impl SignatureCache {
 pub(crate) struct Cached(Guard<Option<Arc<Entry>>>);
 
 impl Cached {
-    pub(crate) fn claims(&self) -> Option<&Claims<'static>> {
-        self.0.as_deref().map(|entry| &entry.claims)
+    pub(crate) fn verified(&self) -> Option<&Verified> {
+        self.0.as_deref().map(|entry| &entry.verified)
     }
 }
 
@@ -102,12 +111,16 @@ impl Cached {
 mod tests {
     use super::*;
 
+    fn verified(subject: &str) -> Verified {
+        Verified { claims: Claims::new(subject.to_owned()), key: 0, token_type: None }
+    }
+
     #[test]
     fn hits_only_on_the_exact_token() {
         let cache = SignatureCache::new(8);
-        cache.insert("a.b.c", Claims::new("alice"));
+        cache.insert("a.b.c", verified("alice"));
         let hit = cache.get("a.b.c").unwrap();
-        assert_eq!(hit.claims().and_then(Claims::subject), Some("alice"));
+        assert_eq!(hit.verified().and_then(|v| v.claims.subject()), Some("alice"));
         assert!(cache.get("a.b.d").is_none());
         assert!(cache.get("a.b.c ").is_none());
         assert!(cache.get("").is_none());
@@ -118,7 +131,7 @@ mod tests {
         let cache = SignatureCache::new(3);
         assert_eq!(cache.capacity(), 4);
         for i in 0..1000 {
-            cache.insert(&format!("token-{i}"), Claims::new(format!("p{i}")));
+            cache.insert(&format!("token-{i}"), verified(&format!("p{i}")));
         }
         let cached = (0..1000).filter(|i| cache.get(&format!("token-{i}")).is_some()).count();
         assert!(cached <= 4, "{cached} entries in a 4-slot cache");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use keygate_core::{SigningAlgorithm, SigningKeyId, Span, Timestamp};
 
-use crate::cache::SignatureCache;
+use crate::cache::{SignatureCache, Verified};
 use crate::token::{SegmentBuffer, decode_segment_into};
 use crate::{Claims, Error, UnverifiedToken, VerificationKey, json};
 
@@ -154,7 +154,8 @@ impl VerifyOptions {
 /// Verification is one pass: signature on ring with the key loaded once, then one parse of the
 /// claims into borrowed data, then the checks of [`VerifyOptions`]. Asymmetric signatures are
 /// remembered in a bounded cache (see [`Verifier::with_cache_slots`]); a hit still re-checks
-/// every claim against `now`.
+/// every claim against `now`. [`Verifier::verify_str_with`] looks a token up there by its text,
+/// before anything of it is parsed: the path for a client that reconnects with the same token.
 ///
 /// A `Verifier` is immutable, `Send + Sync`, and meant to be shared; build a new one when the keys
 /// change.
@@ -293,6 +294,33 @@ impl Verifier {
         })
     }
 
+    /// Verifies the token `text` at `now`, as [`UnverifiedToken::parse`] and then
+    /// [`Verifier::verify_with`] would, but a token in the signature cache is recognised by its
+    /// text before anything of it is decoded: a client that reconnects with the same token costs
+    /// a hash, a compare and the claim checks. Tokens longer than
+    /// [`DEFAULT_MAX_TOKEN_LEN`](crate::DEFAULT_MAX_TOKEN_LEN) are refused as `parse` refuses
+    /// them.
+    pub fn verify_str_with<R>(
+        &self,
+        text: &str,
+        options: &VerifyOptions,
+        now: Timestamp,
+        inspect: impl FnOnce(&VerifiedToken<'_>) -> R,
+    ) -> Result<R, Error> {
+        if text.len() <= crate::DEFAULT_MAX_TOKEN_LEN
+            && let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(text))
+            && let Some(verified) = hit.verified()
+            && let Some(key) = self.keys.get(verified.key)
+        {
+            check_type(verified.token_type.as_deref(), options)?;
+            check_claims(&verified.claims, options, now)?;
+            let claims = ClaimsRef::Borrowed(&verified.claims);
+            return Ok(inspect(&VerifiedToken { key, claims }));
+        }
+        let token = UnverifiedToken::parse(text)?;
+        self.verify_with(&token, options, now, inspect)
+    }
+
     fn verify_raw<'v, R>(
         &'v self,
         token: &UnverifiedToken<'_>,
@@ -311,10 +339,10 @@ impl Verifier {
 
         let cache = if key.is_symmetric() { None } else { self.cache.as_ref() };
         if let Some(hit) = cache.and_then(|cache| cache.get(token.as_str()))
-            && let Some(claims) = hit.claims()
+            && let Some(verified) = hit.verified()
         {
-            check_claims(claims, options, now)?;
-            return Ok(finish(key, claims));
+            check_claims(&verified.claims, options, now)?;
+            return Ok(finish(key, &verified.claims));
         }
 
         // The largest signature is RSA-8192's 1024 bytes; anything longer cannot verify.
@@ -336,8 +364,12 @@ impl Verifier {
             Error::Malformed("the payload is not unpadded base64url"),
         )?;
         let claims = json::parse_claims(payload, &options.subject_claim)?;
-        if let Some(cache) = cache {
-            cache.insert(token.as_str(), claims.clone().into_owned());
+        if let Some(cache) = cache
+            && let Some(index) = self.keys.iter().position(|k| std::ptr::eq(k.as_ref(), key))
+        {
+            let token_type = token.token_type().map(Box::from);
+            let verified = Verified { claims: claims.clone().into_owned(), key: index, token_type };
+            cache.insert(token.as_str(), verified);
         }
         check_claims(&claims, options, now)?;
         Ok(finish(key, &claims))
@@ -363,8 +395,12 @@ impl fmt::Debug for Verifier {
 }
 
 fn check_header(token: &UnverifiedToken<'_>, options: &VerifyOptions) -> Result<(), Error> {
+    check_type(token.token_type(), options)
+}
+
+fn check_type(token_type: Option<&str>, options: &VerifyOptions) -> Result<(), Error> {
     if let Some(expected) = &options.token_type {
-        let matches = token.token_type().is_some_and(|typ| typ.eq_ignore_ascii_case(expected));
+        let matches = token_type.is_some_and(|typ| typ.eq_ignore_ascii_case(expected));
         if !matches {
             return Err(Error::WrongType { expected: expected.clone() });
         }

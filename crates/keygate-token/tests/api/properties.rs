@@ -102,3 +102,51 @@ fn cached_verification_still_checks_time() {
         .unwrap();
     assert_eq!(verified_with.as_deref(), Some("alice"));
 }
+
+#[test]
+fn verifying_text_answers_as_parsing_first_does_cached_or_not() {
+    let key = Arc::new(
+        SigningKey::generate(SigningAlgorithm::EdDSA).unwrap().with_kid("ed".parse().unwrap()),
+    );
+    let verifier = Verifier::new([Arc::clone(key.verification_key())]).unwrap();
+    let uncached = Verifier::new([Arc::clone(key.verification_key())]).unwrap().with_cache_slots(0);
+    let now = Timestamp::from_unix(2_000_000_000).unwrap();
+    let claims = Claims::new("alice").with_expires(Some(now.saturating_add(Span::seconds(10))));
+    let token = Minter::new(Arc::clone(&key)).mint(&claims).unwrap();
+    let text = token.expose();
+    let typed = VerifyOptions::default().with_token_type("kg-test");
+    let later = now.saturating_add(Span::seconds(60));
+    let mut tampered = text.to_owned();
+    tampered.pop();
+    tampered.push(if text.ends_with('A') { 'B' } else { 'A' });
+
+    let subject = |v: &keygate_token::VerifiedToken<'_>| v.claims().subject().map(str::to_owned);
+    let by_text = |verifier: &Verifier, text: &str, options: &VerifyOptions, at| {
+        verifier.verify_str_with(text, options, at, subject)
+    };
+    let by_parse = |verifier: &Verifier, text: &str, options: &VerifyOptions, at| {
+        UnverifiedToken::parse(text)
+            .and_then(|parsed| verifier.verify_with(&parsed, options, at, subject))
+    };
+    // Twice each, so that the second of each asks the cache; the uncached verifier and the
+    // parse-first path are the references.
+    for _ in 0..2 {
+        for (options, at) in
+            [(&VerifyOptions::default(), now), (&typed, now), (&VerifyOptions::default(), later)]
+        {
+            let expected = by_parse(&uncached, text, options, at);
+            assert_eq!(by_text(&verifier, text, options, at), expected);
+            assert_eq!(by_parse(&verifier, text, options, at), expected);
+        }
+        assert!(by_text(&verifier, &tampered, &VerifyOptions::default(), now).is_err());
+    }
+    assert_eq!(
+        by_text(&verifier, text, &VerifyOptions::default(), now).unwrap().as_deref(),
+        Some("alice")
+    );
+    let long = format!("{text}{}", "A".repeat(keygate_token::DEFAULT_MAX_TOKEN_LEN));
+    assert!(matches!(
+        by_text(&verifier, &long, &VerifyOptions::default(), now),
+        Err(keygate_token::Error::TooLarge { .. })
+    ));
+}
