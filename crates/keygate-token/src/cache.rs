@@ -29,13 +29,22 @@ struct Entry {
     verified: Verified,
 }
 
-/// What a verification established about a token: its claims, which of the verifier's keys
-/// verified it, and its header's `typ`, so that a later call with the token's text alone can
-/// skip the parse as well as the signature.
+/// What a verification established about a token: its claims, read with `subject_claim` as
+/// the principal, which of the verifier's keys verified it, and its header's `typ`, so that a
+/// later call with the token's text alone can skip the parse as well as the signature.
 pub(crate) struct Verified {
     pub(crate) claims: Claims<'static>,
+    pub(crate) subject_claim: Box<str>,
     pub(crate) key: usize,
     pub(crate) token_type: Option<Box<str>>,
+}
+
+impl Verified {
+    /// Whether these claims answer for a caller that reads the principal from `subject_claim`:
+    /// the same token read with another subject claim names another principal.
+    pub(crate) fn read_with(&self, subject_claim: &str) -> bool {
+        *self.subject_claim == *subject_claim
+    }
 }
 
 impl SignatureCache {
@@ -112,7 +121,12 @@ mod tests {
     use super::*;
 
     fn verified(subject: &str) -> Verified {
-        Verified { claims: Claims::new(subject.to_owned()), key: 0, token_type: None }
+        Verified {
+            claims: Claims::new(subject.to_owned()),
+            subject_claim: "sub".into(),
+            key: 0,
+            token_type: None,
+        }
     }
 
     #[test]

@@ -310,6 +310,7 @@ impl Verifier {
         if text.len() <= crate::DEFAULT_MAX_TOKEN_LEN
             && let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(text))
             && let Some(verified) = hit.verified()
+            && verified.read_with(&options.subject_claim)
             && let Some(key) = self.keys.get(verified.key)
         {
             check_type(verified.token_type.as_deref(), options)?;
@@ -340,6 +341,7 @@ impl Verifier {
         let cache = if key.is_symmetric() { None } else { self.cache.as_ref() };
         if let Some(hit) = cache.and_then(|cache| cache.get(token.as_str()))
             && let Some(verified) = hit.verified()
+            && verified.read_with(&options.subject_claim)
         {
             check_claims(&verified.claims, options, now)?;
             return Ok(finish(key, &verified.claims));
@@ -368,7 +370,12 @@ impl Verifier {
             && let Some(index) = self.keys.iter().position(|k| std::ptr::eq(k.as_ref(), key))
         {
             let token_type = token.token_type().map(Box::from);
-            let verified = Verified { claims: claims.clone().into_owned(), key: index, token_type };
+            let verified = Verified {
+                claims: claims.clone().into_owned(),
+                subject_claim: Box::from(&*options.subject_claim),
+                key: index,
+                token_type,
+            };
             cache.insert(token.as_str(), verified);
         }
         check_claims(&claims, options, now)?;

@@ -150,3 +150,24 @@ fn verifying_text_answers_as_parsing_first_does_cached_or_not() {
         Err(keygate_token::Error::TooLarge { .. })
     ));
 }
+
+#[test]
+fn a_cached_token_read_with_another_subject_claim_names_that_claims_principal() {
+    let key = Arc::new(SigningKey::generate(SigningAlgorithm::ES256).unwrap());
+    let verifier = Verifier::new([Arc::clone(key.verification_key())]).unwrap();
+    let now = Timestamp::from_unix(2_000_000_000).unwrap();
+    let claims = r#"{"sub":"alice","role":"admin","exp":2000000100}"#;
+    let token = super::support::sign_raw(&key, r#"{"alg":"ES256"}"#, claims);
+    let by_role = VerifyOptions::default().with_subject_claim("role");
+    let subject = |v: &keygate_token::VerifiedToken<'_>| v.claims().subject().map(str::to_owned);
+    let parsed = UnverifiedToken::parse(&token).unwrap();
+    // Each reading twice, the second from the cache, alternating, by text and parsed first.
+    for _ in 0..2 {
+        for (options, principal) in [(&VerifyOptions::default(), "alice"), (&by_role, "admin")] {
+            let by_text = verifier.verify_str_with(&token, options, now, subject).unwrap();
+            assert_eq!(by_text.as_deref(), Some(principal));
+            let parsed_first = verifier.verify_with(&parsed, options, now, subject).unwrap();
+            assert_eq!(parsed_first.as_deref(), Some(principal));
+        }
+    }
+}
