@@ -3,7 +3,7 @@
 #![no_main]
 
 use keygate::Credential;
-use keygate_wire::pulsar::{TOKEN_METHOD, token_credential};
+use keygate_wire::pulsar::{TOKEN_METHOD, TokenAuth};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         Some((_, rest)) => (TOKEN_METHOD, rest),
         None => (TOKEN_METHOD, data),
     };
-    match token_credential(method, token) {
+    match TokenAuth::parse(method, token).map(|auth| auth.credential()) {
         Ok(Credential::ApiKey(text)) | Ok(Credential::Bearer(text)) => {
             assert_eq!(method, TOKEN_METHOD);
             assert_eq!(text.as_bytes(), token);

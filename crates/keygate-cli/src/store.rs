@@ -32,15 +32,11 @@ impl Workspace {
     }
 }
 
-/// The store at `location`: a postgres:// or sqlite: URL, or a SQLite file path; by default
-/// the per-user data path, whose directory is created on first use.
+/// The store at `location` (as [`SqlStore::open_location`] reads it); by default the per-user
+/// data path, whose directory is created on first use.
 async fn open_store(location: Option<&str>) -> Result<SqlStore, Failure> {
     let opened = match location {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            SqlStore::connect(url).await
-        }
-        Some(url) if url.starts_with("sqlite:") => SqlStore::connect(url).await,
-        Some(path) => SqlStore::open(path).await,
+        Some(location) => SqlStore::open_location(location).await,
         None => {
             let path = default_store_path()?;
             if let Some(dir) = path.parent() {

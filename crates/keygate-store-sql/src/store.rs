@@ -137,6 +137,35 @@ impl SqlStore {
         SqlStore::start(url, backend, pool_options(&options), options.acquire_timeout, kind).await
     }
 
+    /// Opens the store at `location`, as the `keygate` command, the gateways and every server
+    /// built on keygate take it: a `postgres://` (or `postgresql://`) URL or a `sqlite:` URL is
+    /// connected to as [`SqlStore::connect`] does; anything else is a SQLite file path, opened
+    /// (and created if missing) as [`SqlStore::open`] does. A URL of any other scheme
+    /// (`mysql://…`) is refused rather than taken for a file name.
+    pub async fn open_location(location: &str) -> Result<SqlStore, StoreError> {
+        SqlStore::open_location_with(location, SqlOptions::default()).await
+    }
+
+    /// [`SqlStore::open_location`] with `options`.
+    pub async fn open_location_with(
+        location: &str,
+        options: SqlOptions,
+    ) -> Result<SqlStore, StoreError> {
+        if Backend::of_url(location).is_some() {
+            return SqlStore::connect_with(location, options).await;
+        }
+        if location.contains("://") {
+            return Err(SqlError::UnsupportedUrl {
+                reason: "use a sqlite: or postgres:// URL, or a SQLite file path",
+            }
+            .into());
+        }
+        if location.is_empty() {
+            return Err(SqlError::UnsupportedUrl { reason: "the store location is empty" }.into());
+        }
+        SqlStore::open_with(location, options).await
+    }
+
     /// Which database it runs on.
     pub fn backend(&self) -> Backend {
         self.shared.backend

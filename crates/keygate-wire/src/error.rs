@@ -23,9 +23,12 @@ pub enum WireError {
         /// Which rule it broke.
         reason: &'static str,
     },
-    /// SASL/PLAIN asked to act as an identity other than the one it authenticates as.
+    /// The client asked to act as an identity other than the one its credential speaks for.
     #[error("the authorization identity differs from the authentication identity")]
     AuthzidMismatch,
+    /// A re-authentication presented a credential of another principal than the connection's.
+    #[error("re-authentication must keep the connection's principal")]
+    PrincipalChanged,
     /// The password is a keygate API key whose embedded key id is not the username.
     #[error("the password is an API key of another key id than the username")]
     KeyIdMismatch,
@@ -38,6 +41,25 @@ pub enum WireError {
         /// The mechanism.
         mechanism: &'static str,
     },
+}
+
+impl WireError {
+    /// What to tell the client: the rule its message broke, which says nothing about any key
+    /// (the input is never echoed, and no credential has been checked yet, or the client has
+    /// proven it holds the one it presented).
+    pub fn client_message(&self) -> &'static str {
+        match self {
+            WireError::TooLong { .. } => "the authentication message is too long",
+            WireError::Malformed { reason, .. } => reason,
+            WireError::AuthzidMismatch => {
+                "the authorization identity is not the credential's principal"
+            }
+            WireError::KeyIdMismatch => "the password is an API key of another key id",
+            WireError::UnsupportedScheme => "unsupported authorization scheme; use Bearer or Basic",
+            WireError::UnexpectedMessage { .. } => "unexpected authentication message",
+            WireError::PrincipalChanged => "re-authentication must keep the principal",
+        }
+    }
 }
 
 /// A `Malformed` error.

@@ -1,7 +1,7 @@
 //! Kafka session lifetimes (KIP-368): when a connection must re-authenticate.
 
 use keygate::Identity;
-use keygate::core::{Expiry, Span, Timestamp};
+use keygate::core::{Expiry, Timestamp};
 
 /// How long a Kafka session may last: the `session_lifetime_ms` a broker sends in its
 /// SaslAuthenticate response, and the instant it stands for.
@@ -15,17 +15,13 @@ pub struct SessionLifetime {
 }
 
 impl SessionLifetime {
-    /// The lifetime of a session opened at `now` by `identity`: until its session deadline
-    /// (the credential's expiry, or sooner if the authenticator caps sessions), and no longer
-    /// than `max` (the broker's `connections.max.reauth.ms`) when given. Never past the
-    /// credential's expiry; at least one millisecond when it is finite, so that a session
-    /// about to expire is not mistaken for one that never does.
-    pub fn of(identity: &Identity, now: Timestamp, max: Option<Span>) -> SessionLifetime {
-        let capped = match max {
-            Some(max) => identity.session_deadline().min(Expiry::At(now.saturating_add(max))),
-            None => identity.session_deadline(),
-        };
-        match capped {
+    /// The lifetime of a session opened at `now` by `identity`: until its session deadline,
+    /// which is the credential's expiry, or sooner where the authenticator caps sessions
+    /// (`AuthConfig::max_session`, Kafka's `connections.max.reauth.ms`). At least one
+    /// millisecond when it is finite, so that a session about to expire is not mistaken for one
+    /// that never does.
+    pub fn of(identity: &Identity, now: Timestamp) -> SessionLifetime {
+        match identity.session_deadline() {
             Expiry::Never => SessionLifetime { session_lifetime_ms: 0, ends: Expiry::Never },
             Expiry::At(at) => {
                 let seconds = at.unix().saturating_sub(now.unix());

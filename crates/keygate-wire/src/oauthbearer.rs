@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use keygate::Credential;
+use keygate::{Credential, Identity};
 
 use crate::WireError;
 use crate::error::malformed;
@@ -101,6 +101,17 @@ impl<'a> InitialResponse<'a> {
     /// The credential to authenticate.
     pub fn credential(&self) -> Credential<'a> {
         Credential::Bearer(self.token)
+    }
+
+    /// The session, once the authenticator has accepted [`credential`](Self::credential) as
+    /// `identity`: refused if the authzid names anyone but the token's principal, or if a
+    /// re-authentication (`previous`, the connection's identity so far) changes the principal.
+    pub fn finish(
+        &self,
+        identity: Identity,
+        previous: Option<&Identity>,
+    ) -> Result<Identity, WireError> {
+        crate::session::finish(identity, self.authzid(), None, previous)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use keygate::Credential;
+use keygate::{Credential, Identity};
 use keygate::token::API_KEY_PREFIX;
 
 use crate::WireError;
@@ -20,15 +20,16 @@ const MECHANISM: &str = "SASL/PLAIN";
 /// `Debug` shows the username only.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PlainMessage<'a> {
+    authzid: &'a str,
     username: &'a str,
     password: &'a str,
 }
 
 impl<'a> PlainMessage<'a> {
     /// Parses and checks a client message: valid UTF-8; exactly two NULs; a non-empty username
-    /// and password of at most 255 bytes each; an authzid that is empty or the username itself
-    /// (a key cannot act for another principal); and a password that, when it is a keygate API
-    /// key, embeds the username as its key id.
+    /// and password of at most 255 bytes each; and a password that, when it is a keygate API
+    /// key, embeds the username as its key id. The authzid is checked by
+    /// [`finish`](PlainMessage::finish), once the principal is known.
     pub fn parse(message: &'a [u8]) -> Result<PlainMessage<'a>, WireError> {
         let max = 3 * PLAIN_MAX_FIELD + 2;
         if message.len() > max {
@@ -57,15 +58,12 @@ impl<'a> PlainMessage<'a> {
         if password.is_empty() {
             return Err(malformed(MECHANISM, "the password is empty"));
         }
-        if !authzid.is_empty() && authzid != username {
-            return Err(WireError::AuthzidMismatch);
-        }
         if let Some(embedded) = embedded_key_id(password)
             && !embedded.eq_ignore_ascii_case(username)
         {
             return Err(WireError::KeyIdMismatch);
         }
-        Ok(PlainMessage { username, password })
+        Ok(PlainMessage { authzid, username, password })
     }
 
     /// The username: the key id.
@@ -78,9 +76,27 @@ impl<'a> PlainMessage<'a> {
         self.password
     }
 
+    /// The authorization identity the client asked to act as; empty for "the one I
+    /// authenticate as", which is what Kafka clients send.
+    pub fn authzid(&self) -> &'a str {
+        self.authzid
+    }
+
     /// The credential to authenticate.
     pub fn credential(&self) -> Credential<'a> {
         Credential::KeyAndSecret { key_id: self.username, secret: self.password }
+    }
+
+    /// The session, once the authenticator has accepted [`credential`](Self::credential) as
+    /// `identity`: refused if the authzid is neither empty, the username, nor the principal (a
+    /// key cannot act for another principal), or if a re-authentication (`previous`, the
+    /// connection's identity so far) changes the principal.
+    pub fn finish(
+        &self,
+        identity: Identity,
+        previous: Option<&Identity>,
+    ) -> Result<Identity, WireError> {
+        crate::session::finish(identity, Some(self.authzid), Some(self.username), previous)
     }
 }
 
@@ -115,9 +131,8 @@ mod tests {
     fn the_rfc_4616_examples_parse() {
         let message = PlainMessage::parse(b"\0tim\0tanstaaftanstaaf").unwrap();
         assert_eq!((message.username(), message.password()), ("tim", "tanstaaftanstaaf"));
-        let message = PlainMessage::parse(b"Ursel\0Ursel\0pass").unwrap();
-        assert_eq!(message.username(), "Ursel");
-        assert_eq!(PlainMessage::parse(b"Ursel\0Kurt\0pass"), Err(WireError::AuthzidMismatch));
+        let message = PlainMessage::parse(b"Ursel\0Kurt\0pass").unwrap();
+        assert_eq!((message.authzid(), message.username()), ("Ursel", "Kurt"));
     }
 
     #[test]

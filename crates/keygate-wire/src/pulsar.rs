@@ -21,33 +21,70 @@ pub const PULSAR_MAX_AUTH_DATA: usize = 16 * 1024;
 
 const MECHANISM: &str = "Pulsar token auth";
 
-/// The credential in Pulsar auth data: `auth_method_name` must be `token` and the data the
-/// token itself, as `AuthenticationToken` sends it. A keygate opaque key (`kgk_…`) works as a
-/// token too; anything else is treated as a JWT.
-pub fn token_credential<'a>(method: &str, data: &'a [u8]) -> Result<Credential<'a>, WireError> {
-    if method != TOKEN_METHOD {
-        return Err(malformed(MECHANISM, "the auth method is not token"));
+/// Token auth data from a CONNECT or an AUTH_RESPONSE, checked: `auth_method_name` must be
+/// `token` and the data the token itself, as `AuthenticationToken` sends it. A keygate opaque
+/// key (`kgk_…`) works as a token too; anything else is treated as a JWT.
+///
+/// `Debug` leaves the token out.
+#[derive(Clone, Copy)]
+pub struct TokenAuth<'a> {
+    credential: Credential<'a>,
+}
+
+impl<'a> TokenAuth<'a> {
+    /// Parses the auth method and data of a CONNECT or AUTH_RESPONSE.
+    pub fn parse(method: &str, data: &'a [u8]) -> Result<TokenAuth<'a>, WireError> {
+        if method != TOKEN_METHOD {
+            return Err(malformed(MECHANISM, "the auth method is not token"));
+        }
+        if data.len() > PULSAR_MAX_AUTH_DATA {
+            return Err(WireError::TooLong {
+                what: "Pulsar auth data",
+                len: data.len(),
+                max: PULSAR_MAX_AUTH_DATA,
+            });
+        }
+        let token = std::str::from_utf8(data)
+            .map_err(|_| malformed(MECHANISM, "the token is not UTF-8"))?;
+        if token.is_empty() {
+            return Err(malformed(MECHANISM, "the token is empty"));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(malformed(MECHANISM, "the token has spaces or control characters"));
+        }
+        let credential = if token.starts_with(API_KEY_PREFIX) {
+            Credential::ApiKey(token)
+        } else {
+            Credential::Bearer(token)
+        };
+        Ok(TokenAuth { credential })
     }
-    if data.len() > PULSAR_MAX_AUTH_DATA {
-        return Err(WireError::TooLong {
-            what: "Pulsar auth data",
-            len: data.len(),
-            max: PULSAR_MAX_AUTH_DATA,
-        });
+
+    /// The credential to authenticate.
+    pub fn credential(&self) -> Credential<'a> {
+        self.credential
     }
-    let token =
-        std::str::from_utf8(data).map_err(|_| malformed(MECHANISM, "the token is not UTF-8"))?;
-    if token.is_empty() {
-        return Err(malformed(MECHANISM, "the token is empty"));
+
+    /// The session, once the authenticator has accepted [`credential`](Self::credential) as
+    /// `identity`: a refresh (`previous`, the connection's identity so far) must keep the
+    /// principal, as Pulsar's brokers require.
+    pub fn finish(
+        &self,
+        identity: Identity,
+        previous: Option<&Identity>,
+    ) -> Result<Identity, WireError> {
+        crate::session::finish(identity, None, None, previous)
     }
-    if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(malformed(MECHANISM, "the token has spaces or control characters"));
+}
+
+impl std::fmt::Debug for TokenAuth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.credential {
+            Credential::ApiKey(_) => "api key",
+            _ => "bearer token",
+        };
+        f.debug_struct("TokenAuth").field("kind", &kind).finish_non_exhaustive()
     }
-    Ok(if token.starts_with(API_KEY_PREFIX) {
-        Credential::ApiKey(token)
-    } else {
-        Credential::Bearer(token)
-    })
 }
 
 /// What a Pulsar broker does when a session's credential runs out.
@@ -84,30 +121,22 @@ impl SessionEnd {
     }
 }
 
-/// Checks that a refreshed session keeps its principal: a broker refuses a refresh that would
-/// turn a connection into someone else's, as Pulsar's does.
-pub fn check_refresh(before: &Identity, after: &Identity) -> Result<(), WireError> {
-    if before.principal() == after.principal() {
-        Ok(())
-    } else {
-        Err(malformed(MECHANISM, "a refreshed token must keep the connection's principal"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tokens_are_read_by_their_shape() {
-        assert!(matches!(token_credential("token", b"eyJ.a.b"), Ok(Credential::Bearer("eyJ.a.b"))));
-        assert!(matches!(token_credential("token", b"kgk_x"), Ok(Credential::ApiKey("kgk_x"))));
-        assert!(token_credential("tls", b"eyJ.a.b").is_err());
-        assert!(token_credential("token", b"").is_err());
-        assert!(token_credential("token", b"a b").is_err());
-        assert!(token_credential("token", b"\xff").is_err());
+        let credential = |method, data| TokenAuth::parse(method, data).map(|a| a.credential());
+        assert!(matches!(credential("token", b"eyJ.a.b"), Ok(Credential::Bearer("eyJ.a.b"))));
+        assert!(matches!(credential("token", b"kgk_x"), Ok(Credential::ApiKey("kgk_x"))));
+        assert!(credential("tls", b"eyJ.a.b").is_err());
+        assert!(credential("token", b"").is_err());
+        assert!(credential("token", b"a b").is_err());
+        assert!(credential("token", b"\xff").is_err());
+        assert!(!format!("{:?}", TokenAuth::parse("token", b"eyJ.a.b").unwrap()).contains("eyJ"));
         assert!(matches!(
-            token_credential("token", &vec![b'a'; PULSAR_MAX_AUTH_DATA + 1]),
+            credential("token", &vec![b'a'; PULSAR_MAX_AUTH_DATA + 1]),
             Err(WireError::TooLong { .. })
         ));
     }

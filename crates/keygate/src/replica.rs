@@ -14,8 +14,8 @@ const BATCH: usize = 1024;
 /// Keeps an [`Authenticator`] current from a [`Store`]: from a snapshot first, then by the
 /// changes since, applied to the next state beside the current one and published atomically.
 ///
-/// The embedder drives it: call [`Replica::sync_once`] on a timer (or use
-/// `Replica::spawn` behind the `tokio` feature). A sync that fails leaves the authenticator's
+/// The embedder drives it: call [`Replica::sync_once`] on a timer (`keygate-tokio`'s `Server`
+/// runs that task for servers on tokio). A sync that fails leaves the authenticator's
 /// state as it was, and the next one retries; a replica that fell behind a compaction of the
 /// feed bootstraps again from a snapshot. The authenticator's freshness bound turns a replica
 /// that cannot sync for too long into refusals rather than stale acceptances.
@@ -92,33 +92,5 @@ impl Replica {
     async fn bootstrap(&mut self, store: &dyn Store) -> Result<SyncReport, SyncError> {
         let snapshot = store.snapshot().await?;
         self.load_snapshot(snapshot)
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl Replica {
-    /// Syncs every `interval` on the current tokio runtime until the returned handle is
-    /// aborted, calling `on_sync` with each outcome (to review sessions, log failures, export
-    /// metrics).
-    pub fn spawn<F>(
-        mut self,
-        store: Arc<dyn Store>,
-        interval: std::time::Duration,
-        mut on_sync: F,
-    ) -> tokio::task::JoinHandle<()>
-    where
-        F: FnMut(Result<&SyncReport, &SyncError>) + Send + 'static,
-    {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                match self.sync_once(&*store).await {
-                    Ok(report) => on_sync(Ok(&report)),
-                    Err(error) => on_sync(Err(&error)),
-                }
-            }
-        })
     }
 }

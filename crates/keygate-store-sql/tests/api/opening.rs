@@ -258,3 +258,30 @@ async fn an_older_schema_migrates_forward_keeping_its_data() {
     assert_eq!(store.principal(&orders().id).await.unwrap(), orders());
     store.append_audit(T0, None, &[], &"the audit log exists now").await.unwrap();
 }
+
+#[tokio::test]
+async fn a_location_is_a_file_path_or_a_url_of_a_known_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("by-path.db");
+    let by_path = SqlStore::open_location(path.to_str().unwrap()).await.unwrap();
+    by_path.create_principal(&orders()).await.unwrap();
+    by_path.close().await;
+
+    // The same file as a sqlite: URL sees what the path wrote.
+    let url = format!("sqlite://{}", path.display());
+    let by_url = SqlStore::open_location(&url).await.unwrap();
+    assert_eq!(by_url.principal(&orders().id).await.unwrap(), orders());
+    by_url.close().await;
+
+    for refused in ["mysql://u@localhost/db", "", "sqlite::memory:"] {
+        let error = SqlStore::open_location(refused).await.err().unwrap();
+        assert!(matches!(sql_error(&error), SqlError::UnsupportedUrl { .. }), "{refused}: {error}");
+    }
+    assert!(!dir.path().join("mysql:").exists());
+
+    if let Some(url) = postgres_url().await {
+        let store = SqlStore::open_location(&url).await.unwrap();
+        assert_eq!(store.backend(), Backend::Postgres);
+        store.close().await;
+    }
+}

@@ -19,30 +19,43 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn new() -> World {
+        World::with_config(AuthConfig::default()).await
+    }
+
+    /// A world whose authenticator is configured with `config`.
+    pub(crate) async fn with_config(config: AuthConfig) -> World {
         let store = Arc::new(InMemoryStore::new());
         let clock = Arc::new(ManualClock::new(T0));
         let manager = KeyManager::new(store.clone())
             .with_clock(clock.clone())
             .with_random(Arc::new(SeededRandom::new(11)));
         let actor = Actor::new("test").unwrap();
-        manager
-            .create_principal(&actor, NewPrincipal::service_account("orders".parse().unwrap()))
-            .await
-            .unwrap();
+        for name in ["orders", "billing"] {
+            manager
+                .create_principal(&actor, NewPrincipal::service_account(name.parse().unwrap()))
+                .await
+                .unwrap();
+        }
         manager.create_signing_key(&actor, SigningAlgorithm::EdDSA, None).await.unwrap();
-        let authenticator = Authenticator::new(AuthConfig::default());
-        let replica = Replica::new(authenticator.clone(), clock);
+        let authenticator = Authenticator::new(config);
+        let mut replica = Replica::new(authenticator.clone(), clock);
+        replica.sync_once(&*store).await.unwrap();
         World { manager, authenticator, replica, store }
     }
 
     /// A key of `orders` on `kafka-cluster/lkc-1`, synced to the authenticator.
     pub(crate) async fn key(&mut self, format: KeyFormat) -> IssuedKey {
+        self.key_of("orders", format).await
+    }
+
+    /// A key of `owner` on `kafka-cluster/lkc-1`, synced to the authenticator.
+    pub(crate) async fn key_of(&mut self, owner: &str, format: KeyFormat) -> IssuedKey {
         let scope = Scope::Resource("kafka-cluster/lkc-1".parse().unwrap());
         let key = self
             .manager
             .create_key(
                 &Actor::new("test").unwrap(),
-                NewKey::new("orders".parse().unwrap(), scope).with_format(format),
+                NewKey::new(owner.parse().unwrap(), scope).with_format(format),
             )
             .await
             .unwrap();

@@ -1,0 +1,59 @@
+//! What every server that embeds keygate needs on tokio, whatever protocol it speaks.
+//!
+//! keygate's other crates do no I/O. A broker or gateway has sockets, a runtime and a store,
+//! and every one of them needs the same few things around the [`Authenticator`](keygate::Authenticator):
+//!
+//! - **The store**, opened from the location string the `keygate` command takes (a SQLite
+//!   path, a `sqlite:` or a `postgres://` URL): [`Server::open`], through
+//!   [`SqlStore::open_location`](keygate_store_sql::SqlStore::open_location).
+//! - **The replica's sync task**: the first sync before [`Server::start`] returns (a store that
+//!   cannot be read fails the start), then one every 100 ms by default. A failed sync keeps the
+//!   last state; a state older than the authenticator's staleness bound refuses everything.
+//! - **Connections told what a sync means for them**: after each sync the
+//!   [`SessionRegistry`](keygate::SessionRegistry) review is delivered to each [`Connection`]'s
+//!   task, as [`Ending::Refused`] (close now, and why) or as an earlier session deadline.
+//! - **Limits before authentication** ([`Limits`]): a cap on open connections, a deadline to
+//!   finish authenticating, a small frame size until then (Kafka's 512 KiB), and an idle
+//!   timeout. A declared frame size is checked before anything is buffered, and buffers grow
+//!   with what arrives, so a client cannot make the server reserve memory by announcing it.
+//!
+//! A server's accept loop then reads, for a size-prefixed protocol such as Kafka or Pulsar:
+//!
+//! ```no_run
+//! use keygate_tokio::{Event, FrameReader, Server, ServerConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::open("keygate.db", "kafka-cluster/lkc-abc123".parse()?, ServerConfig::default()).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9092").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     // Over the connection cap: dropping the stream closes it.
+//!     let Some(mut connection) = server.admit() else { continue };
+//!     tokio::spawn(async move {
+//!         let (reader, _writer) = stream.into_split();
+//!         let mut frames = FrameReader::new(reader);
+//!         loop {
+//!             match connection.next(&mut frames).await {
+//!                 Ok(Event::Frame(frame)) => { /* the protocol: authenticate, then serve */ }
+//!                 Ok(_) => break, // the session ended without re-authentication
+//!                 Err(ending) => { eprintln!("connection {}: {ending}", connection.id()); break }
+//!             }
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! The facade's crate docs (`keygate`) show the whole job, SASL included.
+
+mod connection;
+mod frame;
+mod limits;
+mod server;
+
+pub use connection::{Connection, Ending, Event};
+pub use frame::{FrameError, FrameReader};
+pub use limits::Limits;
+pub use server::{Server, ServerConfig, StartError, SyncObserver};
+
+pub(crate) use connection::Control;

@@ -1,0 +1,314 @@
+//! The authentication side of a server: an authenticator kept current from a store, the open
+//! connections it reviews after every sync, and the cap on how many there are.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use keygate::core::{Clock, Permission, ResourceRef, SystemClock, Timestamp};
+use keygate::store::{Store, StoreError};
+use keygate::{
+    AuthConfig, AuthContext, AuthError, Authenticator, Credential, Identity, Replica, SessionId,
+    SessionRegistry, SyncError, SyncReport,
+};
+use keygate_store_sql::SqlStore;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::{Connection, Control, Limits};
+
+/// What a sync observer is told after every sync: for logs and metrics.
+pub type SyncObserver = Arc<dyn Fn(Result<&SyncReport, &SyncError>) + Send + Sync>;
+
+/// How a [`Server`] runs.
+///
+/// The defaults: the authenticator's closed defaults ([`AuthConfig::default`]), a sync every
+/// 100 ms, the [`Limits`] defaults, and the system clock.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// How credentials are checked, including the session cap ([`AuthConfig::max_session`]).
+    pub auth: AuthConfig,
+    /// How often the replica asks the store for changes.
+    pub sync_interval: Duration,
+    /// Limits on connections, before and after authentication.
+    pub limits: Limits,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Told the outcome of every sync.
+    pub on_sync: Option<SyncObserver>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            auth: AuthConfig::default(),
+            sync_interval: Duration::from_millis(100),
+            limits: Limits::default(),
+            clock: Arc::new(SystemClock),
+            on_sync: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks credentials with `auth`.
+    pub fn with_auth(mut self, auth: AuthConfig) -> ServerConfig {
+        self.auth = auth;
+        self
+    }
+
+    /// Syncs every `interval`.
+    pub fn with_sync_interval(mut self, interval: Duration) -> ServerConfig {
+        self.sync_interval = interval;
+        self
+    }
+
+    /// Applies `limits`.
+    pub fn with_limits(mut self, limits: Limits) -> ServerConfig {
+        self.limits = limits;
+        self
+    }
+
+    /// Reads time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> ServerConfig {
+        self.clock = clock;
+        self
+    }
+
+    /// Calls `observer` after every sync, with its report or its error.
+    pub fn on_sync(
+        mut self,
+        observer: impl Fn(Result<&SyncReport, &SyncError>) + Send + Sync + 'static,
+    ) -> ServerConfig {
+        self.on_sync = Some(Arc::new(observer));
+        self
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("auth", &self.auth)
+            .field("sync_interval", &self.sync_interval)
+            .field("limits", &self.limits)
+            .field("clock", &self.clock)
+            .field("on_sync", &self.on_sync.is_some())
+            .finish()
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(#[source] StoreError),
+    /// The first sync failed: a server that cannot read its store refuses to start rather than
+    /// refuse every client.
+    #[error("cannot read the store: {0}")]
+    FirstSync(#[source] SyncError),
+}
+
+/// The part of a broker or gateway that authenticates, whatever protocol it speaks: an
+/// [`Authenticator`] kept current from a store by a background sync task, the open
+/// [`Connection`]s, each told to close or re-authenticate when a sync says so, and the
+/// [`Limits`] that bound what unauthenticated clients can hold.
+///
+/// Cheap to clone; clones share everything. The sync task stops when the last clone, and the
+/// last connection, is dropped.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) authenticator: Authenticator,
+    pub(crate) sessions: SessionRegistry,
+    pub(crate) resource: ResourceRef,
+    pub(crate) limits: Limits,
+    pub(crate) clock: Arc<dyn Clock>,
+    admission: Arc<Semaphore>,
+    connections: Mutex<HashMap<SessionId, mpsc::UnboundedSender<Control>>>,
+    next_session: AtomicU64,
+    sync_task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Server {
+    /// A server for `resource` over the store at `location` (a SQLite path, or a `sqlite:` or
+    /// `postgres://` URL: [`SqlStore::open_location`]). See [`Server::start`].
+    pub async fn open(
+        location: &str,
+        resource: ResourceRef,
+        config: ServerConfig,
+    ) -> Result<Server, StartError> {
+        let store = SqlStore::open_location(location).await.map_err(StartError::Store)?;
+        Server::start(Arc::new(store), resource, config).await
+    }
+
+    /// A server for `resource` over `store`. The first sync happens before this returns, so a
+    /// store that cannot be read fails the start rather than every client; later syncs run on
+    /// the current tokio runtime every [`ServerConfig::sync_interval`]. A failed sync leaves
+    /// the authenticator as it was; once its state is older than the authenticator's staleness
+    /// bound, every credential is refused as "revocation status unknown".
+    pub async fn start(
+        store: Arc<dyn Store>,
+        resource: ResourceRef,
+        config: ServerConfig,
+    ) -> Result<Server, StartError> {
+        let authenticator = Authenticator::new(config.auth);
+        let mut replica = Replica::new(authenticator.clone(), Arc::clone(&config.clock));
+        let first = replica.sync_once(&*store).await.map_err(StartError::FirstSync)?;
+        if let Some(observer) = &config.on_sync {
+            observer(Ok(&first));
+        }
+        let shared = Arc::new(Shared {
+            authenticator,
+            sessions: SessionRegistry::new(),
+            resource,
+            admission: Arc::new(Semaphore::new(config.limits.max_connections)),
+            limits: config.limits,
+            clock: config.clock,
+            connections: Mutex::new(HashMap::new()),
+            next_session: AtomicU64::new(1),
+            sync_task: Mutex::new(None),
+        });
+        let task = tokio::spawn(sync_loop(
+            Arc::downgrade(&shared),
+            replica,
+            store,
+            config.sync_interval,
+            config.on_sync,
+        ));
+        *lock(&shared.sync_task) = Some(task);
+        Ok(Server { shared })
+    }
+
+    /// The authenticator, kept current.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.shared.authenticator
+    }
+
+    /// The resource this server is.
+    pub fn resource(&self) -> &ResourceRef {
+        &self.shared.resource
+    }
+
+    /// Its limits.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// The time now, from the server's clock.
+    pub fn now(&self) -> Timestamp {
+        self.shared.clock.now()
+    }
+
+    /// How many connections are open.
+    pub fn open_connections(&self) -> usize {
+        self.shared.limits.max_connections - self.shared.admission.available_permits()
+    }
+
+    /// Checks `credential` for this server's resource now, and for `permission` when given.
+    pub fn authenticate(
+        &self,
+        credential: &Credential<'_>,
+        permission: Option<&Permission>,
+    ) -> Result<Identity, AuthError> {
+        let mut context = AuthContext::new(&self.shared.resource, self.now());
+        if let Some(permission) = permission {
+            context = context.with_permission(permission);
+        }
+        self.shared.authenticator.authenticate(credential, &context)
+    }
+
+    /// Admits a newly accepted connection, or `None` when [`Limits::max_connections`] are
+    /// open already: close the socket then. The connection's place is given back when the
+    /// [`Connection`] is dropped.
+    pub fn admit(&self) -> Option<Connection> {
+        let permit = Arc::clone(&self.shared.admission).try_acquire_owned().ok()?;
+        let id = SessionId(self.shared.next_session.fetch_add(1, Ordering::Relaxed));
+        let (sender, controls) = mpsc::unbounded_channel();
+        lock(&self.shared.connections).insert(id, sender);
+        Some(Connection::new(self.clone(), id, controls, permit))
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn forget(&self, id: SessionId) {
+        self.shared.sessions.unregister(id);
+        lock(&self.shared.connections).remove(&id);
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("resource", &self.shared.resource)
+            .field("open_connections", &self.open_connections())
+            .field("limits", &self.shared.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(task) = lock(&self.sync_task).take() {
+            task.abort();
+        }
+    }
+}
+
+impl Shared {
+    /// After a sync: tells the connections whose credential no longer holds to close, and
+    /// those whose deadline moved, when they must re-authenticate.
+    fn review(&self, report: &SyncReport) {
+        let review = self.sessions.review(&self.authenticator, report, self.clock.now());
+        let connections = lock(&self.connections);
+        for (session, reason) in review.close {
+            if let Some(connection) = connections.get(&session) {
+                // A connection that has gone away has nothing left to close.
+                let _gone = connection.send(Control::Close(reason));
+            }
+        }
+        for (session, deadline) in review.reauthenticate {
+            if let Some(connection) = connections.get(&session) {
+                let _gone = connection.send(Control::Reauthenticate(deadline));
+            }
+        }
+    }
+}
+
+/// Syncs every `interval` until the server is gone.
+async fn sync_loop(
+    server: Weak<Shared>,
+    mut replica: Replica,
+    store: Arc<dyn Store>,
+    interval: Duration,
+    on_sync: Option<SyncObserver>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick completes at once; the first sync has already happened.
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let outcome = replica.sync_once(&*store).await;
+        let Some(shared) = server.upgrade() else { return };
+        if let Ok(report) = &outcome {
+            shared.review(report);
+        }
+        if let Some(observer) = &on_sync {
+            observer(outcome.as_ref());
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
