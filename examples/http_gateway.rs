@@ -12,10 +12,13 @@
 //!
 //! A missing or refused credential gets 401 with a `WWW-Authenticate` challenge and a message
 //! that says nothing about which keys exist; a key without the permission gets 403.
+//!
+//! Built on `keygate-tokio`: the authenticator syncs from the store every 100 ms, open
+//! connections are capped, and a client must send each request's headers (which carry its
+//! credential) within the auth deadline, also while a kept-alive connection waits for its next
+//! request (`--limit max-connections=N`, `--limit auth-deadline=SPAN`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -24,8 +27,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Parser;
 use keygate::core::{Permission, ResourceRef};
-use keygate::{AuthConfig, AuthError, Identity};
-use keygate_examples::Broker;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use keygate::{AuthError, Identity};
+use keygate_tokio::{Limits, Server, ServerConfig};
 use keygate_wire::{HttpCredential, WWW_AUTHENTICATE};
 use serde_json::json;
 
@@ -41,43 +46,72 @@ struct Args {
     /// The resource this endpoint is, as KIND/ID.
     #[arg(long)]
     resource: ResourceRef,
+    /// A connection limit, NAME=VALUE: max-connections, or auth-deadline (the time a client has
+    /// to send a request's headers). Repeat for several.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let broker = Broker::start(
-        &args.store,
-        args.resource,
-        AuthConfig::default(),
-        Duration::from_millis(100),
-    )
-    .await?;
+    let limits = args
+        .limits
+        .iter()
+        .try_fold(Limits::default(), |l, s| l.with_setting(s))
+        .map_err(|e| format!("--limit: {e}"))?;
+    let config = ServerConfig::default().with_limits(limits).on_sync(|outcome| {
+        if let Err(error) = outcome {
+            println!("sync failed (the authenticator keeps its state): {error}");
+        }
+    });
+    let server =
+        Server::open(&args.store, args.resource, config).await.map_err(|e| e.to_string())?;
     let app = Router::new()
         .route("/whoami", get(whoami))
         .route("/topics/{topic}", post(produce))
-        .with_state(Arc::clone(&broker));
+        .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("http_gateway: listening on http://{address} as {}", broker.resource());
-    axum::serve(listener, app).await.map_err(|e| format!("serving failed: {e}"))
+    println!("http_gateway: listening on http://{address} as {}", server.resource());
+    let service = TowerToHyperService::new(app);
+    let header_deadline = server.limits().auth_deadline;
+    loop {
+        let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
+        let Some(connection) = server.admit() else {
+            println!("connection from {peer} refused: {} connections open", server.open_connections());
+            continue;
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            // Hyper reads the requests; the connection holds its place under the cap until then.
+            let _place = connection;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            // The timer starts whenever hyper waits for a request's head, so it bounds both a
+            // client that sends half a header and a kept-alive connection that sends nothing.
+            http.timer(TokioTimer::new()).header_read_timeout(header_deadline);
+            if let Err(error) = http.serve_connection(TokioIo::new(stream), service).await {
+                println!("connection from {peer} closed: {error}");
+            }
+        });
+    }
 }
 
-async fn whoami(State(broker): State<Arc<Broker>>, headers: HeaderMap) -> Response {
-    match authenticate(&broker, &headers, None) {
+async fn whoami(State(server): State<Server>, headers: HeaderMap) -> Response {
+    match authenticate(&server, &headers, None) {
         Ok(identity) => (StatusCode::OK, axum::Json(identity_json(&identity))).into_response(),
         Err(refusal) => refusal.into_response(),
     }
 }
 
 async fn produce(
-    State(broker): State<Arc<Broker>>,
+    State(server): State<Server>,
     Path(topic): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match authenticate(&broker, &headers, Some(&Permission::PRODUCE)) {
+    match authenticate(&server, &headers, Some(&Permission::PRODUCE)) {
         Ok(identity) => {
             let body = json!({ "topic": topic, "accepted": true, "principal": identity.principal().as_str() });
             (StatusCode::ACCEPTED, axum::Json(body)).into_response()
@@ -114,7 +148,7 @@ impl IntoResponse for Refusal {
 /// The identity behind the request's `Authorization` header, or why it is refused. The full
 /// reason goes to the operator's log; the client gets the generic one.
 fn authenticate(
-    broker: &Broker,
+    server: &Server,
     headers: &HeaderMap,
     permission: Option<&Permission>,
 ) -> Result<Identity, Refusal> {
@@ -127,7 +161,7 @@ fn authenticate(
         println!("refused: {error}");
         Refusal::Unauthorized("malformed credentials")
     })?;
-    broker.authenticate(&credential.credential(), permission).map_err(|error| {
+    server.authenticate(&credential.credential(), permission).map_err(|error| {
         println!("refused: {error}");
         match error {
             AuthError::PermissionDenied { .. } => Refusal::Forbidden(error.client_message()),

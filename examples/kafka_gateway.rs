@@ -1,9 +1,10 @@
 //! A Kafka-protocol gateway that real Kafka clients authenticate against with keygate API keys.
 //!
-//! It speaks just enough Kafka to be produced to: ApiVersions, SaslHandshake and
-//! SaslAuthenticate (PLAIN with opaque keys, OAUTHBEARER with JWT API keys, and KIP-368
-//! re-authentication), Metadata (itself as the only broker, its cluster id the resource it
-//! serves), InitProducerId (for idempotent producers) and Produce (acknowledged, records discarded; TOPIC_AUTHORIZATION_FAILED for a key
+//! A stand-in for a broker, to show authentication end to end: it keeps no log. It speaks just
+//! enough Kafka to be produced to: ApiVersions, SaslHandshake and SaslAuthenticate (PLAIN with
+//! opaque keys, OAUTHBEARER with JWT API keys, and KIP-368 re-authentication), Metadata (itself
+//! as the only broker, its cluster id the resource it serves), InitProducerId (for idempotent
+//! producers) and Produce (acknowledged and **discarded**; TOPIC_AUTHORIZATION_FAILED for a key
 //! that may not produce). Codecs come from the `kafka-protocol` crate.
 //!
 //! ```sh
@@ -11,7 +12,9 @@
 //!     --store ~/.local/share/keygate/keygate.db --resource kafka-cluster/lkc-abc123
 //! ```
 //!
-//! It syncs from the store every 100 ms and closes a connection whose key is revoked.
+//! It is built on `keygate-tokio`: it syncs from the store every 100 ms, closes a connection
+//! whose key is revoked, and holds unauthenticated clients to the pre-authentication limits
+//! (`--limit auth-deadline=5s` and the like change them).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,11 +34,11 @@ use kafka_protocol::messages::{
     SaslHandshakeRequest, SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-use keygate::core::{Clock, Expiry, Permission, ResourceRef, Span, SystemClock};
-use keygate::{AuthConfig, Identity};
-use keygate_examples::{Broker, Connection, Control, until};
-use keygate_wire::{OAuthBearerServer, PlainMessage, SessionLifetime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use keygate::core::{Expiry, Permission, ResourceRef, Span};
+use keygate::{AuthConfig, AuthError, Identity};
+use keygate_tokio::{Connection, Event, FrameReader, Limits, Server, ServerConfig};
+use keygate_wire::{OAuthBearerServer, PlainMessage, SessionLifetime, WireError};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
@@ -55,6 +58,10 @@ struct Args {
     /// connections.max.reauth.ms; sessions never outlive their key either way.
     #[arg(long)]
     max_session: Option<Span>,
+    /// A connection limit, NAME=VALUE: max-connections, auth-deadline, max-frame-before-auth,
+    /// max-frame or idle-timeout. Repeat for several.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
 }
 
 /// Error codes from the Kafka protocol.
@@ -65,7 +72,7 @@ const ILLEGAL_SASL_STATE: i16 = 34;
 const UNSUPPORTED_VERSION: i16 = 35;
 const SASL_AUTHENTICATION_FAILED: i16 = 58;
 
-/// The largest request accepted: enough for a produce batch, small enough to bound memory.
+/// The largest request accepted once authenticated: enough for a produce batch.
 const MAX_REQUEST: usize = 8 * 1024 * 1024;
 
 /// The APIs and versions served: those the gateway handles, within what kafka-protocol codes.
@@ -81,104 +88,77 @@ const SUPPORTED: [(ApiKey, i16, i16); 6] = [
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let broker = Broker::start(
-        &args.store,
-        args.resource.clone(),
-        AuthConfig::default(),
-        Duration::from_millis(100),
-    )
-    .await?;
+    let mut auth = AuthConfig::default();
+    if let Some(max) = args.max_session {
+        auth = auth.with_max_session(max);
+    }
+    let limits = args
+        .limits
+        .iter()
+        .try_fold(Limits::default().with_max_frame(MAX_REQUEST), |l, s| l.with_setting(s))
+        .map_err(|e| format!("--limit: {e}"))?;
+    let config = ServerConfig::default().with_auth(auth).with_limits(limits).on_sync(|outcome| {
+        if let Err(error) = outcome {
+            println!("sync failed (the authenticator keeps its state): {error}");
+        }
+    });
+    let server = Server::open(&args.store, args.resource.clone(), config)
+        .await
+        .map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("kafka_gateway: listening on {address} as {}", broker.resource());
-    let settings = Arc::new(Settings { address, max_session: args.max_session });
+    println!(
+        "kafka_gateway: listening on {address} as {}; a stand-in broker: records are \
+         acknowledged and discarded",
+        server.resource()
+    );
+    let address = Arc::new(address);
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
-        let (broker, settings) = (Arc::clone(&broker), Arc::clone(&settings));
+        let Some(connection) = server.admit() else {
+            println!("connection from {peer} refused: {} connections open", server.open_connections());
+            continue;
+        };
+        let address = Arc::clone(&address);
         tokio::spawn(async move {
-            let connection = broker.connect();
-            let id = connection.id;
+            let id = connection.id();
             println!("connection {id}: opened from {peer}");
-            let reason = serve(stream, &broker, connection, &settings).await;
-            broker.closed(id);
+            let reason = serve(stream, connection, *address).await;
             println!("connection {id}: closed: {reason}");
         });
     }
 }
 
-/// What every connection needs to know about the gateway.
-#[derive(Debug)]
-struct Settings {
-    address: SocketAddr,
-    max_session: Option<Span>,
-}
-
 /// Serves one connection until it ends, and says why it ended.
-async fn serve(
-    mut stream: TcpStream,
-    broker: &Broker,
-    mut connection: Connection,
-    settings: &Settings,
-) -> String {
-    let mut session = Session::new(connection.id, broker, settings);
+async fn serve(stream: TcpStream, connection: Connection, address: SocketAddr) -> String {
+    let (reader, mut writer) = stream.into_split();
+    let mut frames = FrameReader::new(reader);
+    let mut session = Session::new(connection, address);
     loop {
-        let deadline = session.deadline();
-        tokio::select! {
-            frame = read_frame(&mut stream) => {
-                let frame = match frame {
-                    Ok(Some(frame)) => frame,
-                    Ok(None) => return "the client hung up".to_owned(),
-                    Err(reason) => return reason,
-                };
-                match session.handle(frame) {
-                    Ok(reply) => {
-                        if let Some(response) = reply.response
-                            && let Err(error) = stream.write_all(&response).await
-                        {
-                            return format!("write failed: {error}");
-                        }
-                        if let Some(reason) = reply.close {
-                            return reason;
-                        }
-                    }
-                    Err(reason) => return reason,
+        let frame = match session.connection.next(&mut frames).await {
+            Ok(Event::Frame(frame)) => frame,
+            Ok(Event::SessionExpired) => {
+                return "the session expired without re-authenticating".to_owned();
+            }
+            Ok(_) => continue,
+            Err(ending) => return ending.to_string(),
+        };
+        match session.handle(frame) {
+            Ok(reply) => {
+                if let Some(response) = reply.response
+                    && let Err(error) = writer.write_all(&response).await
+                {
+                    return format!("write failed: {error}");
+                }
+                if let Some(reason) = reply.close {
+                    return reason;
                 }
             }
-            control = connection.controls.recv() => match control {
-                Some(Control::Close(reason)) => return reason,
-                Some(Control::Deadline(at)) => session.shorten(at),
-                None => return "the gateway is shutting down".to_owned(),
-            },
-            () = sleep_until(deadline) => return "the session expired without re-authenticating".to_owned(),
+            Err(reason) => return reason,
         }
     }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Reads one size-prefixed request; `None` when the client closed the connection.
-async fn read_frame(stream: &mut TcpStream) -> Result<Option<Bytes>, String> {
-    let mut size = [0u8; 4];
-    match stream.read_exact(&mut size).await {
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(format!("read failed: {error}")),
-    }
-    let size = usize::try_from(i32::from_be_bytes(size))
-        .map_err(|_| "a negative request size".to_owned())?;
-    if !(8..=MAX_REQUEST).contains(&size) {
-        return Err(format!("a request of {size} bytes"));
-    }
-    let mut body = vec![0u8; size];
-    stream.read_exact(&mut body).await.map_err(|e| format!("read failed: {e}"))?;
-    Ok(Some(Bytes::from(body)))
 }
 
 /// The mechanism chosen by SaslHandshake.
@@ -197,7 +177,33 @@ enum Exchange {
     Started(Mechanism),
     /// An OAUTHBEARER token was refused and the error challenge sent; the client's %x01 and the
     /// failure come next.
-    Challenged(OAuthBearerServer, String),
+    Challenged(OAuthBearerServer, Refusal),
+}
+
+/// Why authentication failed: the message was refused before any credential was checked, or
+/// the credential was.
+#[derive(Debug)]
+enum Refusal {
+    Wire(WireError),
+    Auth(AuthError),
+}
+
+impl Refusal {
+    fn client_message(&self) -> &'static str {
+        match self {
+            Refusal::Wire(error) => error.client_message(),
+            Refusal::Auth(error) => error.client_message(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Wire(error) => error.fmt(f),
+            Refusal::Auth(error) => error.fmt(f),
+        }
+    }
 }
 
 /// What handling a request produced.
@@ -208,39 +214,16 @@ struct Reply {
 }
 
 /// One connection's protocol state.
-struct Session<'b> {
-    id: keygate::SessionId,
-    broker: &'b Broker,
-    settings: &'b Settings,
-    identity: Option<Identity>,
-    /// When the session ends unless re-authenticated, to the millisecond the client was told.
-    ends: Option<Instant>,
+struct Session {
+    connection: Connection,
+    address: SocketAddr,
     exchange: Exchange,
     next_offset: i64,
 }
 
-impl<'b> Session<'b> {
-    fn new(id: keygate::SessionId, broker: &'b Broker, settings: &'b Settings) -> Session<'b> {
-        Session {
-            id,
-            broker,
-            settings,
-            identity: None,
-            ends: None,
-            exchange: Exchange::Idle,
-            next_offset: 0,
-        }
-    }
-
-    /// When the session must end unless re-authenticated; none before authentication.
-    fn deadline(&self) -> Option<Instant> {
-        self.ends
-    }
-
-    /// The key's expiry moved to `at`: the session ends by then.
-    fn shorten(&mut self, at: keygate::core::Timestamp) {
-        let at = Instant::now() + until(at);
-        self.ends = Some(self.ends.map_or(at, |ends| ends.min(at)));
+impl Session {
+    fn new(connection: Connection, address: SocketAddr) -> Session {
+        Session { connection, address, exchange: Exchange::Idle, next_offset: 0 }
     }
 
     fn handle(&mut self, mut frame: Bytes) -> Result<Reply, String> {
@@ -259,7 +242,7 @@ impl<'b> Session<'b> {
         if !(min..=max).contains(&version) {
             return Err(format!("{api_key:?} v{version} is not served here"));
         }
-        let authenticated = self.identity.is_some();
+        let authenticated = self.connection.identity().is_some();
         match api_key {
             ApiKey::SaslHandshake => {
                 let request = decode::<SaslHandshakeRequest>(&mut frame, version)?;
@@ -286,7 +269,9 @@ impl<'b> Session<'b> {
                 // id does for a gateway that keeps no log.
                 decode::<InitProducerIdRequest>(&mut frame, version)?;
                 let response = InitProducerIdResponse::default()
-                    .with_producer_id(ProducerId(i64::try_from(self.id.0).unwrap_or(i64::MAX)))
+                    .with_producer_id(ProducerId(
+                        i64::try_from(self.connection.id().0).unwrap_or(i64::MAX),
+                    ))
                     .with_producer_epoch(0);
                 Ok(respond(ApiKey::InitProducerId, version, correlation, &response))
             }
@@ -361,62 +346,53 @@ impl<'b> Session<'b> {
         version: i16,
     ) -> Result<Reply, String> {
         let exchange = std::mem::replace(&mut self.exchange, Exchange::Idle);
+        let previous = self.connection.identity().cloned();
+        let server = self.connection.server().clone();
         let outcome = match exchange {
             Exchange::Idle => return Err("SaslAuthenticate without SaslHandshake".to_owned()),
-            Exchange::Started(Mechanism::Plain) => match PlainMessage::parse(&request.auth_bytes) {
-                Ok(plain) => self
-                    .broker
-                    .authenticate(&plain.credential(), None)
-                    .map_err(|e| (e.client_message().to_owned(), e.to_string())),
-                Err(error) => Err(("authentication failed".to_owned(), error.to_string())),
-            },
+            Exchange::Started(Mechanism::Plain) => PlainMessage::parse(&request.auth_bytes)
+                .map_err(Refusal::Wire)
+                .and_then(|plain| {
+                    let identity =
+                        server.authenticate(&plain.credential(), None).map_err(Refusal::Auth)?;
+                    plain.finish(identity, previous.as_ref()).map_err(Refusal::Wire)
+                }),
             Exchange::Started(Mechanism::OAuthBearer) => {
-                let mut server = OAuthBearerServer::new();
-                let result = match server.initial(&request.auth_bytes) {
-                    Ok(initial) => match self.broker.authenticate(&initial.credential(), None) {
-                        Ok(identity)
-                            if initial
-                                .authzid()
-                                .is_some_and(|a| a != identity.principal().as_str()) =>
-                        {
-                            Err("the authorization identity is not the token's principal"
-                                .to_owned())
-                        }
-                        Ok(identity) => Ok(identity),
-                        Err(error) => Err(error.to_string()),
+                let mut bearer = OAuthBearerServer::new();
+                let result = bearer.initial(&request.auth_bytes).map_err(Refusal::Wire).and_then(
+                    |initial| {
+                        let identity = server
+                            .authenticate(&initial.credential(), None)
+                            .map_err(Refusal::Auth)?;
+                        initial.finish(identity, previous.as_ref()).map_err(Refusal::Wire)
                     },
-                    Err(error) => Err(error.to_string()),
-                };
-                match result {
-                    Ok(identity) => Ok(identity),
-                    Err(reason) => {
-                        // RFC 7628: the error challenge first; the failure after the client's %x01.
-                        let challenge = Bytes::from_static(server.reject());
-                        self.exchange = Exchange::Challenged(server, reason);
-                        let response =
-                            SaslAuthenticateResponse::default().with_auth_bytes(challenge);
-                        return Ok(respond(
-                            ApiKey::SaslAuthenticate,
-                            version,
-                            correlation,
-                            &response,
-                        ));
-                    }
+                );
+                if let Err(refusal) = result {
+                    // RFC 7628: the error challenge first; the failure after the client's %x01.
+                    let challenge = Bytes::from_static(bearer.reject());
+                    self.exchange = Exchange::Challenged(bearer, refusal);
+                    let response = SaslAuthenticateResponse::default().with_auth_bytes(challenge);
+                    return Ok(respond(ApiKey::SaslAuthenticate, version, correlation, &response));
                 }
+                result
             }
-            Exchange::Challenged(mut server, reason) => {
-                let _ = server.after_challenge(&request.auth_bytes);
-                Err(("authentication failed".to_owned(), reason))
+            Exchange::Challenged(mut bearer, refusal) => {
+                let _ = bearer.after_challenge(&request.auth_bytes);
+                Err(refusal)
             }
         };
+        let outcome = outcome.and_then(|identity| {
+            self.connection.established(identity.clone()).map_err(Refusal::Auth)?;
+            Ok(identity)
+        });
         match outcome {
-            Ok(identity) => self.authenticated(identity, correlation, version),
-            Err((client, operator)) => {
+            Ok(identity) => Ok(self.authenticated(&identity, previous.is_some(), correlation, version)),
+            Err(refusal) => {
                 let response = SaslAuthenticateResponse::default()
                     .with_error_code(SASL_AUTHENTICATION_FAILED)
-                    .with_error_message(Some(StrBytes::from_string(client)));
+                    .with_error_message(Some(StrBytes::from_static_str(refusal.client_message())));
                 let mut reply = respond(ApiKey::SaslAuthenticate, version, correlation, &response);
-                reply.close = Some(format!("authentication failed: {operator}"));
+                reply.close = Some(format!("authentication failed: {refusal}"));
                 Ok(reply)
             }
         }
@@ -424,53 +400,37 @@ impl<'b> Session<'b> {
 
     fn authenticated(
         &mut self,
-        identity: Identity,
+        identity: &Identity,
+        again: bool,
         correlation: i32,
         version: i16,
-    ) -> Result<Reply, String> {
-        if let Some(previous) = &self.identity
-            && previous.principal() != identity.principal()
-        {
-            // KIP-368: re-authentication may not change who the connection is.
-            let response = SaslAuthenticateResponse::default()
-                .with_error_code(SASL_AUTHENTICATION_FAILED)
-                .with_error_message(Some(StrBytes::from_static_str(
-                    "re-authentication must keep the principal",
-                )));
-            let mut reply = respond(ApiKey::SaslAuthenticate, version, correlation, &response);
-            reply.close = Some("re-authentication changed the principal".to_owned());
-            return Ok(reply);
-        }
-        let lifetime = SessionLifetime::of(&identity, SystemClock.now(), self.settings.max_session);
-        let again = if self.identity.is_some() { "re-authenticated" } else { "authenticated" };
+    ) -> Reply {
+        let lifetime = SessionLifetime::of(identity, self.connection.server().now());
         println!(
-            "connection {}: {again} as {} with key {} (session lifetime {} ms)",
-            self.id,
+            "connection {}: {} as {} with key {} (session lifetime {} ms)",
+            self.connection.id(),
+            if again { "re-authenticated" } else { "authenticated" },
             identity.principal(),
             identity.key_id().map_or_else(|| "-".to_owned(), |k| k.to_string()),
             lifetime.session_lifetime_ms
         );
-        self.ends = match lifetime.ends {
-            Expiry::Never => None,
-            Expiry::At(_) => {
-                let ms = u64::try_from(lifetime.session_lifetime_ms).unwrap_or(0);
-                Some(Instant::now() + Duration::from_millis(ms))
-            }
-        };
-        self.broker.established(self.id, identity.clone());
-        self.identity = Some(identity);
+        // The client is told the lifetime to the millisecond; the session ends then.
+        if let Expiry::At(_) = lifetime.ends {
+            let ms = u64::try_from(lifetime.session_lifetime_ms).unwrap_or(0);
+            self.connection.set_deadline(Some(Instant::now() + Duration::from_millis(ms)));
+        }
         let mut response = SaslAuthenticateResponse::default();
         if version >= 1 {
             response = response.with_session_lifetime_ms(lifetime.session_lifetime_ms);
         }
-        Ok(respond(ApiKey::SaslAuthenticate, version, correlation, &response))
+        respond(ApiKey::SaslAuthenticate, version, correlation, &response)
     }
 
     fn metadata(&self, request: &MetadataRequest, correlation: i32, version: i16) -> Reply {
         let broker = MetadataResponseBroker::default()
             .with_node_id(BrokerId(1))
-            .with_host(StrBytes::from_string(self.settings.address.ip().to_string()))
-            .with_port(i32::from(self.settings.address.port()));
+            .with_host(StrBytes::from_string(self.address.ip().to_string()))
+            .with_port(i32::from(self.address.port()));
         let topics = request
             .topics
             .iter()
@@ -494,7 +454,7 @@ impl<'b> Session<'b> {
         }
         if version >= 2 {
             response = response.with_cluster_id(Some(StrBytes::from_string(
-                self.broker.resource().id().to_owned(),
+                self.connection.server().resource().id().to_owned(),
             )));
         }
         respond(ApiKey::Metadata, version, correlation, &response)
@@ -502,8 +462,10 @@ impl<'b> Session<'b> {
 
     fn produce(&mut self, request: &ProduceRequest, correlation: i32, version: i16) -> Reply {
         // The key's permissions, checked per request as a broker's authorizer would.
-        let allowed =
-            self.identity.as_ref().is_some_and(|identity| identity.permits(&Permission::PRODUCE));
+        let allowed = self
+            .connection
+            .identity()
+            .is_some_and(|identity| identity.permits(&Permission::PRODUCE));
         let responses = request
             .topic_data
             .iter()
@@ -531,7 +493,10 @@ impl<'b> Session<'b> {
             })
             .collect();
         if !allowed {
-            println!("connection {}: produce refused: the key may not produce", self.id);
+            println!(
+                "connection {}: produce refused: the key may not produce",
+                self.connection.id()
+            );
         }
         if request.acks == 0 {
             return Reply::default();

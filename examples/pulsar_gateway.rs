@@ -1,11 +1,14 @@
 //! A Pulsar binary-protocol gateway that real Pulsar clients authenticate against with keygate
 //! API keys, and optionally with Pulsar-style tokens signed with the operator's own key.
 //!
-//! It handles CONNECT with token auth, PING/PONG, PARTITIONED_METADATA, LOOKUP (answering with
-//! itself), PRODUCER, SEND (receipts; payloads discarded) and CLOSE_PRODUCER, and refreshes
+//! A stand-in for a broker, to show authentication end to end: it stores no messages. It
+//! handles CONNECT with token auth, PING/PONG, PARTITIONED_METADATA, LOOKUP (answering with
+//! itself), PRODUCER, SEND (receipts; payloads **discarded**) and CLOSE_PRODUCER, and refreshes
 //! authentication (PIP-55): when a session's token expires, a client that advertised
 //! `supports_auth_refresh` gets AUTH_CHALLENGE and must answer with a fresh token; any other
-//! client is disconnected. A revoked key's connections are closed at the next sync.
+//! client is disconnected. Built on `keygate-tokio`: a revoked key's connections are closed at the
+//! next sync, and unauthenticated clients are held to the pre-authentication limits
+//! (`--limit NAME=VALUE` changes them).
 //!
 //! ```sh
 //! cargo run -p keygate-examples --example pulsar_gateway -- \
@@ -22,16 +25,14 @@ use clap::Parser;
 use keygate::core::{Permission, ResourceRef, SigningAlgorithm};
 use keygate::token::{KeyValue, VerificationKey, Verifier, VerifyOptions};
 use keygate::{AuthConfig, ExternalTokens, Identity};
-use keygate_examples::pulsar::{
+use keygate_tokio::{Connection, Event, FrameReader, Limits, Server, ServerConfig};
+use keygate_wire::pulsar::proto::{
     AuthData, BaseCommand, CommandAuthChallenge, CommandConnected, CommandError,
     CommandLookupTopicResponse, CommandPartitionedTopicMetadataResponse, CommandPong,
-    CommandProducerSuccess, CommandSendReceipt, CommandSuccess, MessageIdData, command,
-    read_command, server_error,
+    CommandProducerSuccess, CommandSendReceipt, CommandSuccess, MAX_FRAME, MessageIdData, command,
+    decode_frame, server_error,
 };
-use keygate_examples::{Broker, Connection, Control, until};
-use keygate_wire::pulsar::{
-    REFRESH_CHALLENGE, SessionEnd, TOKEN_METHOD, check_refresh, token_credential,
-};
+use keygate_wire::pulsar::{REFRESH_CHALLENGE, SessionEnd, TOKEN_METHOD, TokenAuth};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -61,6 +62,10 @@ struct Args {
     /// Admit such tokens without an expiry, as Pulsar brokers do; refused by default.
     #[arg(long)]
     allow_no_expiry: bool,
+    /// A connection limit, NAME=VALUE: max-connections, auth-deadline, max-frame-before-auth,
+    /// max-frame or idle-timeout. Repeat for several.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
 }
 
 /// The protocol version the gateway answers with, at most: v14 brought AUTH_CHALLENGE.
@@ -71,28 +76,44 @@ const REFRESH_GRACE: Duration = Duration::from_secs(10);
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
-    let mut config = AuthConfig::default();
+    let mut auth = AuthConfig::default();
     if let Some(external) = external_tokens(&args)? {
-        config = config.with_external_tokens(external);
+        auth = auth.with_external_tokens(external);
     }
-    let broker =
-        Broker::start(&args.store, args.resource.clone(), config, Duration::from_millis(100))
-            .await?;
+    let limits = args
+        .limits
+        .iter()
+        .try_fold(Limits::default().with_max_frame(MAX_FRAME), |l, s| l.with_setting(s))
+        .map_err(|e| format!("--limit: {e}"))?;
+    let config = ServerConfig::default().with_auth(auth).with_limits(limits).on_sync(|outcome| {
+        if let Err(error) = outcome {
+            println!("sync failed (the authenticator keeps its state): {error}");
+        }
+    });
+    let server = Server::open(&args.store, args.resource.clone(), config)
+        .await
+        .map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("pulsar_gateway: listening on pulsar://{address} as {}", broker.resource());
+    println!(
+        "pulsar_gateway: listening on pulsar://{address} as {}; a stand-in broker: messages are \
+         acknowledged and discarded",
+        server.resource()
+    );
     let service_url = Arc::new(format!("pulsar://{address}"));
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
-        let (broker, service_url) = (Arc::clone(&broker), Arc::clone(&service_url));
+        let Some(connection) = server.admit() else {
+            println!("connection from {peer} refused: {} connections open", server.open_connections());
+            continue;
+        };
+        let service_url = Arc::clone(&service_url);
         tokio::spawn(async move {
-            let connection = broker.connect();
-            let id = connection.id;
+            let id = connection.id();
             println!("connection {id}: opened from {peer}");
-            let reason = serve(stream, &broker, connection, &service_url).await;
-            broker.closed(id);
+            let reason = serve(stream, connection, &service_url).await;
             println!("connection {id}: closed: {reason}");
         });
     }
@@ -126,46 +147,28 @@ fn external_tokens(args: &Args) -> Result<Option<ExternalTokens>, String> {
 }
 
 /// Serves one connection until it ends, and says why it ended.
-async fn serve(
-    mut stream: TcpStream,
-    broker: &Broker,
-    mut connection: Connection,
-    service_url: &str,
-) -> String {
-    let mut session = Session::new(connection.id, broker, service_url);
+async fn serve(stream: TcpStream, connection: Connection, service_url: &str) -> String {
+    let (reader, mut writer) = stream.into_split();
+    let mut frames = FrameReader::new(reader);
+    let mut session = Session::new(connection, service_url);
     loop {
-        let deadline = session.next_deadline();
-        let outcome = tokio::select! {
-            frame = read_command(&mut stream) => match frame {
-                Ok(Some(command)) => session.handle(command),
-                Ok(None) => return "the client hung up".to_owned(),
-                Err(reason) => return reason,
+        let outcome = match session.connection.next(&mut frames).await {
+            Ok(Event::Frame(frame)) => match decode_frame(&frame) {
+                Ok(command) => session.handle(command),
+                Err(error) => return error.to_string(),
             },
-            control = connection.controls.recv() => match control {
-                Some(Control::Close(reason)) => return reason,
-                Some(Control::Deadline(at)) => {
-                    session.shorten(Instant::now() + until(at));
-                    Outcome::default()
-                }
-                None => return "the gateway is shutting down".to_owned(),
-            },
-            () = sleep_until(deadline) => session.deadline_reached(),
+            Ok(Event::SessionExpired) => session.deadline_reached(),
+            Ok(_) => continue,
+            Err(ending) => return ending.to_string(),
         };
         for reply in &outcome.replies {
-            if let Err(error) = stream.write_all(&reply.to_frame()).await {
+            if let Err(error) = writer.write_all(&reply.to_frame()).await {
                 return format!("write failed: {error}");
             }
         }
         if let Some(reason) = outcome.close {
             return reason;
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -187,54 +190,44 @@ impl Outcome {
 }
 
 /// One connection's protocol state.
-struct Session<'b> {
-    id: keygate::SessionId,
-    broker: &'b Broker,
-    service_url: &'b str,
-    identity: Option<Identity>,
+struct Session<'s> {
+    connection: Connection,
+    service_url: &'s str,
     supports_refresh: bool,
-    /// When the session's credential runs out, and what happens then.
-    end: Option<(Instant, SessionEnd)>,
-    /// Set once challenged: the client must have refreshed by then.
-    refresh_by: Option<Instant>,
+    /// What happens when the session's deadline passes.
+    end: SessionEnd,
+    /// Whether the client has been challenged and has yet to answer with a fresh token.
+    challenged: bool,
     producers: HashMap<u64, String>,
     next_entry: u64,
 }
 
-impl<'b> Session<'b> {
-    fn new(id: keygate::SessionId, broker: &'b Broker, service_url: &'b str) -> Session<'b> {
+impl<'s> Session<'s> {
+    fn new(connection: Connection, service_url: &'s str) -> Session<'s> {
         Session {
-            id,
-            broker,
+            connection,
             service_url,
-            identity: None,
             supports_refresh: false,
-            end: None,
-            refresh_by: None,
+            end: SessionEnd::Never,
+            challenged: false,
             producers: HashMap::new(),
             next_entry: 0,
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        self.refresh_by.or(self.end.map(|(at, _)| at))
-    }
-
-    fn shorten(&mut self, at: Instant) {
-        if let Some((end, _)) = &mut self.end {
-            *end = (*end).min(at);
-        }
-    }
-
     /// The session's credential ran out, or a challenged client did not refresh in time.
     fn deadline_reached(&mut self) -> Outcome {
-        if self.refresh_by.is_some() {
+        if self.challenged {
             return Outcome::close("the client did not refresh its token in time");
         }
-        match self.end.take() {
-            Some((_, SessionEnd::Refresh(_))) => {
-                self.refresh_by = Some(Instant::now() + REFRESH_GRACE);
-                println!("connection {}: token expired; asking the client to refresh it", self.id);
+        match self.end {
+            SessionEnd::Refresh(_) => {
+                self.challenged = true;
+                self.connection.set_deadline(Some(Instant::now() + REFRESH_GRACE));
+                println!(
+                    "connection {}: token expired; asking the client to refresh it",
+                    self.connection.id()
+                );
                 let mut challenge = BaseCommand::of(command::AUTH_CHALLENGE);
                 challenge.auth_challenge = Some(CommandAuthChallenge {
                     server_version: Some(server_version()),
@@ -246,13 +239,12 @@ impl<'b> Session<'b> {
                 });
                 Outcome::reply(challenge)
             }
-            Some((_, _)) => Outcome::close("the token expired, and the client cannot refresh it"),
-            None => Outcome::default(),
+            _ => Outcome::close("the token expired, and the client cannot refresh it"),
         }
     }
 
     fn handle(&mut self, request: BaseCommand) -> Outcome {
-        if self.identity.is_none() && request.r#type != command::CONNECT {
+        if self.connection.identity().is_none() && request.r#type != command::CONNECT {
             return Outcome::close(format!("command {} before CONNECT", request.r#type));
         }
         match request.r#type {
@@ -305,7 +297,7 @@ impl<'b> Session<'b> {
                     producer_id: send.producer_id,
                     sequence_id: send.sequence_id,
                     message_id: Some(MessageIdData {
-                        ledger_id: self.id.0,
+                        ledger_id: self.connection.id().0,
                         entry_id: self.next_entry,
                     }),
                     highest_sequence_id: send.highest_sequence_id,
@@ -329,19 +321,12 @@ impl<'b> Session<'b> {
         let Some(connect) = &request.connect else {
             return Outcome::close("CONNECT without its body");
         };
-        if self.identity.is_some() {
+        if self.connection.identity().is_some() {
             return Outcome::close("a second CONNECT");
         }
         let method = connect.auth_method_name.as_deref().unwrap_or("none");
         let data = connect.auth_data.as_deref().unwrap_or_default();
-        let authenticated = token_credential(method, data)
-            .map_err(|e| ("authentication failed", e.to_string()))
-            .and_then(|credential| {
-                self.broker
-                    .authenticate(&credential, None)
-                    .map_err(|e| (e.client_message(), e.to_string()))
-            });
-        let identity = match authenticated {
+        let identity = match self.authenticate(method, data) {
             Ok(identity) => identity,
             Err((client, operator)) => {
                 let mut error = BaseCommand::of(command::ERROR);
@@ -361,7 +346,7 @@ impl<'b> Session<'b> {
             .as_ref()
             .and_then(|flags| flags.supports_auth_refresh)
             .unwrap_or(false);
-        self.established(identity, "authenticated");
+        self.established(&identity, "authenticated");
         let mut connected = BaseCommand::of(command::CONNECTED);
         connected.connected = Some(CommandConnected {
             server_version: server_version(),
@@ -381,54 +366,62 @@ impl<'b> Session<'b> {
         };
         let method = response.auth_method_name.as_deref().unwrap_or("none");
         let data = response.auth_data.as_deref().unwrap_or_default();
-        let refreshed =
-            token_credential(method, data).map_err(|e| e.to_string()).and_then(|credential| {
-                let identity =
-                    self.broker.authenticate(&credential, None).map_err(|e| e.to_string())?;
-                if let Some(before) = &self.identity {
-                    check_refresh(before, &identity).map_err(|e| e.to_string())?;
-                }
-                Ok(identity)
-            });
-        match refreshed {
+        match self.authenticate(method, data) {
             Ok(identity) => {
-                self.refresh_by = None;
-                self.established(identity, "refreshed its token");
+                self.challenged = false;
+                self.established(&identity, "refreshed its token");
                 Outcome::default()
             }
-            Err(reason) => Outcome::close(format!("refresh failed: {reason}")),
+            Err((_, operator)) => Outcome::close(format!("refresh failed: {operator}")),
         }
     }
 
-    fn established(&mut self, identity: Identity, what: &str) {
-        let end = SessionEnd::of(&identity, self.supports_refresh);
+    /// Parse, authenticate, finish, establish: the client's message and the operator's reason
+    /// when any step refuses.
+    fn authenticate(&mut self, method: &str, data: &[u8]) -> Result<Identity, (&'static str, String)> {
+        let auth = TokenAuth::parse(method, data).map_err(|e| (e.client_message(), e.to_string()))?;
+        let server = self.connection.server();
+        let identity = server
+            .authenticate(&auth.credential(), None)
+            .map_err(|e| (e.client_message(), e.to_string()))?;
+        let identity = auth
+            .finish(identity, self.connection.identity())
+            .map_err(|e| (e.client_message(), e.to_string()))?;
+        self.connection
+            .established(identity.clone())
+            .map_err(|e| (e.client_message(), e.to_string()))?;
+        Ok(identity)
+    }
+
+    fn established(&mut self, identity: &Identity, what: &str) {
+        self.end = SessionEnd::of(identity, self.supports_refresh);
         println!(
             "connection {}: {what} as {} ({}; {})",
-            self.id,
+            self.connection.id(),
             identity.principal(),
             identity.key_id().map_or_else(|| "a token".to_owned(), |id| format!("key {id}")),
-            match end {
+            match self.end {
                 SessionEnd::Never => "the credential never expires".to_owned(),
                 SessionEnd::Refresh(at) => format!("refresh at {at}"),
                 SessionEnd::Disconnect(at) => format!("disconnect at {at}"),
                 _ => String::new(),
             }
         );
-        self.end = end.at().map(|at| (Instant::now() + until(at), end));
-        self.broker.established(self.id, identity.clone());
-        self.identity = Some(identity);
     }
 
     fn producer(&mut self, request: &BaseCommand) -> Outcome {
         let Some(producer) = &request.producer else {
             return Outcome::close("PRODUCER without its body");
         };
-        let allowed =
-            self.identity.as_ref().is_some_and(|identity| identity.permits(&Permission::PRODUCE));
+        let allowed = self
+            .connection
+            .identity()
+            .is_some_and(|identity| identity.permits(&Permission::PRODUCE));
         if !allowed {
             println!(
                 "connection {}: producer refused on {}: the credential may not produce",
-                self.id, producer.topic
+                self.connection.id(),
+                producer.topic
             );
             let mut error = BaseCommand::of(command::ERROR);
             error.error = Some(CommandError {
@@ -442,7 +435,7 @@ impl<'b> Session<'b> {
         let name = producer
             .producer_name
             .clone()
-            .unwrap_or_else(|| format!("keygate-{}-{}", self.id, producer.producer_id));
+            .unwrap_or_else(|| format!("keygate-{}-{}", self.connection.id(), producer.producer_id));
         let mut reply = BaseCommand::of(command::PRODUCER_SUCCESS);
         reply.producer_success = Some(CommandProducerSuccess {
             request_id: producer.request_id,

@@ -7,6 +7,7 @@
 mod gateways {
     mod http;
     mod kafka;
+    mod limits;
     mod pulsar;
     pub(crate) mod support;
 }

@@ -53,7 +53,7 @@ mod server;
 
 pub use connection::{Connection, Ending, Event};
 pub use frame::{FrameError, FrameReader};
-pub use limits::Limits;
+pub use limits::{LimitError, Limits};
 pub use server::{Server, ServerConfig, StartError, SyncObserver};
 
 pub(crate) use connection::Control;

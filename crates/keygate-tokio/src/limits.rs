@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use keygate::core::Span;
+
 /// Bounds on what a client can make a server hold. Before a client authenticates it is a
 /// stranger: it gets a small frame size and a short deadline, and the number of connections is
 /// capped whatever their state.
@@ -71,5 +73,76 @@ impl Limits {
     pub fn with_idle_timeout(mut self, timeout: Duration) -> Limits {
         self.idle_timeout = timeout;
         self
+    }
+
+    /// Applies one `NAME=VALUE` setting, as an operator writes it on a command line:
+    /// `max-connections=N`, `auth-deadline=SPAN`, `max-frame-before-auth=BYTES`,
+    /// `max-frame=BYTES` or `idle-timeout=SPAN` (spans as keygate writes them: `10s`, `5m`).
+    pub fn with_setting(self, setting: &str) -> Result<Limits, LimitError> {
+        let (name, value) = setting.split_once('=').ok_or(LimitError::Shape)?;
+        let count = || value.parse::<usize>().map_err(|_| LimitError::Value { name: name.to_owned() });
+        let span = || {
+            value
+                .parse::<Span>()
+                .map(|span| Duration::from_secs(span.as_seconds()))
+                .map_err(|_| LimitError::Value { name: name.to_owned() })
+        };
+        Ok(match name {
+            "max-connections" => self.with_max_connections(count()?),
+            "auth-deadline" => self.with_auth_deadline(span()?),
+            "max-frame-before-auth" => self.with_max_frame_before_auth(count()?),
+            "max-frame" => self.with_max_frame(count()?),
+            "idle-timeout" => self.with_idle_timeout(span()?),
+            _ => return Err(LimitError::Unknown { name: name.to_owned() }),
+        })
+    }
+}
+
+/// A limit setting that could not be applied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// Not `NAME=VALUE`.
+    #[error("a limit is written NAME=VALUE, e.g. auth-deadline=10s")]
+    Shape,
+    /// No limit has this name.
+    #[error(
+        "unknown limit {name:?}; the limits are max-connections, auth-deadline, \
+         max-frame-before-auth, max-frame and idle-timeout"
+    )]
+    Unknown {
+        /// The name given.
+        name: String,
+    },
+    /// The value is not a count (for connections and frame sizes) or a span (for times).
+    #[error("the value of {name} is not a count of bytes or connections, or a span such as 10s")]
+    Value {
+        /// The limit's name.
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_apply_by_name_and_refuse_what_they_do_not_know() {
+        let limits = Limits::default()
+            .with_setting("max-connections=3")
+            .and_then(|l| l.with_setting("auth-deadline=2s"))
+            .and_then(|l| l.with_setting("max-frame-before-auth=1024"))
+            .and_then(|l| l.with_setting("idle-timeout=1m"))
+            .unwrap();
+        assert_eq!(limits.max_connections, 3);
+        assert_eq!(limits.auth_deadline, Duration::from_secs(2));
+        assert_eq!(limits.max_frame_before_auth, 1024);
+        assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(Limits::default().with_setting("auth-deadline"), Err(LimitError::Shape));
+        assert!(matches!(Limits::default().with_setting("bogus=1"), Err(LimitError::Unknown { .. })));
+        assert!(matches!(
+            Limits::default().with_setting("max-frame=lots"),
+            Err(LimitError::Value { .. })
+        ));
     }
 }

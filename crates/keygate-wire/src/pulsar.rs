@@ -1,6 +1,9 @@
-//! Pulsar token authentication, the parts that do not depend on the binary protocol: what the
-//! auth data of a CONNECT or AUTH_RESPONSE is, and what a broker does when a session's
-//! credential runs out (PIP-55 authentication refresh).
+//! Pulsar token authentication: what the auth data of a CONNECT or AUTH_RESPONSE is, and what a
+//! broker does when a session's credential runs out (PIP-55 authentication refresh). With the
+//! `pulsar-proto` feature, [`proto`] has the binary protocol's frames and commands.
+
+#[cfg(feature = "pulsar-proto")]
+pub mod proto;
 
 use keygate::core::{Expiry, Timestamp};
 use keygate::token::API_KEY_PREFIX;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use keygate::core::{SigningAlgorithm, Timestamp};
 use keygate::token::{Claims, Minter, SigningKey};
-use keygate_examples::pulsar::{BaseCommand, CommandConnect, command, decode_frame};
+use keygate_wire::pulsar::proto::{BaseCommand, CommandConnect, command, decode_frame};
 
 use super::support::{Client, Gateway, Operator, python};
 

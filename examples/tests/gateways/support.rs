@@ -137,6 +137,11 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// The gateway's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The lines printed so far that no `expect` consumed, after a moment for stragglers.
     pub(crate) fn drain(&mut self) -> Vec<String> {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {

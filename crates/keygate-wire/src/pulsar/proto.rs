@@ -1,16 +1,23 @@
-//! The subset of Pulsar's binary protocol the Pulsar gateway speaks: the messages, with field
-//! numbers from Pulsar's `PulsarApi.proto`, and the framing around them.
+//! The part of Pulsar's binary protocol a broker needs to authenticate clients and answer the
+//! commands around it: the messages, with field numbers from Pulsar's `PulsarApi.proto`, and
+//! the framing around them. I/O-free: [`decode_frame`] takes a frame's body as read from the
+//! socket (by `keygate-tokio`'s `FrameReader`, say) and [`BaseCommand::to_frame`] gives the
+//! bytes to write.
 //!
 //! A frame is `total size (u32) | command size (u32) | BaseCommand`, and for SEND the message
-//! metadata and payload after the command, which the gateway acknowledges and discards.
-//! Enumerations travel as their numbers (`int32`), so unknown values decode without failing.
+//! metadata and payload after the command. Enumerations travel as their numbers (`int32`), so
+//! unknown values decode without failing.
 
 // The fields mirror PulsarApi.proto, which documents each; the names are the same.
 #![allow(missing_docs)]
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::Message;
-use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::WireError;
+use crate::error::malformed;
+
+const FRAMING: &str = "Pulsar frame";
 
 /// The largest frame accepted: Pulsar's default 5 MiB message size, plus room for the command.
 pub const MAX_FRAME: usize = 5 * 1024 * 1024 + 10 * 1024;
@@ -332,35 +339,17 @@ impl BaseCommand {
     }
 }
 
-/// Reads one frame and decodes its command; `None` when the peer closed the connection. What
-/// follows the command (a SEND's metadata and payload) is read and dropped.
-pub async fn read_command<R: AsyncRead + Unpin>(
-    stream: &mut R,
-) -> Result<Option<BaseCommand>, String> {
-    let mut size = [0u8; 4];
-    match stream.read_exact(&mut size).await {
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(format!("read failed: {error}")),
-    }
-    let total = usize::try_from(u32::from_be_bytes(size)).unwrap_or(usize::MAX);
-    if !(4..=MAX_FRAME).contains(&total) {
-        return Err(format!("a frame of {total} bytes"));
-    }
-    let mut frame = vec![0u8; total];
-    stream.read_exact(&mut frame).await.map_err(|e| format!("read failed: {e}"))?;
-    decode_frame(&frame).map(Some)
-}
-
-/// Decodes the command of a frame's body (everything after the total size).
-pub fn decode_frame(body: &[u8]) -> Result<BaseCommand, String> {
+/// Decodes the command of a frame's body (everything after the total size). What follows the
+/// command (a SEND's metadata and payload) is left alone.
+pub fn decode_frame(body: &[u8]) -> Result<BaseCommand, WireError> {
     let mut body = body;
     if body.len() < 4 {
-        return Err("a frame without a command size".to_owned());
+        return Err(malformed(FRAMING, "a frame without a command size"));
     }
     let command_size = usize::try_from(body.get_u32()).unwrap_or(usize::MAX);
-    let command = body.get(..command_size).ok_or("a command longer than its frame")?;
-    BaseCommand::decode(command).map_err(|e| format!("a malformed command: {e}"))
+    let command =
+        body.get(..command_size).ok_or(malformed(FRAMING, "a command longer than its frame"))?;
+    BaseCommand::decode(command).map_err(|_| malformed(FRAMING, "the command does not decode"))
 }
 
 #[cfg(test)]
