@@ -1,6 +1,57 @@
 //! keygate: the API-key layer a Kafka- or Pulsar-compatible broker (or a gateway in front of
 //! one) links in.
 //!
+//! A broker author's whole job, with `keygate-tokio` for the server side and `keygate-wire` for
+//! the SASL mechanisms: a store, an authenticator kept current from it, SASL/PLAIN and
+//! OAUTHBEARER authentication, and the connections of a revoked key closed.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use keygate::core::{KeyFormat, ResourceRef, Scope, SigningAlgorithm};
+//! use keygate::{Actor, KeyManager, NewKey, NewPrincipal, store::InMemoryStore};
+//! use keygate_tokio::{Ending, FrameReader, Server, ServerConfig};
+//! use keygate_wire::{InitialResponse, PlainMessage, encode_initial_response, encode_plain};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The control plane, as the `keygate` command does it: a service account and two keys.
+//! let store = Arc::new(InMemoryStore::new()); // or keygate_store_sql::SqlStore::open_location
+//! let manager = KeyManager::new(store.clone());
+//! let ops = Actor::new("user:ops")?;
+//! manager.create_principal(&ops, NewPrincipal::service_account("orders".parse()?)).await?;
+//! manager.create_signing_key(&ops, SigningAlgorithm::EdDSA, None).await?;
+//! let cluster: ResourceRef = "kafka-cluster/lkc-abc123".parse()?;
+//! let new_key = || NewKey::new("orders".parse().unwrap(), Scope::Resource(cluster.clone()));
+//! let opaque = manager.create_key(&ops, new_key()).await?;
+//! let jwt = manager.create_key(&ops, new_key().with_format(KeyFormat::Jwt)).await?;
+//!
+//! // The broker: an authenticator synced from the store now and every 100 ms after.
+//! let server = Server::start(store, cluster, ServerConfig::default()).await?;
+//!
+//! // SASL/PLAIN on one connection: parse, authenticate, finish, establish.
+//! let mut plain_connection = server.admit().ok_or("over the connection cap")?;
+//! let message = encode_plain(&opaque.record.id().to_string(), opaque.secret.expose());
+//! let plain = PlainMessage::parse(&message)?;
+//! let identity = server.authenticate(&plain.credential(), None)?;
+//! plain_connection.established(plain.finish(identity, None)?)?;
+//!
+//! // SASL/OAUTHBEARER with the JWT API key on another, the same way.
+//! let mut bearer_connection = server.admit().ok_or("over the connection cap")?;
+//! let message = encode_initial_response(jwt.secret.expose(), &[]);
+//! let initial = InitialResponse::parse(&message)?;
+//! let identity = server.authenticate(&initial.credential(), None)?;
+//! bearer_connection.established(initial.finish(identity, None)?)?;
+//! assert_eq!(bearer_connection.identity().map(|i| i.principal().as_str()), Some("orders"));
+//!
+//! // Revoke the opaque key: its connection's task hears it at the next sync, and closes.
+//! manager.revoke(&ops, opaque.record.id(), "leaked".parse()?).await?;
+//! let (_client, socket) = tokio::io::duplex(64); // the connection's socket
+//! let ending = plain_connection.next(&mut FrameReader::new(socket)).await.unwrap_err();
+//! assert!(matches!(ending, Ending::Refused(_)), "{ending}");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Two planes:
 //!
 //! - The control plane, [`KeyManager`]: principals and keys through their whole life (create,
@@ -13,10 +64,11 @@
 //!   change feed. A [`SessionRegistry`] turns each sync into the list of open connections that
 //!   must close (their key was revoked or suspended) or re-authenticate sooner.
 //!
-//! The core of this crate does no I/O and reads the clock only through the [`Clock`](keygate_core::Clock) it is
-//! given. The optional `tokio` feature adds `Replica::spawn`, a background sync loop.
+//! This crate does no I/O, spawns no task and reads the clock only through the
+//! [`Clock`](keygate_core::Clock) it is given; `keygate-tokio` runs the replica's sync task and the
+//! connections for servers on tokio.
 //!
-//! The whole flow, on the in-memory store:
+//! The two planes alone, with no server around them, on the in-memory store:
 //!
 //! ```
 //! use std::sync::Arc;
