@@ -26,9 +26,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Parser;
-use keygate::core::{Permission, ResourceRef};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use keygate::core::{Permission, ResourceRef};
 use keygate::{AuthError, Identity};
 use keygate_tokio::{Limits, Server, ServerConfig};
 use keygate_wire::{HttpCredential, WWW_AUTHENTICATE};
@@ -81,7 +81,10 @@ async fn main() -> Result<(), String> {
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
         let Some(connection) = server.admit() else {
-            println!("connection from {peer} refused: {} connections open", server.open_connections());
+            println!(
+                "connection from {peer} refused: {} connections open",
+                server.open_connections()
+            );
             continue;
         };
         let service = service.clone();

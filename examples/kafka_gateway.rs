@@ -118,7 +118,10 @@ async fn main() -> Result<(), String> {
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
         let Some(connection) = server.admit() else {
-            println!("connection from {peer} refused: {} connections open", server.open_connections());
+            println!(
+                "connection from {peer} refused: {} connections open",
+                server.open_connections()
+            );
             continue;
         };
         let address = Arc::clone(&address);
@@ -350,13 +353,13 @@ impl Session {
         let server = self.connection.server().clone();
         let outcome = match exchange {
             Exchange::Idle => return Err("SaslAuthenticate without SaslHandshake".to_owned()),
-            Exchange::Started(Mechanism::Plain) => PlainMessage::parse(&request.auth_bytes)
-                .map_err(Refusal::Wire)
-                .and_then(|plain| {
+            Exchange::Started(Mechanism::Plain) => {
+                PlainMessage::parse(&request.auth_bytes).map_err(Refusal::Wire).and_then(|plain| {
                     let identity =
                         server.authenticate(&plain.credential(), None).map_err(Refusal::Auth)?;
                     plain.finish(identity, previous.as_ref()).map_err(Refusal::Wire)
-                }),
+                })
+            }
             Exchange::Started(Mechanism::OAuthBearer) => {
                 let mut bearer = OAuthBearerServer::new();
                 let result = bearer.initial(&request.auth_bytes).map_err(Refusal::Wire).and_then(
@@ -386,7 +389,9 @@ impl Session {
             Ok(identity)
         });
         match outcome {
-            Ok(identity) => Ok(self.authenticated(&identity, previous.is_some(), correlation, version)),
+            Ok(identity) => {
+                Ok(self.authenticated(&identity, previous.is_some(), correlation, version))
+            }
             Err(refusal) => {
                 let response = SaslAuthenticateResponse::default()
                     .with_error_code(SASL_AUTHENTICATION_FAILED)

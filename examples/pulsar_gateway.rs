@@ -106,7 +106,10 @@ async fn main() -> Result<(), String> {
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
         let Some(connection) = server.admit() else {
-            println!("connection from {peer} refused: {} connections open", server.open_connections());
+            println!(
+                "connection from {peer} refused: {} connections open",
+                server.open_connections()
+            );
             continue;
         };
         let service_url = Arc::clone(&service_url);
@@ -378,8 +381,13 @@ impl<'s> Session<'s> {
 
     /// Parse, authenticate, finish, establish: the client's message and the operator's reason
     /// when any step refuses.
-    fn authenticate(&mut self, method: &str, data: &[u8]) -> Result<Identity, (&'static str, String)> {
-        let auth = TokenAuth::parse(method, data).map_err(|e| (e.client_message(), e.to_string()))?;
+    fn authenticate(
+        &mut self,
+        method: &str,
+        data: &[u8],
+    ) -> Result<Identity, (&'static str, String)> {
+        let auth =
+            TokenAuth::parse(method, data).map_err(|e| (e.client_message(), e.to_string()))?;
         let server = self.connection.server();
         let identity = server
             .authenticate(&auth.credential(), None)
@@ -432,10 +440,9 @@ impl<'s> Session<'s> {
             return Outcome::reply(error);
         }
         self.producers.insert(producer.producer_id, producer.topic.clone());
-        let name = producer
-            .producer_name
-            .clone()
-            .unwrap_or_else(|| format!("keygate-{}-{}", self.connection.id(), producer.producer_id));
+        let name = producer.producer_name.clone().unwrap_or_else(|| {
+            format!("keygate-{}-{}", self.connection.id(), producer.producer_id)
+        });
         let mut reply = BaseCommand::of(command::PRODUCER_SUCCESS);
         reply.producer_success = Some(CommandProducerSuccess {
             request_id: producer.request_id,

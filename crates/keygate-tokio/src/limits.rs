@@ -80,7 +80,8 @@ impl Limits {
     /// `max-frame=BYTES` or `idle-timeout=SPAN` (spans as keygate writes them: `10s`, `5m`).
     pub fn with_setting(self, setting: &str) -> Result<Limits, LimitError> {
         let (name, value) = setting.split_once('=').ok_or(LimitError::Shape)?;
-        let count = || value.parse::<usize>().map_err(|_| LimitError::Value { name: name.to_owned() });
+        let count =
+            || value.parse::<usize>().map_err(|_| LimitError::Value { name: name.to_owned() });
         let span = || {
             value
                 .parse::<Span>()
@@ -139,7 +140,10 @@ mod tests {
         assert_eq!(limits.max_frame_before_auth, 1024);
         assert_eq!(limits.idle_timeout, Duration::from_secs(60));
         assert_eq!(Limits::default().with_setting("auth-deadline"), Err(LimitError::Shape));
-        assert!(matches!(Limits::default().with_setting("bogus=1"), Err(LimitError::Unknown { .. })));
+        assert!(matches!(
+            Limits::default().with_setting("bogus=1"),
+            Err(LimitError::Unknown { .. })
+        ));
         assert!(matches!(
             Limits::default().with_setting("max-frame=lots"),
             Err(LimitError::Value { .. })

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use keygate::{Credential, Identity};
 use keygate::token::API_KEY_PREFIX;
+use keygate::{Credential, Identity};
 
 use crate::WireError;
 use crate::error::malformed;

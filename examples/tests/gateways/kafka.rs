@@ -81,7 +81,10 @@ fn kafka_clients_produce_with_keygate_keys_until_they_are_revoked() {
     // Revoke the opaque key: the producer's open connection is closed at the next sync, and it
     // cannot get back in.
     operator.keygate(&["api-key", "revoke", &id, "--reason", "leaked"]);
-    gateway.expect(&format!("closed: key {id} is revoked"), Duration::from_secs(5));
+    gateway.expect(
+        &format!("closed: the credential no longer holds: key {id} is revoked"),
+        Duration::from_secs(5),
+    );
     let answer = producer.ask("produce orders");
     assert_eq!(answer["ok"], false, "{answer}");
     let answer = plain(&id, &secret).ask("produce orders");
@@ -89,7 +92,10 @@ fn kafka_clients_produce_with_keygate_keys_until_they_are_revoked() {
 
     // The same for the JWT key.
     operator.keygate(&["api-key", "revoke", &jwt_id]);
-    gateway.expect(&format!("closed: key {jwt_id} is revoked"), Duration::from_secs(5));
+    gateway.expect(
+        &format!("closed: the credential no longer holds: key {jwt_id} is revoked"),
+        Duration::from_secs(5),
+    );
     let answer = bearer(&jwt).ask("produce orders");
     assert_eq!(answer["ok"], false, "{answer}");
 }

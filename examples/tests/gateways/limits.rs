@@ -52,7 +52,13 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 }
 
 /// One Kafka request: the size, the header, the body.
-fn send<T: Encodable>(stream: &mut TcpStream, api: ApiKey, version: i16, correlation: i32, body: &T) {
+fn send<T: Encodable>(
+    stream: &mut TcpStream,
+    api: ApiKey,
+    version: i16,
+    correlation: i32,
+    body: &T,
+) {
     let header = RequestHeader::default()
         .with_request_api_key(api as i16)
         .with_request_api_version(version)
@@ -108,8 +114,7 @@ fn resident(pid: u32) -> u64 {
 #[test]
 fn connections_over_the_cap_are_closed_at_once() {
     let (operator, id, secret) = operator_with_key();
-    let mut gateway =
-        kafka_gateway(&operator, &["max-connections=20", "auth-deadline=2s"]);
+    let mut gateway = kafka_gateway(&operator, &["max-connections=20", "auth-deadline=2s"]);
     let mut held: Vec<TcpStream> = (0..20).map(|_| connect(gateway.port)).collect();
     gateway.expect("connection 20: opened", Duration::from_secs(5));
 
@@ -166,7 +171,8 @@ fn frames_larger_than_the_pre_authentication_limit_are_refused_before_they_are_b
     for stream in &mut strangers {
         assert!(closed_within(stream, Duration::from_secs(5)), "an oversized frame was waited for");
     }
-    gateway.expect("a frame of 8388608 bytes, more than the 524288 allowed", Duration::from_secs(5));
+    gateway
+        .expect("a frame of 8388608 bytes, more than the 524288 allowed", Duration::from_secs(5));
     let grown = resident(pid).saturating_sub(before);
     assert!(grown < 32 * 1024 * 1024, "the gateway grew by {grown} bytes for 40 refused frames");
 
@@ -216,7 +222,8 @@ fn http_clients_that_never_finish_their_headers_are_closed() {
     // A good request meanwhile, on a connection of its own.
     let mut good = connect(gateway.port);
     let basic = keygate_wire::encode_basic(&id, &secret);
-    write!(good, "GET /whoami HTTP/1.1\r\nHost: gateway\r\nAuthorization: {}\r\n\r\n", *basic).unwrap();
+    write!(good, "GET /whoami HTTP/1.1\r\nHost: gateway\r\nAuthorization: {}\r\n\r\n", *basic)
+        .unwrap();
     let mut response = [0u8; 12];
     good.read_exact(&mut response).unwrap();
     assert_eq!(&response, b"HTTP/1.1 200");

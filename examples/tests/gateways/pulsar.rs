@@ -127,7 +127,10 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
     assert_eq!(answer["ok"], false, "{answer}");
     gateway.expect("producer refused", Duration::from_secs(5));
     operator.keygate(&["api-key", "revoke", &jwt_id]);
-    gateway.expect(&format!("closed: key {jwt_id} is revoked"), Duration::from_secs(5));
+    gateway.expect(
+        &format!("closed: the credential no longer holds: key {jwt_id} is revoked"),
+        Duration::from_secs(5),
+    );
     let answer = produce(&python, &url, &[&jwt]);
     assert_eq!(answer["ok"], false, "{answer}");
     drop(client);

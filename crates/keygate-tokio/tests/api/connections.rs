@@ -21,7 +21,11 @@ async fn a_revoked_key_closes_its_connections_and_no_other() {
     let mut doomed = established(&server, &revoked);
     let mut other = established(&server, &kept);
 
-    world.manager.revoke(&world.operator, revoked.record.id(), "leaked".parse().unwrap()).await.unwrap();
+    world
+        .manager
+        .revoke(&world.operator, revoked.record.id(), "leaked".parse().unwrap())
+        .await
+        .unwrap();
     let (_client, socket) = tokio::io::duplex(64);
     let ending = timeout(SOON, doomed.next(&mut FrameReader::new(socket))).await.unwrap();
     assert!(matches!(ending, Err(Ending::Refused(AuthError::Revoked(_)))), "{ending:?}");
@@ -38,9 +42,8 @@ async fn a_suspension_between_authentication_and_registration_is_not_missed() {
     let key = world.key().await;
     let server = world.server(Limits::default()).await;
     let mut connection = server.admit().unwrap();
-    let identity = server
-        .authenticate(&keygate::Credential::ApiKey(key.secret.expose()), None)
-        .unwrap();
+    let identity =
+        server.authenticate(&keygate::Credential::ApiKey(key.secret.expose()), None).unwrap();
     // The key is suspended, and the sync's review runs, before the connection registers.
     world.manager.suspend(&world.operator, key.record.id()).await.unwrap();
     let deadline = Instant::now() + SOON;
@@ -60,11 +63,7 @@ async fn a_rotation_brings_the_session_deadline_forward() {
     let before = connection.deadline().unwrap();
 
     // The old key now lives one more second: the session must end by then.
-    world
-        .manager
-        .rotate(&world.operator, key.record.id(), Some(Span::seconds(1)))
-        .await
-        .unwrap();
+    world.manager.rotate(&world.operator, key.record.id(), Some(Span::seconds(1))).await.unwrap();
     let (_client, socket) = tokio::io::duplex(64);
     let mut frames = FrameReader::new(socket);
     let event = timeout(Duration::from_secs(4), connection.next(&mut frames)).await.unwrap();

@@ -83,7 +83,9 @@ async fn pulsar_sessions_refresh_or_end_at_the_key_expiry() {
     let mut world = World::new().await;
     let key = world.key(KeyFormat::Jwt).await;
     let identity = world
-        .authenticate(&TokenAuth::parse("token", key.secret.expose().as_bytes()).unwrap().credential())
+        .authenticate(
+            &TokenAuth::parse("token", key.secret.expose().as_bytes()).unwrap().credential(),
+        )
         .unwrap();
     let Expiry::At(expires) = key.record.expires() else { panic!("the key never expires") };
     assert_eq!(SessionEnd::of(&identity, true), SessionEnd::Refresh(expires));
