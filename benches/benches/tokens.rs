@@ -2,7 +2,7 @@
 //! in the same run: jsonwebtoken 11 (`decode` and `encode`, on keygate's ring provider), and
 //! ring's bare signature check as the floor under any verifier.
 //!
-//! - `verify/<alg>/keygate-cold`: `Verifier::verify_str_with` with the signature cache off:
+//! - `verify/<alg>/keygate-cold`: `Verifier::verify_str` with the signature cache off:
 //!   parse, signature and claims.
 //! - `verify/<alg>/keygate-warm`: the same with the cache hit (asymmetric algorithms): the
 //!   token recognised by its text, and its claims checked again.
@@ -26,7 +26,7 @@ use keygate_benches::tokens::{
 };
 use keygate_core::SigningAlgorithm;
 use keygate_testkit::fixtures;
-use keygate_token::{Minter, install_jsonwebtoken_provider};
+use keygate_token::{ClaimsBuffer, Minter, install_jsonwebtoken_provider};
 
 fn verify(c: &mut Criterion) {
     install_jsonwebtoken_provider();
@@ -39,26 +39,20 @@ fn verify(c: &mut Criterion) {
         let cold = verifier(&key, false);
         group.bench_function("keygate-cold", |b| {
             b.iter(|| {
-                black_box(
-                    cold.verify_str_with(black_box(&token), &options, NOW, |v| v.claims().key_id())
-                        .unwrap(),
-                )
+                let mut buffer = ClaimsBuffer::new();
+                let verified = cold.verify_str(black_box(&token), &options, NOW, &mut buffer);
+                black_box(verified.unwrap().claims().key_id())
             })
         });
-        if !algorithm.is_symmetric() {
-            let warm = verifier(&key, true);
-            warm.verify_str_with(&token, &options, NOW, |_| ()).unwrap();
-            group.bench_function("keygate-warm", |b| {
-                b.iter(|| {
-                    black_box(
-                        warm.verify_str_with(black_box(&token), &options, NOW, |v| {
-                            v.claims().key_id()
-                        })
-                        .unwrap(),
-                    )
-                })
-            });
-        }
+        let warm = verifier(&key, true);
+        warm.verify_str(&token, &options, NOW, &mut ClaimsBuffer::new()).unwrap();
+        group.bench_function("keygate-warm", |b| {
+            b.iter(|| {
+                let mut buffer = ClaimsBuffer::new();
+                let verified = warm.verify_str(black_box(&token), &options, NOW, &mut buffer);
+                black_box(verified.unwrap().claims().key_id())
+            })
+        });
         let (decoding, validation) = jsonwebtoken(&key);
         group.bench_function("jsonwebtoken", |b| {
             b.iter(|| {

@@ -100,15 +100,13 @@ pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure
             let verifier = Verifier::new([Arc::new(key)])?;
             let parsed =
                 UnverifiedToken::parse(&token).map_err(|e| Failure::Refused(e.to_string()))?;
-            verifier.verify_with(&parsed, &options, SystemClock.now(), |_| ()).map_err(|error| {
-                match error {
-                    keygate::token::Error::MissingClaim(claim) if claim == "exp" => Failure::Refused(
-                        "the token has no exp claim: it never expires (pass --allow-no-expiry to \
+            verifier.verify(&parsed, &options, SystemClock.now()).map_err(|error| match error {
+                keygate::token::Error::MissingClaim(claim) if claim == "exp" => Failure::Refused(
+                    "the token has no exp claim: it never expires (pass --allow-no-expiry to \
                          accept such tokens)"
-                            .to_owned(),
-                    ),
-                    error => Failure::Refused(error.to_string()),
-                }
+                        .to_owned(),
+                ),
+                error => Failure::Refused(error.to_string()),
             })?;
             // Verified: what the token says can now be shown as its claims.
             let (_, claims) = peek_unverified(&token)?;

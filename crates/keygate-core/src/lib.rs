@@ -1,9 +1,10 @@
 //! The keygate model: who owns API keys, where keys are valid, what they may do, when they
 //! expire, and how they are rotated, as plain data and pure rules.
 //!
-//! This crate does no I/O: no sockets, no files, no clock reads, no randomness of its own, no
-//! async. Every rule is a function of its inputs and `now`; time comes in as a [`Timestamp`]
-//! argument or through a [`Clock`] the embedder passes, and randomness through
+//! This crate does no I/O: no sockets, no files, no randomness of its own, no async, and no rule
+//! reads the clock. Every rule is a function of its inputs and `now`; time comes in as a
+//! [`Timestamp`] argument or through a [`Clock`] the embedder passes ([`SystemClock`] is the one
+//! place that reads the system's, for embedders to pass), and randomness through
 //! [`SecureRandom`]. It has no optional features.
 //!
 //! The pieces:
@@ -13,7 +14,8 @@
 //! - [`Principal`]: a service account or a user, the owner of keys.
 //! - [`Scope`]: one resource, the management API (`cloud`), or everything.
 //! - [`Permissions`]: an optional restriction that narrows and never widens.
-//! - [`Timestamp`], [`Span`], [`Expiry`], [`Lifetime`], [`ExpiryPolicy`]: time, in whole seconds.
+//! - [`Timestamp`], [`Span`], [`Expiry`], [`Lifetime`], [`ExpiryPolicy`]: time, in whole seconds;
+//!   [`Validity`]: the one rule for not-before and expiry, with leeway.
 //! - [`KeyRecord`] and its lifecycle ([`KeyState`], [`Transition`], [`KeyStatus`]).
 //! - [`KeyPolicy`]: quota, expiry bounds, user keys, default rotation overlap.
 //! - [`rotation`]: planning a rotation, and the listings scheduled jobs need.
@@ -67,6 +69,7 @@ mod signing;
 mod span;
 mod text;
 mod timestamp;
+mod validity;
 
 pub use error::Error;
 pub use expiry::{Expiry, ExpiryPolicy, Lifetime};
@@ -83,3 +86,4 @@ pub use signing::{SigningAlgorithm, SigningKeyId};
 pub use span::Span;
 pub use text::{Description, DisplayName};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp};
+pub use validity::{DEFAULT_LEEWAY, Validity, ValidityError};

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    Description, Error, Expiry, KeyId, KeyState, KeyStatus, Permissions, PrincipalId, Scope,
-    Timestamp, Transition,
+    Description, Error, Expiry, KeyId, KeyState, KeyStatus, Permissions, PrincipalId, Scope, Span,
+    Timestamp, Transition, Validity, ValidityError,
 };
 
 /// How the secret of a key is presented.
@@ -383,11 +383,17 @@ impl KeyRecord {
 
     /// What the key is at `now`; see [`KeyStatus`] for the precedence.
     pub fn status_at(&self, now: Timestamp) -> KeyStatus {
-        match self.parts.state.status() {
-            KeyStatus::Active if self.parts.expires.has_passed(now) => KeyStatus::Expired,
-            KeyStatus::Active if now < self.parts.not_before => KeyStatus::Pending,
-            status => status,
+        match (self.parts.state.status(), self.validity().check(now, Span::ZERO)) {
+            (KeyStatus::Active, Err(ValidityError::Expired { .. })) => KeyStatus::Expired,
+            (KeyStatus::Active, Err(_)) => KeyStatus::Pending,
+            (status, _) => status,
         }
+    }
+
+    /// When it is valid: from its not-before until its expiry. Key records are the server's
+    /// own times, so they are checked with no leeway.
+    pub fn validity(&self) -> Validity {
+        Validity::new(Some(self.parts.not_before), self.parts.expires)
     }
 
     /// Whether the key may be used at `now`: active, not before its not-before, not expired.

@@ -1,7 +1,8 @@
-//! A bounded cache of verified asymmetric signatures.
+//! A bounded cache of verified tokens.
 //!
 //! Every connection of a client presents the same token, and an ECDSA, EdDSA or RSA verification
-//! costs tens of microseconds; a hit here skips the signature and the claims parse. What is
+//! costs tens of microseconds (an HMAC half of one, and the claims parse as much again); a hit
+//! here skips the parse, the signature and the claims. What is
 //! cached is "this exact token verified under this verifier's keys, and these are its claims".
 //! Time, audience and every other claim check still run on every call.
 //!

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::Error;
+use crate::{Error, Malformed};
 
 /// Why keygate refused, with `error`, a token that jsonwebtoken 11 accepts, if that is one of
 /// the deliberate differences; `None` if it is not (a disagreement to report).
@@ -22,10 +22,10 @@ pub fn stricter_than_jsonwebtoken(error: &Error) -> Option<&'static str> {
         Error::UnknownKeyId => Some(
             "jsonwebtoken leaves key selection to its caller; keygate refuses a kid it has no key for",
         ),
-        Error::Malformed("the header's kid has characters keygate does not accept") => {
+        Error::Malformed(Malformed::KidCharacters) => {
             Some("a kid must be in keygate's alphabet (no paths, whitespace or control characters)")
         }
-        Error::Malformed("a member is malformed or nests more than 32 levels deep") => Some(
+        Error::Malformed(Malformed::TooDeep) => Some(
             "members nesting deeper than 32 levels are refused (jsonwebtoken skips unknown claims without a limit)",
         ),
         Error::InvalidClaim(name) if ["exp", "nbf"].contains(&claim(name).as_str()) => Some(

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use crate::Error;
-use crate::token::{DEFAULT_MAX_TOKEN_LEN, decode_segment};
+use crate::token::DEFAULT_MAX_TOKEN_LEN;
+use crate::{Error, Malformed, jose};
 
 /// The header and claims of `token` as JSON, **not verified**. The same size cap and segment
 /// rules as [`UnverifiedToken::parse`](crate::UnverifiedToken::parse) apply, but the header's
@@ -15,18 +15,12 @@ pub fn peek_unverified(token: &str) -> Result<(Value, Value), Error> {
     if token.len() > DEFAULT_MAX_TOKEN_LEN {
         return Err(Error::TooLarge { len: token.len(), max: DEFAULT_MAX_TOKEN_LEN });
     }
-    let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(_), None) =
-        (segments.next(), segments.next(), segments.next(), segments.next())
-    else {
-        return Err(Error::Malformed("a compact JWS has exactly three segments"));
-    };
-    let header = decode_segment(header, Error::Malformed("the header is not unpadded base64url"))?;
-    let payload =
-        decode_segment(payload, Error::Malformed("the payload is not unpadded base64url"))?;
+    let segments = jose::split(token)?;
+    let header = jose::decode_segment(segments.header, Malformed::HeaderEncoding)?;
+    let payload = jose::decode_segment(segments.payload, Malformed::PayloadEncoding)?;
     let header =
-        serde_json::from_slice(&header).map_err(|_| Error::Malformed("the header is not JSON"))?;
-    let claims = serde_json::from_slice(&payload)
-        .map_err(|_| Error::Malformed("the claims are not JSON"))?;
+        serde_json::from_slice(&header).map_err(|_| Error::Malformed(Malformed::HeaderNotJson))?;
+    let claims =
+        serde_json::from_slice(&payload).map_err(|_| Error::Malformed(Malformed::ClaimsNotJson))?;
     Ok((header, claims))
 }

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use keygate_core::{SigningAlgorithm, Timestamp};
+use keygate_core::{SigningAlgorithm, Timestamp, ValidityError};
 
 /// Everything that can go wrong when loading keys, minting, or verifying credentials.
 ///
@@ -30,9 +30,9 @@ pub enum Error {
         max: usize,
     },
 
-    /// The token is not a well-formed compact JWS.
+    /// The token is not a well-formed compact JWS, for the reason given.
     #[error("malformed token: {0}")]
-    Malformed(&'static str),
+    Malformed(Malformed),
 
     /// The header names `alg: none`, which never verifies.
     #[error("unsecured tokens (alg none) are never accepted")]
@@ -165,4 +165,64 @@ pub enum Error {
     /// A model rule failed, or the random source did.
     #[error(transparent)]
     Core(#[from] keygate_core::Error),
+}
+
+impl From<ValidityError> for Error {
+    fn from(error: ValidityError) -> Error {
+        match error {
+            ValidityError::Expired { at, now } => Error::Expired { at, now },
+            ValidityError::NotYetValid { at, now } => Error::NotYetValid { at, now },
+        }
+    }
+}
+
+/// Which rule of the compact JWS form a token broke: the reason of [`Error::Malformed`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// It does not have exactly three dot-separated segments.
+    #[error("a compact JWS has exactly three segments")]
+    Segments,
+    /// The header is not unpadded, canonical base64url.
+    #[error("the header is not unpadded base64url")]
+    HeaderEncoding,
+    /// The payload is not unpadded, canonical base64url.
+    #[error("the payload is not unpadded base64url")]
+    PayloadEncoding,
+    /// The signature is not unpadded, canonical base64url.
+    #[error("the signature is not unpadded base64url")]
+    SignatureEncoding,
+    /// The header is not a JSON object.
+    #[error("the header is not a JSON object")]
+    HeaderNotObject,
+    /// The header is not JSON at all (only tools that show unverified tokens say this).
+    #[error("the header is not JSON")]
+    HeaderNotJson,
+    /// The header names `alg` twice.
+    #[error("the header has two alg members")]
+    TwoAlgs,
+    /// The header's `alg` is not a string.
+    #[error("the header's alg is not a string")]
+    AlgNotString,
+    /// The header repeats a member keygate reads.
+    #[error("the header repeats a member")]
+    RepeatedHeaderMember,
+    /// A header member keygate reads (`kid`, `typ`, `cty`) is not a string.
+    #[error("a header member is not a string")]
+    HeaderMemberNotString,
+    /// The header has no `alg`.
+    #[error("the header has no alg")]
+    NoAlg,
+    /// The header's `kid` has characters outside keygate's alphabet.
+    #[error("the header's kid has characters keygate does not accept")]
+    KidCharacters,
+    /// The claims are not a JSON object.
+    #[error("the claims are not a JSON object")]
+    ClaimsNotObject,
+    /// The claims are not JSON at all (only tools that show unverified tokens say this).
+    #[error("the claims are not JSON")]
+    ClaimsNotJson,
+    /// A member is malformed, or nests arrays and objects more than 32 levels deep.
+    #[error("a member is malformed or nests more than 32 levels deep")]
+    TooDeep,
 }

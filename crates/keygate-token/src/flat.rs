@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use keygate_core::{Permission, Permissions, Scope, SigningAlgorithm, SigningKeyId, Timestamp};
 
 use crate::claims::{Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
-use crate::token::Header;
+use crate::jose::{Header, TokenType};
 
 /// A header of `alg`, and optionally `kid` and `typ`, all plain strings.
 pub(crate) fn header(bytes: &[u8]) -> Option<Header> {
@@ -41,7 +41,7 @@ pub(crate) fn header(bytes: &[u8]) -> Option<Header> {
             Some(kid) => Some(kid.parse::<SigningKeyId>().ok()?),
             None => None,
         },
-        token_type: typ.map(Box::from),
+        token_type: typ.map(TokenType::new),
     })
 }
 

@@ -13,8 +13,8 @@ use keygate_core::{Permission, Permissions, Scope, SigningAlgorithm, SigningKeyI
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::claims::{Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
-use crate::token::Header;
-use crate::{Error, flat};
+use crate::jose::{Header, TokenType};
+use crate::{Error, Malformed, flat};
 
 /// Parses a decoded JWT header.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
@@ -26,7 +26,7 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let header =
         seed.deserialize(&mut deserializer).and_then(|header| deserializer.end().map(|()| header));
-    header.map_err(|_| problem.unwrap_or(Error::Malformed("the header is not a JSON object")))
+    header.map_err(|_| problem.unwrap_or(Error::Malformed(Malformed::HeaderNotObject)))
 }
 
 /// Parses decoded JWT claims, reading the principal from `subject_claim`.
@@ -44,14 +44,12 @@ pub(crate) fn parse_claims<'de>(
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let claims =
         seed.deserialize(&mut deserializer).and_then(|claims| deserializer.end().map(|()| claims));
-    claims.map_err(|_| problem.unwrap_or(Error::Malformed("the claims are not a JSON object")))
+    claims.map_err(|_| problem.unwrap_or(Error::Malformed(Malformed::ClaimsNotObject)))
 }
 
 /// How deeply an unknown member may nest arrays and objects. keygate reads no nested member, so
 /// this only bounds the work a hostile token can ask for.
 const MAX_DEPTH: u8 = 32;
-
-const TOO_DEEP: &str = "a member is malformed or nests more than 32 levels deep";
 
 /// Skips one JSON value, refusing nesting deeper than its budget. (serde's `IgnoredAny` skips
 /// without any limit.)
@@ -97,13 +95,13 @@ impl<'de> Visitor<'de> for Skip {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let inner = self.0.checked_sub(1).ok_or_else(|| de::Error::custom(TOO_DEEP))?;
+        let inner = self.0.checked_sub(1).ok_or_else(|| de::Error::custom(Malformed::TooDeep))?;
         while seq.next_element_seed(Skip(inner))?.is_some() {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let inner = self.0.checked_sub(1).ok_or_else(|| de::Error::custom(TOO_DEEP))?;
+        let inner = self.0.checked_sub(1).ok_or_else(|| de::Error::custom(Malformed::TooDeep))?;
         while map.next_key::<IgnoredAny>()?.is_some() {
             map.next_value_seed(Skip(inner))?;
         }
@@ -145,32 +143,29 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             match name.0.as_ref() {
                 "alg" => {
                     if alg.is_some() {
-                        return fail(
-                            self.problem,
-                            Error::Malformed("the header has two alg members"),
-                        );
+                        return fail(self.problem, Error::Malformed(Malformed::TwoAlgs));
                     }
                     match map.next_value::<Option<Text<'de>>>() {
                         Ok(Some(value)) => alg = Some(value.0),
                         _ => {
-                            return fail(
-                                self.problem,
-                                Error::Malformed("the header's alg is not a string"),
-                            );
+                            return fail(self.problem, Error::Malformed(Malformed::AlgNotString));
                         }
                     }
                 }
                 "kid" | "typ" => {
                     let slot = if name.0 == "kid" { &mut kid } else { &mut typ };
                     if slot.is_some() {
-                        return fail(self.problem, Error::Malformed("the header repeats a member"));
+                        return fail(
+                            self.problem,
+                            Error::Malformed(Malformed::RepeatedHeaderMember),
+                        );
                     }
                     match map.next_value::<Option<Text<'de>>>() {
                         Ok(value) => *slot = Some(value.map(|text| text.0)),
                         Err(_) => {
                             return fail(
                                 self.problem,
-                                Error::Malformed("a header member is not a string"),
+                                Error::Malformed(Malformed::HeaderMemberNotString),
                             );
                         }
                     }
@@ -186,13 +181,16 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                         _ => 16,
                     };
                     if seen_other_strings & bit != 0 {
-                        return fail(self.problem, Error::Malformed("the header repeats a member"));
+                        return fail(
+                            self.problem,
+                            Error::Malformed(Malformed::RepeatedHeaderMember),
+                        );
                     }
                     seen_other_strings |= bit;
                     if map.next_value::<Option<Text<'de>>>().is_err() {
                         return fail(
                             self.problem,
-                            Error::Malformed("a header member is not a string"),
+                            Error::Malformed(Malformed::HeaderMemberNotString),
                         );
                     }
                 }
@@ -212,13 +210,13 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 }
                 _ => {
                     if map.next_value_seed(Skip(MAX_DEPTH)).is_err() {
-                        return fail(self.problem, Error::Malformed(TOO_DEEP));
+                        return fail(self.problem, Error::Malformed(Malformed::TooDeep));
                     }
                 }
             }
         }
         let Some(alg) = alg else {
-            return fail(self.problem, Error::Malformed("the header has no alg"));
+            return fail(self.problem, Error::Malformed(Malformed::NoAlg));
         };
         let algorithm = match SigningAlgorithm::from_name(alg.as_bytes()) {
             Some(algorithm) => algorithm,
@@ -230,18 +228,11 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             Some(kid) => match kid.parse::<SigningKeyId>() {
                 Ok(kid) => Some(kid),
                 Err(_) => {
-                    return fail(
-                        self.problem,
-                        Error::Malformed("the header's kid has characters keygate does not accept"),
-                    );
+                    return fail(self.problem, Error::Malformed(Malformed::KidCharacters));
                 }
             },
         };
-        Ok(Header {
-            algorithm,
-            kid,
-            token_type: typ.flatten().map(|typ| typ.into_owned().into_boxed_str()),
-        })
+        Ok(Header { algorithm, kid, token_type: typ.flatten().map(|typ| TokenType::new(&typ)) })
     }
 }
 
@@ -297,7 +288,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_, '_> {
                 PERMISSIONS_CLAIM => Known::Permissions,
                 _ => {
                     if map.next_value_seed(Skip(MAX_DEPTH)).is_err() {
-                        return fail(self.problem, Error::Malformed(TOO_DEEP));
+                        return fail(self.problem, Error::Malformed(Malformed::TooDeep));
                     }
                     continue;
                 }

@@ -13,12 +13,13 @@
 //!   raw secrets, PEM, DER (PKCS#8, SubjectPublicKeyInfo, PKCS#1), JWK, or the value forms Pulsar
 //!   accepts ([`KeyValue`]). Weak or mismatched keys are refused then, not at first use.
 //! - [`Minter`] mints with one signing key; [`KeyRing`] rotates signing keys and publishes JWKS.
-//! - [`UnverifiedToken::parse`] splits and size-checks a token and reads its header;
-//!   [`Verifier::verify`] checks the signature on ring and the claims against [`VerifyOptions`],
-//!   and only then yields the claims, in a [`VerifiedToken`].
-//! - [`RING_PROVIDER`] runs jsonwebtoken 11 itself on ring, for code that calls jsonwebtoken
-//!   directly. jsonwebtoken's `decode` is the reference keygate's verifier is tested against;
-//!   the cases where keygate is deliberately stricter are in [`compat`].
+//! - [`Verifier::verify_str`] is a server's one call per token: the text in, a [`VerifiedToken`]
+//!   out, after the signature (on ring, or recognised in the verifier's cache) and every check
+//!   of [`VerifyOptions`]; the claims can be read from nothing else. [`UnverifiedToken::parse`]
+//!   reads a token's header for tools, and [`Verifier::verify`] verifies what it parsed.
+//! - [`install_jsonwebtoken_provider`] runs jsonwebtoken 11 itself on ring, for code that calls
+//!   jsonwebtoken directly. jsonwebtoken's `decode` is the reference keygate's verifier is
+//!   tested against; the cases where keygate is deliberately stricter are in [`compat`].
 //!
 //! Claim names: `sub` (the principal; configurable like Pulsar's `tokenAuthClaim`), `jti` (the
 //! key id), `iat`, `nbf`, `exp` (absent means never, as in Pulsar tokens), `iss`, `aud`, and
@@ -28,7 +29,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use keygate_core::{SigningAlgorithm, Timestamp};
-//! use keygate_token::{Claims, Minter, SigningKey, UnverifiedToken, Verifier, VerifyOptions};
+//! use keygate_token::{Claims, ClaimsBuffer, Minter, SigningKey, Verifier, VerifyOptions};
 //!
 //! let key = Arc::new(SigningKey::generate(SigningAlgorithm::EdDSA)?.with_kid("k1".parse()?));
 //! let now = Timestamp::from_unix(1_800_000_000)?;
@@ -44,13 +45,14 @@
 //!
 //! let verifier = Verifier::new([Arc::clone(key.verification_key())])?;
 //! let options = VerifyOptions::default().with_audience("kafka-cluster/lkc-abc123");
-//! let parsed = UnverifiedToken::parse(token.expose())?;
-//! let verified = verifier.verify(&parsed, &options, now)?;
+//! let mut buffer = ClaimsBuffer::new();
+//! let verified = verifier.verify_str(token.expose(), &options, now, &mut buffer)?;
 //! assert_eq!(verified.claims().subject(), Some("orders-service"));
 //!
 //! // An hour later it has expired.
 //! let later = Timestamp::from_unix(1_800_003_700)?;
-//! assert!(verifier.verify(&parsed, &options, later).is_err());
+//! let mut buffer = ClaimsBuffer::new();
+//! assert!(verifier.verify_str(token.expose(), &options, later, &mut buffer).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -74,6 +76,7 @@ pub mod dangerous;
 mod der;
 mod error;
 mod flat;
+mod jose;
 mod json;
 mod key;
 mod key_value;
@@ -87,16 +90,18 @@ mod token;
 mod verify;
 
 pub use claims::{API_KEY_TOKEN_TYPE, Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
-pub use error::Error;
+pub use error::{Error, Malformed};
 pub use key::{PrivateFormat, SigningKey, VerificationKey};
 pub use key_value::KeyValue;
 pub use keyring::{DEFAULT_SIGNING_ALGORITHM, KeyRing, verification_keys_from_jwks};
 pub use mint::{MintedToken, Minter};
 pub use opaque::{API_KEY_LEN, API_KEY_PREFIX, ApiKey, SecretHasher, token_digest};
-pub use provider::{ProviderInstall, RING_PROVIDER, install_jsonwebtoken_provider};
+pub use provider::{ProviderInstall, install_jsonwebtoken_provider};
 pub use random::SystemRandom;
 pub use token::{DEFAULT_MAX_TOKEN_LEN, UnverifiedToken};
-pub use verify::{AudienceCheck, DEFAULT_CACHE_SLOTS, VerifiedToken, Verifier, VerifyOptions};
+pub use verify::{
+    AudienceCheck, ClaimsBuffer, DEFAULT_CACHE_SLOTS, VerifiedToken, Verifier, VerifyOptions,
+};
 
 /// jsonwebtoken's JWK types, which keygate uses for JWK and JWKS.
 pub use jsonwebtoken::jwk;

@@ -18,7 +18,7 @@ use crate::{SigningKey, VerificationKey};
 /// Keys it is given go through keygate's loaders, so jsonwebtoken on this provider inherits
 /// keygate's rules: HMAC secrets shorter than the hash, RSA keys under 2048 bits, and keys that do
 /// not match their algorithm are refused.
-pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
+pub(crate) static RING_PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,
     key_utils: KeyUtils {

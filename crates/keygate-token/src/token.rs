@@ -2,11 +2,10 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keygate_core::{SigningAlgorithm, SigningKeyId};
 
-use crate::{Error, json};
+use crate::jose::{self, Header, SegmentBuffer, Segments};
+use crate::{Error, Malformed, json};
 
 /// The largest token [`UnverifiedToken::parse`] accepts: 8 KiB, far above any API key and well
 /// below what would let a client make the server decode megabytes.
@@ -20,9 +19,8 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// up among configured keys; nothing in it is trusted, and a header that carries key material or
 /// key locations (`jwk`, `jku`, `x5u`, `x5c`) or critical extensions (`crit`) is refused.
 ///
-/// The claims cannot be read from an `UnverifiedToken`: only
-/// [`Verifier::verify`](crate::Verifier::verify) produces a [`VerifiedToken`](crate::VerifiedToken)
-/// that has them.
+/// The claims cannot be read from an `UnverifiedToken`: only a
+/// [`Verifier`](crate::Verifier) produces a [`VerifiedToken`](crate::VerifiedToken) that has them.
 ///
 /// ```
 /// use keygate_token::{Error, UnverifiedToken};
@@ -34,54 +32,25 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 #[derive(Clone)]
 pub struct UnverifiedToken<'a> {
     text: &'a str,
-    /// `header.payload`: the bytes the signature covers.
-    signing_input: &'a str,
-    payload: &'a str,
-    signature: &'a str,
+    segments: Segments<'a>,
     header: Header,
 }
 
-/// The parts of a JOSE header keygate reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Header {
-    pub(crate) algorithm: SigningAlgorithm,
-    pub(crate) kid: Option<SigningKeyId>,
-    pub(crate) token_type: Option<Box<str>>,
-}
-
 impl<'a> UnverifiedToken<'a> {
-    /// Parses `text` with the default size cap of [`DEFAULT_MAX_TOKEN_LEN`].
+    /// Parses `text`, refusing it unread if it is longer than [`DEFAULT_MAX_TOKEN_LEN`].
     pub fn parse(text: &'a str) -> Result<UnverifiedToken<'a>, Error> {
-        UnverifiedToken::parse_with_limit(text, DEFAULT_MAX_TOKEN_LEN)
-    }
-
-    /// Parses `text`, refusing it unread if it is longer than `max_len` bytes.
-    pub fn parse_with_limit(text: &'a str, max_len: usize) -> Result<UnverifiedToken<'a>, Error> {
-        if text.len() > max_len {
-            return Err(Error::TooLarge { len: text.len(), max: max_len });
+        if text.len() > DEFAULT_MAX_TOKEN_LEN {
+            return Err(Error::TooLarge { len: text.len(), max: DEFAULT_MAX_TOKEN_LEN });
         }
-        // The first dot and the last, each found from its own end (the header and the signature
-        // are short), and none in between.
-        let bytes = text.as_bytes();
-        let first = bytes.iter().position(|&b| b == b'.');
-        let last = bytes.iter().rposition(|&b| b == b'.');
-        let (Some(first), Some(last)) = (first, last) else {
-            return Err(Error::Malformed("a compact JWS has exactly three segments"));
-        };
-        if first == last || bytes[first + 1..last].contains(&b'.') {
-            return Err(Error::Malformed("a compact JWS has exactly three segments"));
-        }
-        let (header, payload, signature) =
-            (&text[..first], &text[first + 1..last], &text[last + 1..]);
-        let signing_input = &text[..last];
+        let segments = jose::split(text)?;
         let mut buffer = SegmentBuffer::<256>::new();
-        let decoded = decode_segment_into(
-            header,
-            buffer.get(header.len()),
-            Error::Malformed("the header is not unpadded base64url"),
+        let decoded = jose::decode_segment_into(
+            segments.header,
+            buffer.get(segments.header.len()),
+            Malformed::HeaderEncoding,
         )?;
         let header = json::parse_header(decoded)?;
-        Ok(UnverifiedToken { text, signing_input, payload, signature, header })
+        Ok(UnverifiedToken { text, segments, header })
     }
 
     /// The algorithm the header names.
@@ -96,7 +65,7 @@ impl<'a> UnverifiedToken<'a> {
 
     /// The header's `typ`, if any.
     pub fn token_type(&self) -> Option<&str> {
-        self.header.token_type.as_deref()
+        self.header.token_type.as_ref().map(jose::TokenType::as_str)
     }
 
     /// The whole token text.
@@ -104,16 +73,8 @@ impl<'a> UnverifiedToken<'a> {
         self.text
     }
 
-    pub(crate) fn signing_input(&self) -> &'a str {
-        self.signing_input
-    }
-
-    pub(crate) fn payload(&self) -> &'a str {
-        self.payload
-    }
-
-    pub(crate) fn signature(&self) -> &'a str {
-        self.signature
+    pub(crate) fn segments(&self) -> &Segments<'a> {
+        &self.segments
     }
 }
 
@@ -128,47 +89,11 @@ impl fmt::Debug for UnverifiedToken<'_> {
     }
 }
 
-/// Decodes one unpadded, canonical base64url segment.
-pub(crate) fn decode_segment(segment: &str, error: Error) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD.decode(segment).map_err(|_| error)
-}
-
-/// Decodes one segment into `out`, returning the decoded prefix.
-pub(crate) fn decode_segment_into<'o>(
-    segment: &str,
-    out: &'o mut [u8],
-    error: Error,
-) -> Result<&'o [u8], Error> {
-    let written = URL_SAFE_NO_PAD.decode_slice(segment, out).map_err(|_| error)?;
-    Ok(&out[..written])
-}
-
-/// Room to decode a base64url segment: on the stack up to `N` bytes (every signature but RSA's,
-/// and the claims of any ordinary token), on the heap beyond.
-pub(crate) struct SegmentBuffer<const N: usize> {
-    stack: [u8; N],
-    heap: Vec<u8>,
-}
-
-impl<const N: usize> SegmentBuffer<N> {
-    pub(crate) fn new() -> SegmentBuffer<N> {
-        SegmentBuffer { stack: [0; N], heap: Vec::new() }
-    }
-
-    /// A buffer that holds the decoding of `encoded_len` characters.
-    pub(crate) fn get(&mut self, encoded_len: usize) -> &mut [u8] {
-        let needed = encoded_len.div_ceil(4) * 3;
-        if needed <= N {
-            &mut self.stack[..needed]
-        } else {
-            self.heap.resize(needed, 0);
-            &mut self.heap
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn header(json: &str) -> String {
@@ -190,7 +115,7 @@ mod tests {
         assert_eq!(parsed.algorithm(), SigningAlgorithm::ES256);
         assert_eq!(parsed.kid().map(SigningKeyId::as_str), Some("k-1"));
         assert_eq!(parsed.token_type(), Some("kg+jwt"));
-        assert_eq!(parsed.signing_input(), &token[..token.len() - 5]);
+        assert_eq!(parsed.segments().signing_input, &token[..token.len() - 5]);
         assert!(!format!("{parsed:?}").contains("c2ln"));
     }
 
@@ -219,7 +144,6 @@ mod tests {
             UnverifiedToken::parse(&huge).unwrap_err(),
             Error::TooLarge { len: huge.len(), max: DEFAULT_MAX_TOKEN_LEN }
         );
-        assert!(UnverifiedToken::parse_with_limit("a.b.c", 4).is_err());
     }
 
     #[test]
@@ -256,9 +180,10 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
-        let deep = format!(r#"{{"alg":"HS256","x":{}{}}}"#, "[".repeat(5000), "]".repeat(5000));
+        let deep = format!(r#"{{"alg":"HS256","x":{}{}}}"#, "[".repeat(2500), "]".repeat(2500));
         let token = format!("{}.e30.c2ln", header(&deep));
-        let result = UnverifiedToken::parse_with_limit(&token, 1 << 20);
+        assert!(token.len() < DEFAULT_MAX_TOKEN_LEN);
+        let result = UnverifiedToken::parse(&token);
         assert!(matches!(result, Err(Error::Malformed(_))), "{result:?}");
     }
 }

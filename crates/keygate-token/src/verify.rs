@@ -5,19 +5,23 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use keygate_core::{SigningAlgorithm, SigningKeyId, Span, Timestamp};
+use keygate_core::{
+    DEFAULT_LEEWAY, Expiry, SigningAlgorithm, SigningKeyId, Span, Timestamp, Validity,
+};
 
-use crate::cache::{SignatureCache, Verified};
-use crate::token::{SegmentBuffer, decode_segment_into};
-use crate::{Claims, Error, UnverifiedToken, VerificationKey, json};
+use crate::cache::{Cached, SignatureCache, Verified};
+use crate::jose::{self, SegmentBuffer};
+use crate::{
+    Claims, DEFAULT_MAX_TOKEN_LEN, Error, Malformed, UnverifiedToken, VerificationKey, json,
+};
 
-/// How many cached asymmetric signatures a [`Verifier`] keeps by default.
+/// How many verified tokens a [`Verifier`] remembers by default.
 pub const DEFAULT_CACHE_SLOTS: usize = 4096;
 
 /// The checks a verification applies besides the signature.
 ///
-/// The defaults are the closed choices: an `exp` is required, `nbf` and `iat` are checked with a
-/// 30-second leeway, a token that names an audience is refused unless an audience is
+/// The defaults are the closed choices: an `exp` is required, `nbf` and `iat` are checked with
+/// [`DEFAULT_LEEWAY`] (30 seconds), a token that names an audience is refused unless an audience is
 /// configured, and the subject claim (`sub`) must be present. Each opening is a named method.
 ///
 /// ```
@@ -70,7 +74,7 @@ pub enum AudienceCheck {
 impl Default for VerifyOptions {
     fn default() -> VerifyOptions {
         VerifyOptions {
-            leeway: Span::seconds(30),
+            leeway: DEFAULT_LEEWAY,
             require_expiry: true,
             audience: AudienceCheck::RejectIfPresent,
             issuers: None,
@@ -151,53 +155,91 @@ impl VerifyOptions {
 /// the algorithm that key is bound to, checked before any cryptography runs. An unknown `kid`
 /// fails; `none` never gets this far.
 ///
-/// Verification is one pass: signature on ring with the key loaded once, then one parse of the
-/// claims into borrowed data, then the checks of [`VerifyOptions`]. Asymmetric signatures are
-/// remembered in a bounded cache (see [`Verifier::with_cache_slots`]); a hit still re-checks
-/// every claim against `now`. [`Verifier::verify_str_with`] looks a token up there by its text,
-/// before anything of it is parsed: the path for a client that reconnects with the same token.
+/// [`Verifier::verify_str`] is the one call a server makes per token: the token's text in, a
+/// [`VerifiedToken`] out. A token this verifier has verified before is recognised by its text
+/// in a bounded cache (every algorithm, HMAC included), before any of it is parsed; otherwise
+/// the header is read, the signature checked on ring with the key loaded once, and the claims
+/// parsed once into the caller's [`ClaimsBuffer`], with no allocation for ordinary tokens. Every
+/// check of [`VerifyOptions`] (the type, the times, the audience, the issuer, the subject) runs
+/// on every call, cached or not.
 ///
 /// A `Verifier` is immutable, `Send + Sync`, and meant to be shared; build a new one when the keys
 /// change.
 pub struct Verifier {
     by_kid: HashMap<SigningKeyId, Arc<VerificationKey>>,
-    without_kid: Option<Arc<VerificationKey>>,
+    without_kid: Option<(usize, Arc<VerificationKey>)>,
     keys: Vec<Arc<VerificationKey>>,
     cache: Option<SignatureCache>,
+}
+
+/// Room for a token's decoded claims, which a [`VerifiedToken`] borrows: on the caller's stack,
+/// so that verifying an ordinary token allocates nothing.
+pub struct ClaimsBuffer(SegmentBuffer<1024>);
+
+impl ClaimsBuffer {
+    /// An empty buffer.
+    pub fn new() -> ClaimsBuffer {
+        ClaimsBuffer(SegmentBuffer::new())
+    }
+}
+
+impl Default for ClaimsBuffer {
+    fn default() -> ClaimsBuffer {
+        ClaimsBuffer::new()
+    }
+}
+
+impl fmt::Debug for ClaimsBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClaimsBuffer")
+    }
 }
 
 /// A token whose signature verified and whose claims passed every check, at the instant given.
 ///
 /// Only a [`Verifier`] makes one. It borrows the verifier's key, and its claims borrow from the
-/// decoded token or the verifier's cache for the duration of [`Verifier::verify_with`].
+/// [`ClaimsBuffer`] they were decoded into or hold on to the verifier's cache entry.
 pub struct VerifiedToken<'a> {
     key: &'a VerificationKey,
     claims: ClaimsRef<'a>,
 }
 
-// Lives on the stack for the duration of one verification; boxing the owned claims would add an
-// allocation to `verify` and save nothing on the borrowed hot path.
+// Lives on the stack for the duration of one verification; boxing the claims would add an
+// allocation to every verification and save nothing.
 #[allow(clippy::large_enum_variant)]
 enum ClaimsRef<'a> {
-    Owned(Claims<'a>),
-    Borrowed(&'a Claims<'a>),
+    Parsed(Claims<'a>),
+    Cached(Cached),
 }
+
+/// What a cache entry's claims read as if it were somehow empty: nothing, so every check of a
+/// required claim fails.
+static NO_CLAIMS: Claims<'static> = Claims {
+    subject: None,
+    jwt_id: None,
+    issued_at: None,
+    not_before: None,
+    expires: None,
+    issuer: None,
+    audience: crate::Audience::None,
+    scope: None,
+    permissions: None,
+};
 
 impl<'a> VerifiedToken<'a> {
     /// The verified claims.
-    pub fn claims(&self) -> &Claims<'a> {
+    pub fn claims(&self) -> &Claims<'_> {
         match &self.claims {
-            ClaimsRef::Owned(claims) => claims,
-            ClaimsRef::Borrowed(claims) => claims,
+            ClaimsRef::Parsed(claims) => claims,
+            ClaimsRef::Cached(hit) => {
+                hit.verified().map_or(&NO_CLAIMS, |verified| &verified.claims)
+            }
         }
     }
 
     /// The claims, owned.
     pub fn into_claims(self) -> Claims<'static> {
-        match self.claims {
-            ClaimsRef::Owned(claims) => claims.into_owned(),
-            ClaimsRef::Borrowed(claims) => claims.clone().into_owned(),
-        }
+        self.claims().clone().into_owned()
     }
 
     /// The key that verified it.
@@ -226,13 +268,14 @@ impl fmt::Debug for VerifiedToken<'_> {
 }
 
 impl Verifier {
-    /// A verifier over `keys`. Two keys with the same `kid`, or more than one key without a
-    /// `kid`, are refused: either would make the choice of key ambiguous.
+    /// A verifier over `keys`, remembering up to [`DEFAULT_CACHE_SLOTS`] verified tokens. Two
+    /// keys with the same `kid`, or more than one key without a `kid`, are refused: either would
+    /// make the choice of key ambiguous.
     pub fn new(keys: impl IntoIterator<Item = Arc<VerificationKey>>) -> Result<Verifier, Error> {
         let keys: Vec<Arc<VerificationKey>> = keys.into_iter().collect();
         let mut by_kid = HashMap::with_capacity(keys.len());
         let mut without_kid = None;
-        for key in &keys {
+        for (index, key) in keys.iter().enumerate() {
             match key.kid() {
                 Some(kid) => {
                     if by_kid.insert(kid.clone(), Arc::clone(key)).is_some() {
@@ -244,21 +287,19 @@ impl Verifier {
                         "only one verification key may be without a kid",
                     ));
                 }
-                None => without_kid = Some(Arc::clone(key)),
+                None => without_kid = Some((index, Arc::clone(key))),
             }
         }
-        if keys.len() == 1 {
-            without_kid = keys.first().cloned();
+        if let [only] = keys.as_slice() {
+            without_kid = Some((0, Arc::clone(only)));
         }
-        let asymmetric = keys.iter().any(|key| !key.is_symmetric());
-        let cache = asymmetric.then(|| SignatureCache::new(DEFAULT_CACHE_SLOTS));
+        let cache = Some(SignatureCache::new(DEFAULT_CACHE_SLOTS));
         Ok(Verifier { by_kid, without_kid, keys, cache })
     }
 
-    /// Sets how many verified asymmetric signatures are cached; 0 turns the cache off.
+    /// Sets how many verified tokens are remembered; 0 turns the cache off.
     pub fn with_cache_slots(mut self, slots: usize) -> Verifier {
-        let asymmetric = self.keys.iter().any(|key| !key.is_symmetric());
-        self.cache = (slots > 0 && asymmetric).then(|| SignatureCache::new(slots));
+        self.cache = (slots > 0).then(|| SignatureCache::new(slots));
         self
     }
 
@@ -267,127 +308,116 @@ impl Verifier {
         self.keys.iter()
     }
 
-    /// Verifies `token` at `now`, and returns it with its claims owned.
+    /// Verifies the token `text` at `now`: the one call a server makes per token.
+    ///
+    /// A token in the cache is recognised by its text, compared in constant time, before
+    /// anything of it is decoded; then only the checks of `options` run. Otherwise the token is
+    /// parsed ([`UnverifiedToken::parse`]'s rules, its `typ` checked first), its signature
+    /// verified, its claims decoded into `buffer` and checked, and the verified token
+    /// remembered. Tokens longer than [`DEFAULT_MAX_TOKEN_LEN`] are refused unread.
+    pub fn verify_str<'s>(
+        &'s self,
+        text: &str,
+        options: &VerifyOptions,
+        now: Timestamp,
+        buffer: &'s mut ClaimsBuffer,
+    ) -> Result<VerifiedToken<'s>, Error> {
+        if text.len() > DEFAULT_MAX_TOKEN_LEN {
+            return Err(Error::TooLarge { len: text.len(), max: DEFAULT_MAX_TOKEN_LEN });
+        }
+        if let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(text)) {
+            // An entry read with another subject claim names another principal: verify anew.
+            let usable = hit
+                .verified()
+                .filter(|verified| verified.read_with(&options.subject_claim))
+                .and_then(|verified| Some((self.keys.get(verified.key)?, verified)));
+            if let Some((key, verified)) = usable {
+                check_type(verified.token_type.as_deref(), options)?;
+                check_claims(&verified.claims, options, now)?;
+                return Ok(VerifiedToken { key, claims: ClaimsRef::Cached(hit) });
+            }
+        }
+        let token = UnverifiedToken::parse(text)?;
+        let (index, key, claims) = self.verify_parsed(&token, options, buffer)?;
+        if let Some(cache) = &self.cache {
+            let verified = Verified {
+                claims: claims.clone().into_owned(),
+                subject_claim: Box::from(&*options.subject_claim),
+                key: index,
+                token_type: token.token_type().map(Box::from),
+            };
+            cache.insert(text, verified);
+        }
+        check_claims(&claims, options, now)?;
+        Ok(VerifiedToken { key, claims: ClaimsRef::Parsed(claims) })
+    }
+
+    /// Verifies a token already parsed, at `now`, and returns it with its claims owned: for
+    /// tools that show a token's parts before verifying it. It neither reads nor fills the
+    /// cache.
     pub fn verify<'v>(
         &'v self,
         token: &UnverifiedToken<'_>,
         options: &VerifyOptions,
         now: Timestamp,
     ) -> Result<VerifiedToken<'v>, Error> {
-        self.verify_raw(token, options, now, |key, claims| VerifiedToken {
-            key,
-            claims: ClaimsRef::Owned(claims.clone().into_owned()),
-        })
+        let mut buffer = ClaimsBuffer::new();
+        let (_, key, claims) = self.verify_parsed(token, options, &mut buffer)?;
+        check_claims(&claims, options, now)?;
+        Ok(VerifiedToken { key, claims: ClaimsRef::Parsed(claims.into_owned()) })
     }
 
-    /// Verifies `token` at `now` and hands the verified token to `inspect` without copying its
-    /// claims out of the decoded token or the cache: the allocation-light form the facade uses.
-    pub fn verify_with<R>(
-        &self,
-        token: &UnverifiedToken<'_>,
-        options: &VerifyOptions,
-        now: Timestamp,
-        inspect: impl FnOnce(&VerifiedToken<'_>) -> R,
-    ) -> Result<R, Error> {
-        self.verify_raw(token, options, now, |key, claims| {
-            inspect(&VerifiedToken { key, claims: ClaimsRef::Borrowed(claims) })
-        })
-    }
-
-    /// Verifies the token `text` at `now`, as [`UnverifiedToken::parse`] and then
-    /// [`Verifier::verify_with`] would, but a token in the signature cache is recognised by its
-    /// text before anything of it is decoded: a client that reconnects with the same token costs
-    /// a hash, a compare and the claim checks. Tokens longer than
-    /// [`DEFAULT_MAX_TOKEN_LEN`](crate::DEFAULT_MAX_TOKEN_LEN) are refused as `parse` refuses
-    /// them.
-    pub fn verify_str_with<R>(
-        &self,
-        text: &str,
-        options: &VerifyOptions,
-        now: Timestamp,
-        inspect: impl FnOnce(&VerifiedToken<'_>) -> R,
-    ) -> Result<R, Error> {
-        if text.len() <= crate::DEFAULT_MAX_TOKEN_LEN
-            && let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(text))
-            && let Some(verified) = hit.verified()
-            && verified.read_with(&options.subject_claim)
-            && let Some(key) = self.keys.get(verified.key)
-        {
-            check_type(verified.token_type.as_deref(), options)?;
-            check_claims(&verified.claims, options, now)?;
-            let claims = ClaimsRef::Borrowed(&verified.claims);
-            return Ok(inspect(&VerifiedToken { key, claims }));
-        }
-        let token = UnverifiedToken::parse(text)?;
-        self.verify_with(&token, options, now, inspect)
-    }
-
-    fn verify_raw<'v, R>(
+    /// The type, the key, the algorithm, the signature and the claims' syntax: everything but
+    /// the checks that depend on `now`.
+    fn verify_parsed<'v, 'b>(
         &'v self,
         token: &UnverifiedToken<'_>,
         options: &VerifyOptions,
-        now: Timestamp,
-        finish: impl FnOnce(&'v VerificationKey, &Claims<'_>) -> R,
-    ) -> Result<R, Error> {
-        let key = self.select_key(token)?;
+        buffer: &'b mut ClaimsBuffer,
+    ) -> Result<(usize, &'v VerificationKey, Claims<'b>), Error> {
+        // A token of another type is not this verifier's, whatever its key.
+        check_type(token.token_type(), options)?;
+        let (index, key) = self.select_key(token)?;
         if token.algorithm() != key.algorithm() {
             return Err(Error::AlgorithmMismatch {
                 expected: key.algorithm(),
                 presented: token.algorithm(),
             });
         }
-        check_header(token, options)?;
-
-        let cache = if key.is_symmetric() { None } else { self.cache.as_ref() };
-        if let Some(hit) = cache.and_then(|cache| cache.get(token.as_str()))
-            && let Some(verified) = hit.verified()
-            && verified.read_with(&options.subject_claim)
-        {
-            check_claims(&verified.claims, options, now)?;
-            return Ok(finish(key, &verified.claims));
-        }
-
+        let segments = token.segments();
         // The largest signature is RSA-8192's 1024 bytes; anything longer cannot verify.
-        if token.signature().len() > 1368 {
+        if segments.signature.len() > 1368 {
             return Err(Error::InvalidSignature);
         }
         let mut signature = SegmentBuffer::<132>::new();
-        let signature = decode_segment_into(
-            token.signature(),
-            signature.get(token.signature().len()),
-            Error::Malformed("the signature is not unpadded base64url"),
+        let signature = jose::decode_segment_into(
+            segments.signature,
+            signature.get(segments.signature.len()),
+            Malformed::SignatureEncoding,
         )?;
-        key.verify_signature(token.signing_input().as_bytes(), signature)?;
+        key.verify_signature(segments.signing_input.as_bytes(), signature)?;
 
-        let mut payload = SegmentBuffer::<1024>::new();
-        let payload = decode_segment_into(
-            token.payload(),
-            payload.get(token.payload().len()),
-            Error::Malformed("the payload is not unpadded base64url"),
+        let payload = jose::decode_segment_into(
+            segments.payload,
+            buffer.0.get(segments.payload.len()),
+            Malformed::PayloadEncoding,
         )?;
         let claims = json::parse_claims(payload, &options.subject_claim)?;
-        if let Some(cache) = cache
-            && let Some(index) = self.keys.iter().position(|k| std::ptr::eq(k.as_ref(), key))
-        {
-            let token_type = token.token_type().map(Box::from);
-            let verified = Verified {
-                claims: claims.clone().into_owned(),
-                subject_claim: Box::from(&*options.subject_claim),
-                key: index,
-                token_type,
-            };
-            cache.insert(token.as_str(), verified);
-        }
-        check_claims(&claims, options, now)?;
-        Ok(finish(key, &claims))
+        Ok((index, key, claims))
     }
 
-    fn select_key(&self, token: &UnverifiedToken<'_>) -> Result<&VerificationKey, Error> {
+    fn select_key(&self, token: &UnverifiedToken<'_>) -> Result<(usize, &VerificationKey), Error> {
         match token.kid() {
             Some(kid) => {
-                self.by_kid.get(kid.as_str()).map(AsRef::as_ref).ok_or(Error::UnknownKeyId)
+                let key = self.by_kid.get(kid.as_str()).ok_or(Error::UnknownKeyId)?;
+                let index = self.keys.iter().position(|k| Arc::ptr_eq(k, key)).unwrap_or(0);
+                Ok((index, key))
             }
-            None => self.without_kid.as_deref().ok_or(Error::MissingKeyId),
+            None => self
+                .without_kid
+                .as_ref()
+                .map(|(index, key)| (*index, key.as_ref()))
+                .ok_or(Error::MissingKeyId),
         }
     }
 }
@@ -399,10 +429,6 @@ impl fmt::Debug for Verifier {
             .field("cache_slots", &self.cache.as_ref().map_or(0, SignatureCache::capacity))
             .finish()
     }
-}
-
-fn check_header(token: &UnverifiedToken<'_>, options: &VerifyOptions) -> Result<(), Error> {
-    check_type(token.token_type(), options)
 }
 
 fn check_type(token_type: Option<&str>, options: &VerifyOptions) -> Result<(), Error> {
@@ -418,17 +444,11 @@ fn check_type(token_type: Option<&str>, options: &VerifyOptions) -> Result<(), E
 /// The claim checks, in order: expiry, not-before, issued-at, audience, issuer, subject.
 fn check_claims(claims: &Claims<'_>, options: &VerifyOptions, now: Timestamp) -> Result<(), Error> {
     let leeway = options.leeway;
-    match claims.expires {
-        // Valid while now < exp + leeway.
-        Some(at) if now.saturating_sub(leeway) >= at => return Err(Error::Expired { at, now }),
-        None if options.require_expiry => return Err(Error::MissingClaim(Cow::Borrowed("exp"))),
-        _ => {}
+    if claims.expires.is_none() && options.require_expiry {
+        return Err(Error::MissingClaim(Cow::Borrowed("exp")));
     }
-    if let Some(at) = claims.not_before
-        && now.saturating_add(leeway) < at
-    {
-        return Err(Error::NotYetValid { at, now });
-    }
+    let expires = claims.expires.map_or(Expiry::Never, Expiry::At);
+    Validity::new(claims.not_before, expires).check(now, leeway)?;
     if let Some(at) = claims.issued_at
         && at > now.saturating_add(leeway)
     {

@@ -1,6 +1,6 @@
 //! The errors of the facade: authentication failures, manager failures, sync failures.
 
-use keygate_core::{Expiry, KeyId, Permission, ResourceRef, Scope, Span, Timestamp};
+use keygate_core::{KeyId, Permission, ResourceRef, Scope, Span, Timestamp, ValidityError};
 use keygate_revocation::Reason;
 use keygate_store::StoreError;
 
@@ -16,7 +16,7 @@ use keygate_store::StoreError;
 pub enum AuthError {
     /// The credential is not in any form keygate reads (or its checksum is wrong).
     #[error("malformed credential: {0}")]
-    Malformed(String),
+    Malformed(#[source] keygate_token::Error),
     /// No key has this id.
     #[error("unknown key {0}")]
     UnknownKey(KeyId),
@@ -32,7 +32,7 @@ pub enum AuthError {
     /// The token is signed correctly but fails a claim check (wrong type, audience, issuer, a
     /// claim of the wrong type, a subject that is not the key's owner...).
     #[error("token rejected: {0}")]
-    BadToken(String),
+    BadToken(#[source] TokenRejection),
     /// The key or token has expired.
     #[error("expired at {at} (now {now})")]
     Expired {
@@ -80,6 +80,70 @@ pub enum AuthError {
         /// The staleness allowed.
         max: Span,
     },
+    /// The authenticator could not decide, for a reason that is not the client's: its state is
+    /// inconsistent. The client is told to retry; the operator should look.
+    #[error("the authenticator could not decide: {0}")]
+    Internal(#[source] keygate_revocation::Error),
+}
+
+/// Why a correctly signed token was refused: a check of the token library, or one of the
+/// facade's own rules about what a token must say.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenRejection {
+    /// A claim check of keygate-token failed (type, audience, issuer, a claim's type).
+    #[error(transparent)]
+    Claims(keygate_token::Error),
+    /// The `jti` of an API-key token is not a keygate key id.
+    #[error("the token's jti is not a keygate key id")]
+    NotAKeyId,
+    /// The subject of an API-key token is not its key's owner.
+    #[error("the token's subject is not its key's owner")]
+    SubjectNotOwner,
+    /// The token is not a keygate API key, and no other issuer is trusted.
+    #[error("the token is not a keygate API key, and no other issuer is trusted here")]
+    UntrustedIssuer,
+    /// The token names an audience, and not the resource it was presented to.
+    #[error("the token's audience is not this resource")]
+    AudienceNotHere,
+    /// The token names no principal.
+    #[error("the token names no principal")]
+    NoPrincipal,
+    /// The token's principal is not a valid principal id.
+    #[error("the token's principal is not a valid principal id")]
+    InvalidPrincipal,
+}
+
+impl From<ValidityError> for AuthError {
+    fn from(error: ValidityError) -> AuthError {
+        match error {
+            ValidityError::Expired { at, now } => AuthError::Expired { at, now },
+            ValidityError::NotYetValid { at, now } => AuthError::NotYetValid { at, now },
+        }
+    }
+}
+
+impl From<keygate_token::Error> for AuthError {
+    /// Sorts keygate-token's reasons into the facade's: coarse for the signature, exact for
+    /// time, and "malformed" or "rejected" for the rest.
+    fn from(error: keygate_token::Error) -> AuthError {
+        use keygate_token::Error as E;
+        match error {
+            E::InvalidSignature | E::AlgorithmMismatch { .. } => AuthError::InvalidSignature,
+            E::UnknownKeyId | E::MissingKeyId => AuthError::UnknownSigningKey,
+            E::Expired { at, now } => AuthError::Expired { at, now },
+            E::NotYetValid { at, now } => AuthError::NotYetValid { at, now },
+            E::TooLarge { .. }
+            | E::Malformed(_)
+            | E::AlgorithmNone
+            | E::UnsupportedAlgorithm
+            | E::UnsupportedHeader(_)
+            | E::MalformedApiKey(_)
+            | E::ApiKeyChecksum
+            | E::KeyIdMismatch => AuthError::Malformed(error),
+            other => AuthError::BadToken(TokenRejection::Claims(other)),
+        }
+    }
 }
 
 /// The stable, low-cardinality name of an [`AuthError`], for metrics labels.
@@ -100,6 +164,7 @@ pub enum AuthFailure {
     WrongResource,
     PermissionDenied,
     StatusUnknown,
+    Internal,
 }
 
 impl AuthError {
@@ -122,7 +187,9 @@ impl AuthError {
             AuthError::Revoked(_) => "the credential has been revoked",
             AuthError::WrongResource { .. } => "the API key is not valid for this resource",
             AuthError::PermissionDenied { .. } => "the API key does not permit this operation",
-            AuthError::StatusUnknown { .. } => "authentication is temporarily unavailable",
+            AuthError::StatusUnknown { .. } | AuthError::Internal(_) => {
+                "authentication is temporarily unavailable"
+            }
         }
     }
 
@@ -142,6 +209,7 @@ impl AuthError {
             AuthError::WrongResource { .. } => AuthFailure::WrongResource,
             AuthError::PermissionDenied { .. } => AuthFailure::PermissionDenied,
             AuthError::StatusUnknown { .. } => AuthFailure::StatusUnknown,
+            AuthError::Internal(_) => AuthFailure::Internal,
         }
     }
 
@@ -154,6 +222,7 @@ impl AuthError {
             AuthError::PermissionDenied { .. }
                 | AuthError::WrongResource { .. }
                 | AuthError::StatusUnknown { .. }
+                | AuthError::Internal(_)
         )
     }
 }
@@ -201,17 +270,4 @@ pub enum SyncError {
     /// revocation delta out of order). The next sync bootstraps from a snapshot.
     #[error("could not apply the store's state: {0}")]
     Apply(String),
-}
-
-pub(crate) fn expired_or_pending(
-    expires: Expiry,
-    not_before: Timestamp,
-    now: Timestamp,
-) -> Option<AuthError> {
-    if let Expiry::At(at) = expires
-        && now >= at
-    {
-        return Some(AuthError::Expired { at, now });
-    }
-    (now < not_before).then_some(AuthError::NotYetValid { at: not_before, now })
 }

@@ -15,11 +15,11 @@ use keygate_store::{
     SigningKeyStatus, Store, StoreError, VerificationMaterial,
 };
 use keygate_token::jwk::JwkSet;
-use keygate_token::{ApiKey, Minter, SecretHasher, SigningKey, SystemRandom, VerificationKey};
+use keygate_token::{ApiKey, Minter, SigningKey, SystemRandom, VerificationKey};
 use zeroize::Zeroizing;
 
-use crate::ManagerError;
 use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, NoAudit};
+use crate::{ManagerError, Profile};
 
 /// Manages principals, keys and signing keys over a [`Store`], with policy enforced and an
 /// audit event for every change.
@@ -37,9 +37,8 @@ pub struct KeyManager {
     policy: KeyPolicy,
     clock: Arc<dyn Clock>,
     random: Arc<dyn SecureRandom>,
-    hasher: Arc<SecretHasher>,
+    profile: Profile,
     audit: Arc<dyn AuditSink>,
-    issuer: Option<String>,
 }
 
 /// A principal to create.
@@ -205,17 +204,16 @@ pub struct Rotation {
 const ATTEMPTS: usize = 3;
 
 impl KeyManager {
-    /// A manager over `store` with the default policy, the system clock and randomness, plain
-    /// SHA-256 secret digests, and no audit sink.
+    /// A manager over `store` with the default policy, the system clock and randomness, the
+    /// default [`Profile`] (plain SHA-256 secret digests, no issuer), and no audit sink.
     pub fn new(store: Arc<dyn Store>) -> KeyManager {
         KeyManager {
             store,
             policy: KeyPolicy::default(),
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
-            hasher: Arc::new(SecretHasher::sha256()),
+            profile: Profile::default(),
             audit: Arc::new(NoAudit),
-            issuer: None,
         }
     }
 
@@ -237,21 +235,16 @@ impl KeyManager {
         self
     }
 
-    /// Sets the secret hasher (a peppered one, for instance); authenticators must use the same.
-    pub fn with_hasher(mut self, hasher: Arc<SecretHasher>) -> KeyManager {
-        self.hasher = hasher;
+    /// Sets what this manager shares with the authenticators of its keys: give them the same
+    /// [`Profile`].
+    pub fn with_profile(mut self, profile: Profile) -> KeyManager {
+        self.profile = profile;
         self
     }
 
     /// Sets where audit events go.
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> KeyManager {
         self.audit = audit;
-        self
-    }
-
-    /// Sets the `iss` of minted JWT API keys.
-    pub fn with_issuer(mut self, issuer: impl Into<String>) -> KeyManager {
-        self.issuer = Some(issuer.into());
         self
     }
 
@@ -634,7 +627,8 @@ impl KeyManager {
             }
             _ => {
                 let key = ApiKey::generate_for(id, &*self.random)?;
-                let record = KeyRecord::issue(template, id, now, Some(self.hasher.digest(&key)))?;
+                let record =
+                    KeyRecord::issue(template, id, now, Some(self.profile.hasher.digest(&key)))?;
                 Ok(IssuedKey { record, secret: IssuedSecret(key.expose()) })
             }
         }
@@ -654,7 +648,7 @@ impl KeyManager {
         };
         let key = SigningKey::from_bytes(active.algorithm, private.expose())?.with_kid(active.kid);
         let minter = Minter::new(Arc::new(key));
-        Ok(match &self.issuer {
+        Ok(match &self.profile.issuer {
             Some(issuer) => minter.with_issuer(issuer.clone()),
             None => minter,
         })

@@ -66,7 +66,8 @@ impl Replica {
             }
         }
         let now = self.clock.now();
-        match current.with_changes(&changes, now, &mut report) {
+        let slots = self.authenticator.config().token_cache_slots;
+        match current.with_changes(&changes, now, slots, &mut report) {
             Ok(next) => {
                 self.authenticator.publish(next);
                 Ok(report)
@@ -82,7 +83,8 @@ impl Replica {
     pub fn load_snapshot(&mut self, snapshot: StoreSnapshot) -> Result<SyncReport, SyncError> {
         let from = self.authenticator.load().version;
         let now = self.clock.now();
-        let state = AuthState::from_snapshot(snapshot, now)?;
+        let slots = self.authenticator.config().token_cache_slots;
+        let state = AuthState::from_snapshot(snapshot, now, slots)?;
         let report =
             SyncReport { from, to: state.version, bootstrapped: true, ..SyncReport::default() };
         self.authenticator.publish(state);

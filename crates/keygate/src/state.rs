@@ -79,12 +79,13 @@ impl AuthState {
     pub(crate) fn from_snapshot(
         snapshot: StoreSnapshot,
         now: Timestamp,
+        cache_slots: usize,
     ) -> Result<AuthState, SyncError> {
         let mut keys = KeyIdMap::new();
         keys.extend(snapshot.keys.into_iter().map(|key| (key.id(), Arc::new(key))));
         let signing_keys: BTreeMap<SigningKeyId, SigningKeyRecord> =
             snapshot.signing_keys.into_iter().map(|key| (key.kid.clone(), key)).collect();
-        let verifier = build_verifier(&signing_keys)?;
+        let verifier = build_verifier(&signing_keys, cache_slots)?;
         let revocations = if snapshot.seq > Seq::ZERO {
             let delta = Delta::new(0, snapshot.seq.0, snapshot.revocations)
                 .map_err(|e| SyncError::Apply(e.to_string()))?;
@@ -110,6 +111,7 @@ impl AuthState {
         &self,
         changes: &[Change],
         now: Timestamp,
+        cache_slots: usize,
         report: &mut SyncReport,
     ) -> Result<AuthState, SyncError> {
         let mut next = self.clone();
@@ -160,7 +162,7 @@ impl AuthState {
             next.version = change.seq;
         }
         if let Some(signing_keys) = signing_keys {
-            next.verifier = build_verifier(&signing_keys)?;
+            next.verifier = build_verifier(&signing_keys, cache_slots)?;
             next.signing_keys = Arc::new(signing_keys);
             report.signing_keys_changed = true;
         }
@@ -182,6 +184,7 @@ impl AuthState {
 
 fn build_verifier(
     signing_keys: &BTreeMap<SigningKeyId, SigningKeyRecord>,
+    cache_slots: usize,
 ) -> Result<Option<Arc<Verifier>>, SyncError> {
     if signing_keys.is_empty() {
         return Ok(None);
@@ -208,7 +211,7 @@ fn build_verifier(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Verifier::new(keys)
-        .map(|verifier| Some(Arc::new(verifier)))
+        .map(|verifier| Some(Arc::new(verifier.with_cache_slots(cache_slots))))
         .map_err(|error| SyncError::Apply(error.to_string()))
 }
 

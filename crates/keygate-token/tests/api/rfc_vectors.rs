@@ -5,7 +5,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keygate_core::{Clock, SigningAlgorithm, SystemClock};
 use keygate_testkit::fixtures::{self, b64url};
 use keygate_token::jwk::Jwk;
-use keygate_token::{Error, SigningKey, UnverifiedToken, VerificationKey, VerifyOptions};
+use keygate_token::{
+    Error, Malformed, SigningKey, UnverifiedToken, VerificationKey, VerifyOptions,
+};
 
 use super::support::{at, verifier_of, verify};
 
@@ -110,5 +112,5 @@ fn rfc8037_a4_ed25519_at_the_signature_layer() {
 
     // As a token, its payload is a sentence, not claims: the signature verifies, the claims do not parse.
     let result = verify(&verifier_of(key), fixtures::RFC8037_A4_TOKEN, &rfc_options(), at(0));
-    assert_eq!(result.unwrap_err(), Error::Malformed("the claims are not a JSON object"));
+    assert_eq!(result.unwrap_err(), Error::Malformed(Malformed::ClaimsNotObject));
 }

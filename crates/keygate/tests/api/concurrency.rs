@@ -45,12 +45,12 @@ async fn readers_see_whole_versions() {
                 started.fetch_add(1, Ordering::SeqCst);
                 while !done.load(Ordering::Acquire) {
                     for (a, b) in &pairs {
-                        let before = authenticator.version().0;
+                        let before = authenticator.version().seq;
                         let ok_a =
                             authenticator.authenticate(&Credential::ApiKey(a), &context).is_ok();
                         let ok_b =
                             authenticator.authenticate(&Credential::ApiKey(b), &context).is_ok();
-                        let after = authenticator.version().0;
+                        let after = authenticator.version().seq;
                         assert!(before.0 >= last_version, "the version went backwards");
                         last_version = after.0;
                         if before == after {

@@ -118,7 +118,7 @@ async fn a_replica_that_hits_errors_retries_and_converges() {
     replica.sync_once(&faulty).await.unwrap();
 
     let head = inner.head().await.unwrap();
-    assert_eq!(world.authenticator.version().0, head, "the replica did not catch up");
+    assert_eq!(world.authenticator.version().seq, head, "the replica did not catch up");
     for key in &issued {
         let record = inner.key(key.record.id()).await.unwrap();
         assert_eq!(

@@ -1,0 +1,55 @@
+//! What the control plane and the data plane must agree on, as one value both take.
+
+use std::sync::Arc;
+
+use keygate_token::SecretHasher;
+
+/// The settings a [`KeyManager`](crate::KeyManager) and every
+/// [`Authenticator`](crate::Authenticator) of its keys must share: how opaque secrets are
+/// digested (plain SHA-256, or peppered), and the `iss` stamped into JWT API keys and required
+/// of them. Build it once and hand the same value to both, so that the two cannot drift apart.
+///
+/// The default is plain SHA-256 and no issuer. The claim names of API-key tokens are fixed by
+/// keygate-token (`sub`, `jti`, `kg_scope`, `kg_permissions`), so there is nothing to agree on
+/// there.
+///
+/// ```
+/// use std::sync::Arc;
+/// use keygate::{AuthConfig, KeyManager, Profile, store::InMemoryStore};
+/// use keygate::token::SecretHasher;
+///
+/// let profile = Profile::default()
+///     .with_hasher(SecretHasher::with_pepper(b"from the secrets manager, 32 bytes")?)
+///     .with_issuer("https://keys.example.com");
+/// let manager = KeyManager::new(Arc::new(InMemoryStore::new())).with_profile(profile.clone());
+/// let config = AuthConfig::default().with_profile(profile);
+/// # Ok::<(), keygate::token::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Profile {
+    /// Digests opaque secrets.
+    pub hasher: Arc<SecretHasher>,
+    /// The `iss` of JWT API keys, if the deployment sets one.
+    pub issuer: Option<String>,
+}
+
+impl Default for Profile {
+    fn default() -> Profile {
+        Profile { hasher: Arc::new(SecretHasher::sha256()), issuer: None }
+    }
+}
+
+impl Profile {
+    /// Digests secrets with `hasher` (a peppered one, for instance).
+    pub fn with_hasher(mut self, hasher: SecretHasher) -> Profile {
+        self.hasher = Arc::new(hasher);
+        self
+    }
+
+    /// Stamps `issuer` into JWT API keys, and requires it of them.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Profile {
+        self.issuer = Some(issuer.into());
+        self
+    }
+}
