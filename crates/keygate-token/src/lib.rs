@@ -68,6 +68,7 @@
 //! `Debug`, are not `Clone`, and zeroize their bytes on drop. No error message carries key
 //! material, a whole token, or untrusted text from a token.
 
+mod algorithm;
 mod cache;
 mod claims;
 pub mod compat;
@@ -78,7 +79,6 @@ mod error;
 mod flat;
 mod jose;
 mod json;
-mod key;
 mod key_value;
 mod keyring;
 mod mint;
@@ -86,19 +86,22 @@ mod opaque;
 mod pem;
 mod provider;
 mod random;
+mod signing_key;
 mod token;
+mod verification_key;
 mod verify;
 
 pub use claims::{API_KEY_TOKEN_TYPE, Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
 pub use error::{Error, Malformed};
-pub use key::{PrivateFormat, SigningKey, VerificationKey};
 pub use key_value::KeyValue;
 pub use keyring::{DEFAULT_SIGNING_ALGORITHM, KeyRing, verification_keys_from_jwks};
 pub use mint::{MintedToken, Minter};
 pub use opaque::{API_KEY_LEN, API_KEY_PREFIX, ApiKey, SecretHasher, token_digest};
 pub use provider::{ProviderInstall, install_jsonwebtoken_provider};
 pub use random::SystemRandom;
+pub use signing_key::{PrivateFormat, SigningKey};
 pub use token::{DEFAULT_MAX_TOKEN_LEN, UnverifiedToken};
+pub use verification_key::VerificationKey;
 pub use verify::{
     AudienceCheck, ClaimsBuffer, DEFAULT_CACHE_SLOTS, VerifiedToken, Verifier, VerifyOptions,
 };
