@@ -1,0 +1,283 @@
+//! API keys through their whole life: issued, described, suspended, resumed, revoked,
+//! rotated, deleted.
+
+use keygate_core::rotation::{due_for_rotation, expiring_within, plan_rotation};
+use keygate_core::{
+    Clock, Description, KeyFormat, KeyId, KeyRecord, KeyStatus, KeyTemplate, Span, Timestamp,
+    Transition,
+};
+use keygate_revocation::Revocation;
+use keygate_store::{KeyFilter, Page, PageRequest, Quota, Seq, StoreError};
+use keygate_token::{ApiKey, Minter};
+
+use crate::ManagerError;
+use crate::audit::{Actor, AuditAction};
+
+use super::{IssuedKey, IssuedSecret, KeyManager, NewKey, Revoked, Rotation};
+
+/// How many times an operation that reads, then writes conditionally, tries before giving up
+/// on a key that keeps changing.
+const ATTEMPTS: usize = 3;
+
+impl KeyManager {
+    /// Issues a key: checks the policy (user keys, lifetime bounds; the quota atomically with the
+    /// insert), generates its id and secret, and returns the secret this once.
+    pub async fn create_key(&self, actor: &Actor, new: NewKey) -> Result<IssuedKey, ManagerError> {
+        let now = self.clock.now();
+        let owner = self.store.principal(&new.owner).await?;
+        let expires = match new.lifetime {
+            Some(lifetime) => lifetime.expiry_from(now)?,
+            None => self.policy.expiry.longest(now),
+        };
+        let template = KeyTemplate::new(new.owner, new.scope, new.format, expires)
+            .with_permissions(new.permissions)
+            .with_description(new.description);
+        self.policy.check_new_key(&owner, &template, now)?;
+        let minter = match template.format {
+            KeyFormat::Jwt => Some(self.minter().await?),
+            _ => None,
+        };
+        for _ in 0..ATTEMPTS {
+            let issued = self.issue(template.clone(), now, minter.as_ref())?;
+            match self
+                .store
+                .insert_key(&issued.record, Quota::new(self.policy.max_keys_per_principal, now))
+                .await
+            {
+                Ok(_) => {
+                    let record = &issued.record;
+                    self.audit(
+                        now,
+                        actor,
+                        AuditAction::KeyCreated {
+                            id: record.id(),
+                            owner: record.owner().clone(),
+                            scope: record.scope().clone(),
+                            permissions: record.permissions().clone(),
+                            format: record.format(),
+                            expires: record.expires(),
+                        },
+                    )
+                    .await;
+                    return Ok(issued);
+                }
+                // 80 random bits do not collide; if they ever do, draw again.
+                Err(StoreError::AlreadyExists { kind: "key", .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ManagerError::Store(StoreError::Invalid("could not draw an unused key id")))
+    }
+
+    /// The key `id`.
+    pub async fn key(&self, id: KeyId) -> Result<KeyRecord, ManagerError> {
+        Ok(self.store.key(id).await?)
+    }
+
+    /// Keys that pass `filter`, a page at a time.
+    pub async fn list_keys(
+        &self,
+        filter: &KeyFilter,
+        page: &PageRequest<KeyId>,
+    ) -> Result<Page<KeyRecord, KeyId>, ManagerError> {
+        Ok(self.store.list_keys(filter, page).await?)
+    }
+
+    /// Replaces a key's description, the one edit a key allows.
+    pub async fn update_description(
+        &self,
+        actor: &Actor,
+        id: KeyId,
+        description: Description,
+    ) -> Result<KeyRecord, ManagerError> {
+        let now = self.clock.now();
+        let record = self.store.update_description(id, &description, now).await?;
+        self.audit(now, actor, AuditAction::KeyDescriptionUpdated { id }).await;
+        Ok(record)
+    }
+
+    /// Suspends an active key; [`resume`](KeyManager::resume) undoes it.
+    pub async fn suspend(&self, actor: &Actor, id: KeyId) -> Result<KeyRecord, ManagerError> {
+        let now = self.clock.now();
+        let record = self.transition(id, &Transition::Suspend { at: now }, now).await?;
+        self.audit(now, actor, AuditAction::KeySuspended { id }).await;
+        Ok(record)
+    }
+
+    /// Resumes a suspended key.
+    pub async fn resume(&self, actor: &Actor, id: KeyId) -> Result<KeyRecord, ManagerError> {
+        let now = self.clock.now();
+        let record = self.transition(id, &Transition::Resume, now).await?;
+        self.audit(now, actor, AuditAction::KeyResumed { id }).await;
+        Ok(record)
+    }
+
+    /// Revokes a key, for good. Revoking a revoked key succeeds and says so.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        id: KeyId,
+        reason: Description,
+    ) -> Result<Revoked, ManagerError> {
+        let now = self.clock.now();
+        for _ in 0..ATTEMPTS {
+            let current = self.store.key(id).await?;
+            if current.state().is_revoked() {
+                return Ok(Revoked::Already(current));
+            }
+            let next =
+                current.state().apply(&Transition::Revoke { at: now, reason: reason.clone() })?;
+            match self.store.compare_and_set_state(id, current.state(), &next, now).await {
+                Ok(record) => {
+                    self.audit(now, actor, AuditAction::KeyRevoked { id, reason }).await;
+                    return Ok(Revoked::Now(record));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ManagerError::Contended(id))
+    }
+
+    /// Deletes a key that is revoked or expired; a key still in force is refused.
+    pub async fn delete_key(&self, actor: &Actor, id: KeyId) -> Result<KeyRecord, ManagerError> {
+        let now = self.clock.now();
+        let current = self.store.key(id).await?;
+        let status = current.status_at(now);
+        if !matches!(status, KeyStatus::Revoked | KeyStatus::Expired) {
+            return Err(ManagerError::KeyStillInForce { id, status });
+        }
+        let deleted = self.store.delete_key(id, now).await?;
+        self.audit(now, actor, AuditAction::KeyDeleted { id }).await;
+        Ok(deleted)
+    }
+
+    /// Rotates a key: issues a replacement (same owner, scope, permissions and format, the
+    /// lifetime the old key was issued with, within policy) and brings the old key's expiry
+    /// forward to now plus `overlap` (the policy's default when `None`), in one store step.
+    pub async fn rotate(
+        &self,
+        actor: &Actor,
+        id: KeyId,
+        overlap: Option<Span>,
+    ) -> Result<Rotation, ManagerError> {
+        let now = self.clock.now();
+        let old = self.store.key(id).await?;
+        let owner = self.store.principal(old.owner()).await?;
+        let plan = plan_rotation(
+            &old,
+            now,
+            overlap.unwrap_or(self.policy.default_rotation_overlap),
+            &self.policy.expiry,
+        )?;
+        self.policy.check_new_key(&owner, &plan.replacement, now)?;
+        let minter = match plan.replacement.format {
+            KeyFormat::Jwt => Some(self.minter().await?),
+            _ => None,
+        };
+        let new = self.issue(plan.replacement, now, minter.as_ref())?;
+        let rotated = self
+            .store
+            .rotate_key(
+                &new.record,
+                plan.old_expires,
+                Quota::new(self.policy.max_keys_per_principal, now),
+            )
+            .await?;
+        self.audit(
+            now,
+            actor,
+            AuditAction::KeyRotated {
+                old: id,
+                new: new.record.id(),
+                owner: owner.id,
+                old_expires: rotated.old.expires(),
+            },
+        )
+        .await;
+        Ok(Rotation { old: rotated.old, new })
+    }
+
+    /// Usable keys at least `max_age` old that no other key replaces yet: the ones a scheduled
+    /// rotation should pick up.
+    pub async fn due_for_rotation(&self, max_age: Span) -> Result<Vec<KeyRecord>, ManagerError> {
+        let now = self.clock.now();
+        let all = self.all_keys(&KeyFilter::all()).await?;
+        Ok(due_for_rotation(&all, now, max_age).into_iter().cloned().collect())
+    }
+
+    /// Usable keys that expire within `window`, soonest first: the ones to warn about.
+    pub async fn expiring_within(&self, window: Span) -> Result<Vec<KeyRecord>, ManagerError> {
+        let now = self.clock.now();
+        let all = self.all_keys(&KeyFilter::all()).await?;
+        Ok(expiring_within(&all, now, window).into_iter().cloned().collect())
+    }
+
+    /// Revokes a credential that has no key record: a token minted elsewhere (by `jti` or
+    /// digest), every credential of a principal issued before now, or a signing key's tokens.
+    pub async fn revoke_credential(
+        &self,
+        actor: &Actor,
+        revocation: Revocation,
+    ) -> Result<Seq, ManagerError> {
+        let now = self.clock.now();
+        let seq = self.store.add_revocation(&revocation, now).await?;
+        self.audit(now, actor, AuditAction::CredentialRevoked { revocation }).await;
+        Ok(seq)
+    }
+
+    /// Draws an id and a secret for `template` and builds its record.
+    fn issue(
+        &self,
+        template: KeyTemplate,
+        now: Timestamp,
+        minter: Option<&Minter>,
+    ) -> Result<IssuedKey, ManagerError> {
+        let id = KeyId::generate(&*self.random)?;
+        match template.format {
+            KeyFormat::Jwt => {
+                let record = KeyRecord::issue(template, id, now, None)?;
+                let minter = minter.ok_or(ManagerError::NoSigningKey)?;
+                let token = minter.mint_api_key(&record, now)?;
+                Ok(IssuedKey { record, secret: IssuedSecret(token.into_zeroizing()) })
+            }
+            _ => {
+                let key = ApiKey::generate_for(id, &*self.random)?;
+                let record =
+                    KeyRecord::issue(template, id, now, Some(self.profile.hasher.digest(&key)))?;
+                Ok(IssuedKey { record, secret: IssuedSecret(key.expose()) })
+            }
+        }
+    }
+
+    async fn transition(
+        &self,
+        id: KeyId,
+        transition: &Transition,
+        now: Timestamp,
+    ) -> Result<KeyRecord, ManagerError> {
+        for _ in 0..ATTEMPTS {
+            let current = self.store.key(id).await?;
+            let next = current.state().apply(transition)?;
+            match self.store.compare_and_set_state(id, current.state(), &next, now).await {
+                Ok(record) => return Ok(record),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ManagerError::Contended(id))
+    }
+
+    async fn all_keys(&self, filter: &KeyFilter) -> Result<Vec<KeyRecord>, ManagerError> {
+        let mut all = Vec::new();
+        let mut page = PageRequest::first(1000);
+        loop {
+            let result = self.store.list_keys(filter, &page).await?;
+            all.extend(result.items);
+            match result.next {
+                Some(cursor) => page = PageRequest::after(cursor, 1000),
+                None => return Ok(all),
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Principals: service accounts and users, the owners of keys.
+
+use keygate_core::{Clock, KeyId, KeyRecord, Principal, PrincipalId};
+use keygate_store::{DeletedPrincipal, Page, PageRequest};
+
+use crate::ManagerError;
+use crate::audit::{Actor, AuditAction};
+
+use super::{KeyManager, NewPrincipal};
+
+impl KeyManager {
+    /// Creates a principal.
+    pub async fn create_principal(
+        &self,
+        actor: &Actor,
+        new: NewPrincipal,
+    ) -> Result<Principal, ManagerError> {
+        let now = self.clock.now();
+        let mut principal = Principal::new(new.id, new.kind, now).with_description(new.description);
+        if let Some(display_name) = new.display_name {
+            principal = principal.with_display_name(display_name);
+        }
+        self.store.create_principal(&principal).await?;
+        self.audit(
+            now,
+            actor,
+            AuditAction::PrincipalCreated { id: principal.id.clone(), kind: principal.kind },
+        )
+        .await;
+        Ok(principal)
+    }
+
+    /// The principal `id`.
+    pub async fn principal(&self, id: &PrincipalId) -> Result<Principal, ManagerError> {
+        Ok(self.store.principal(id).await?)
+    }
+
+    /// Principals, a page at a time.
+    pub async fn list_principals(
+        &self,
+        page: &PageRequest<PrincipalId>,
+    ) -> Result<Page<Principal, PrincipalId>, ManagerError> {
+        Ok(self.store.list_principals(page).await?)
+    }
+
+    /// Deletes a principal, revoking and removing every key it owns in the same step.
+    pub async fn delete_principal(
+        &self,
+        actor: &Actor,
+        id: &PrincipalId,
+    ) -> Result<DeletedPrincipal, ManagerError> {
+        let now = self.clock.now();
+        let deleted = self.store.delete_principal(id, now).await?;
+        let keys: Vec<KeyId> = deleted.keys.iter().map(KeyRecord::id).collect();
+        self.audit(
+            now,
+            actor,
+            AuditAction::PrincipalDeleted { id: id.clone(), keys_deleted: keys.len(), keys },
+        )
+        .await;
+        Ok(deleted)
+    }
+}

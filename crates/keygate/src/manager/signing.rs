@@ -1,0 +1,132 @@
+//! Signing keys for JWT API keys: created, added, promoted, retired, published as JWKS, and
+//! the minter that signs with the active one.
+
+use std::sync::Arc;
+
+use keygate_core::{Clock, SecureRandom, SigningAlgorithm, SigningKeyId, base32};
+use keygate_store::{
+    SecretBytes, SigningKeyRecord, SigningKeyStatus, StoreError, VerificationMaterial,
+};
+use keygate_token::jwk::JwkSet;
+use keygate_token::{Minter, SigningKey, VerificationKey};
+
+use crate::ManagerError;
+use crate::audit::{Actor, AuditAction};
+
+use super::KeyManager;
+
+impl KeyManager {
+    /// Creates a signing key for JWT API keys with `algorithm` (RSA keys cannot be generated
+    /// here; load one with [`add_signing_key`](KeyManager::add_signing_key)). It becomes the
+    /// active key if there is none, and verifies only otherwise, until promoted. Its private
+    /// key is kept in the store.
+    pub async fn create_signing_key(
+        &self,
+        actor: &Actor,
+        algorithm: SigningAlgorithm,
+        kid: Option<SigningKeyId>,
+    ) -> Result<SigningKeyRecord, ManagerError> {
+        let mut key = SigningKey::generate(algorithm)?;
+        if let Some(kid) = kid {
+            key = key.with_kid(kid);
+        }
+        self.add_signing_key(actor, &key, true).await
+    }
+
+    /// Adds a signing key loaded elsewhere (an RSA key, say), under its `kid` or, without one, a
+    /// generated `kg-…` id. With `store_private`, its private key goes into the store (which
+    /// must then be trusted with it) so this manager can mint with it; without, the store gets
+    /// only what verifies its tokens.
+    pub async fn add_signing_key(
+        &self,
+        actor: &Actor,
+        key: &SigningKey,
+        store_private: bool,
+    ) -> Result<SigningKeyRecord, ManagerError> {
+        let now = self.clock.now();
+        let kid = match key.kid() {
+            Some(kid) => kid.clone(),
+            None => {
+                let mut bytes = [0u8; 5];
+                self.random.fill(&mut bytes)?;
+                format!("kg-{}", base32::encode(&bytes)).parse()?
+            }
+        };
+        let verification = if key.algorithm().is_symmetric() {
+            VerificationMaterial::SharedSecret(SecretBytes::new(key.private_bytes().to_vec()))
+        } else {
+            VerificationMaterial::PublicKey(key.verification_key().to_spki_der()?)
+        };
+        let active =
+            self.store.signing_keys().await?.iter().any(|k| k.status == SigningKeyStatus::Active);
+        let status = if active { SigningKeyStatus::Verifying } else { SigningKeyStatus::Active };
+        let record = SigningKeyRecord::new(kid.clone(), key.algorithm(), status, now, verification);
+        let private = store_private.then(|| SecretBytes::new(key.private_bytes().to_vec()));
+        self.store.add_signing_key(&record, private.as_ref(), now).await?;
+        self.audit(now, actor, AuditAction::SigningKeyCreated { kid, algorithm: key.algorithm() })
+            .await;
+        Ok(record)
+    }
+
+    /// Makes `kid` the key that signs new JWT API keys; the previous one keeps verifying.
+    pub async fn promote_signing_key(
+        &self,
+        actor: &Actor,
+        kid: &SigningKeyId,
+    ) -> Result<(), ManagerError> {
+        let now = self.clock.now();
+        self.store.promote_signing_key(kid, now).await?;
+        self.audit(now, actor, AuditAction::SigningKeyPromoted { kid: kid.clone() }).await;
+        Ok(())
+    }
+
+    /// Removes a verifying signing key: the tokens it signed stop verifying.
+    pub async fn retire_signing_key(
+        &self,
+        actor: &Actor,
+        kid: &SigningKeyId,
+    ) -> Result<(), ManagerError> {
+        let now = self.clock.now();
+        self.store.remove_signing_key(kid, now).await?;
+        self.audit(now, actor, AuditAction::SigningKeyRetired { kid: kid.clone() }).await;
+        Ok(())
+    }
+
+    /// The signing keys.
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, ManagerError> {
+        Ok(self.store.signing_keys().await?)
+    }
+
+    /// The public signing keys as a JWKS, for other verifiers (HMAC keys are never exported).
+    pub async fn jwks(&self) -> Result<JwkSet, ManagerError> {
+        let mut keys = Vec::new();
+        for record in self.store.signing_keys().await? {
+            if let VerificationMaterial::PublicKey(der) = &record.verification {
+                let key = VerificationKey::from_spki_der(record.algorithm, der)?
+                    .with_kid(record.kid.clone());
+                keys.push(key.to_jwk()?);
+            }
+        }
+        Ok(JwkSet { keys })
+    }
+
+    /// A minter with the active signing key, from the store.
+    pub(super) async fn minter(&self) -> Result<Minter, ManagerError> {
+        let keys = self.store.signing_keys().await?;
+        let active = keys
+            .into_iter()
+            .find(|key| key.status == SigningKeyStatus::Active)
+            .ok_or(ManagerError::NoSigningKey)?;
+        let private = match self.store.signing_key_private(&active.kid).await {
+            Ok(private) => private,
+            Err(StoreError::NotFound { .. }) => return Err(ManagerError::NoSigningKey),
+            Err(error) => return Err(error.into()),
+        };
+        let key = SigningKey::from_bytes(active.algorithm, private.expose())?.with_kid(active.kid);
+        let minter = Minter::new(Arc::new(key));
+        Ok(match &self.profile.issuer {
+            Some(issuer) => minter.with_issuer(issuer.clone()),
+            None => minter,
+        })
+    }
+}
