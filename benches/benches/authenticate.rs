@@ -5,8 +5,13 @@
 //!   SHA-256 digest and constant-time compare, revocation, scope) with 1M keys indexed.
 //! - `authenticate/opaque-1m/floor`: SHA-256 of the secret and a std `HashMap` lookup of 1M
 //!   digests: what any opaque-key scheme costs at least.
-//! - `authenticate/hs256/keygate`: a JWT API key (signature, claims, key record, revocation,
-//!   scope), beside `jsonwebtoken::decode` of the same token (`authenticate/hs256/jsonwebtoken`).
+//! - `authenticate/hs256/keygate-cold`: a JWT API key (signature, claims, key record,
+//!   revocation, scope) through an authenticator whose token cache is off, so every call does
+//!   the whole verification; beside `jsonwebtoken::decode` of the same token
+//!   (`authenticate/hs256/jsonwebtoken`) and ring's bare HMAC check of its signing input
+//!   (`authenticate/hs256/ring`), the least any HS256 verifier can do.
+//! - `authenticate/hs256/keygate-seen`: the same token through the default authenticator, which
+//!   has seen it before: what every reconnection of a client costs.
 //!
 //! Run: `cargo bench -p keygate-benches --bench authenticate`.
 
@@ -18,9 +23,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
-use keygate::{AuthContext, Credential};
+use keygate::{AuthConfig, AuthContext, Credential};
 use keygate_benches::NOW;
-use keygate_benches::fleet::{cluster, fleet};
+use keygate_benches::fleet::{cluster, fleet, fleet_with};
 use keygate_benches::tokens::DecodedClaims;
 use keygate_token::{ApiKey, install_jsonwebtoken_provider};
 
@@ -65,7 +70,7 @@ fn authenticate(c: &mut Criterion) {
     });
 
     let token = &fleet.hs256_token;
-    group.bench_function("hs256/keygate", |b| {
+    group.bench_function("hs256/keygate-seen", |b| {
         b.iter(|| {
             black_box(
                 fleet
@@ -75,7 +80,31 @@ fn authenticate(c: &mut Criterion) {
             )
         })
     });
-    let decoding = DecodingKey::from_secret(&fleet.hs256_secret);
+    drop(fleet);
+    let cold = fleet_with(KEYS, 1, AuthConfig::default().with_token_cache_slots(0));
+    let token = &cold.hs256_token;
+    group.bench_function("hs256/keygate-cold", |b| {
+        b.iter(|| {
+            black_box(
+                cold.authenticator
+                    .authenticate(&Credential::Bearer(black_box(token)), &context)
+                    .unwrap(),
+            )
+        })
+    });
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &cold.hs256_secret);
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let signature =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+            .unwrap();
+    group.bench_function("hs256/ring", |b| {
+        b.iter(|| {
+            black_box(
+                ring::hmac::verify(&key, black_box(signing_input.as_bytes()), &signature).is_ok(),
+            )
+        })
+    });
+    let decoding = DecodingKey::from_secret(&cold.hs256_secret);
     let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_audience(&[resource.as_str()]);
     validation.validate_exp = false;

@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cap::Cap;
-use keygate_benches::fleet::fleet;
+use keygate::{AuthConfig, AuthContext, Authenticator, Credential};
+use keygate_benches::fleet::{cluster, fleet, fleet_with};
 use keygate_benches::{NOW, key_ids, probes, revocation_set};
 use keygate_core::Expiry;
 use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation, RevocationList};
@@ -101,6 +102,7 @@ fn main() {
 
     drop(list);
     authenticator_figures(size, &mut figures);
+    allocation_figures(&mut figures);
 
     if !quick {
         keygate_benches::write_figures("measurements.json", &figures);
@@ -118,6 +120,33 @@ fn authenticator_figures(keys: usize, figures: &mut serde_json::Map<String, serd
         "authenticator: {keys} opaque keys indexed in {bytes} bytes = {per_key:.1} bytes per key"
     );
     figures.insert("authenticator_bytes_per_key".into(), per_key.into());
+}
+
+/// Bytes the heap is asked for per successful authentication, over many calls on a warm
+/// authenticator: an opaque key, an HS256 JWT API key seen before, and the same key through an
+/// authenticator with its token cache off (the whole verification on every call).
+fn allocation_figures(figures: &mut serde_json::Map<String, serde_json::Value>) {
+    const CALLS: usize = 10_000;
+    let resource = cluster();
+    let context = AuthContext::new(&resource, NOW);
+    let seen = fleet(1000, 16);
+    let cold = fleet_with(1000, 1, AuthConfig::default().with_token_cache_slots(0));
+    let cases: [(&str, &Authenticator, Credential<'_>); 3] = [
+        ("opaque", &seen.authenticator, Credential::ApiKey(&seen.opaque[0])),
+        ("hs256_seen", &seen.authenticator, Credential::Bearer(&seen.hs256_token)),
+        ("hs256_cold", &cold.authenticator, Credential::Bearer(&cold.hs256_token)),
+    ];
+    for (name, authenticator, credential) in cases {
+        // The first call may fill a cache; what is measured is every call after it.
+        authenticator.authenticate(&credential, &context).unwrap();
+        let before = ALLOCATOR.total_allocated();
+        for _ in 0..CALLS {
+            std::hint::black_box(authenticator.authenticate(&credential, &context).unwrap());
+        }
+        let per_call = (ALLOCATOR.total_allocated() - before) as f64 / CALLS as f64;
+        println!("authenticate ({name}): {per_call:.1} bytes allocated per call");
+        figures.insert(format!("allocated_bytes_per_authentication_{name}"), per_call.into());
+    }
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -8,8 +8,9 @@
 //!     target/release/examples/profile opaque 10000 200000
 //! ```
 //!
-//! Arguments: `opaque`, `jwt` or `es256-warm` (an ES256 token verified with the signature cache
-//! hit, through the Verifier alone), the number of keys indexed (default 10,000), and the number
+//! Arguments: `opaque`, `jwt` (an HS256 JWT API key the authenticator has seen before),
+//! `jwt-cold` (the same through an authenticator whose token cache is off) or `es256-warm` (an
+//! ES256 token verified with the signature cache hit, through the Verifier alone), the number of keys indexed (default 10,000), and the number
 //! of calls (default 200,000). The setup is left out of callgrind's count by `--toggle-collect`, and
 //! of perf's by `perf report --time 50%-100%` on a long enough run.
 
@@ -19,9 +20,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use keygate::{AuthContext, Credential};
+use keygate::{AuthConfig, AuthContext, Credential};
 use keygate_benches::NOW;
-use keygate_benches::fleet::{cluster, fleet};
+use keygate_benches::fleet::{cluster, fleet_with};
 use keygate_benches::tokens::{options, signing_key, token, verifier};
 use keygate_core::SigningAlgorithm;
 
@@ -36,13 +37,17 @@ fn main() {
     if kind == "es256-warm" {
         warm_es256(calls);
     }
-    let fleet = fleet(keys, PRESENTED);
+    let config = match kind.as_str() {
+        "jwt-cold" => AuthConfig::default().with_token_cache_slots(0),
+        _ => AuthConfig::default(),
+    };
+    let fleet = fleet_with(keys, PRESENTED, config);
     let resource = cluster();
     let context = AuthContext::new(&resource, NOW);
     let started = Instant::now();
     for i in 0..calls {
         let credential = match kind.as_str() {
-            "jwt" => Credential::Bearer(&fleet.hs256_token),
+            "jwt" | "jwt-cold" => Credential::Bearer(&fleet.hs256_token),
             _ => Credential::ApiKey(&fleet.opaque[i % PRESENTED]),
         };
         black_box(fleet.authenticator.authenticate(&credential, &context).unwrap());

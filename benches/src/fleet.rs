@@ -91,8 +91,13 @@ pub fn snapshot(keys: usize, presented: usize) -> (StoreSnapshot, Vec<String>, S
 
 /// An authenticator loaded with [`snapshot`]`(keys, presented)`.
 pub fn fleet(keys: usize, presented: usize) -> Fleet {
+    fleet_with(keys, presented, AuthConfig::default())
+}
+
+/// [`fleet`], with the authenticator configured by `config`.
+pub fn fleet_with(keys: usize, presented: usize, config: AuthConfig) -> Fleet {
     let (snapshot, opaque, hs256_token, hs256_secret) = self::snapshot(keys, presented);
-    let authenticator = Authenticator::new(AuthConfig::default());
+    let authenticator = Authenticator::new(config);
     let mut replica = Replica::new(authenticator.clone(), Arc::new(ManualClock::new(NOW)));
     replica.load_snapshot(snapshot).unwrap();
     Fleet { authenticator, opaque, hs256_token, hs256_secret }

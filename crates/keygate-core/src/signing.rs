@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,9 +17,12 @@ use crate::text::check_identifier;
 /// 1 to 128 bytes of ASCII letters, digits and `. _ - : = + ~`. Slashes, backslashes,
 /// whitespace and control characters are refused, because a `kid` arrives in untrusted tokens
 /// and some systems use it as a path or a log field.
+///
+/// Cloning one is cheap (the text is shared): every identity verified with a key carries its
+/// `kid`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct SigningKeyId(String);
+pub struct SigningKeyId(Arc<str>);
 
 impl SigningKeyId {
     /// The longest kid, in bytes.
@@ -27,6 +31,12 @@ impl SigningKeyId {
     /// The kid as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Checks that `text` would make a valid kid, without making one: for readers that only
+    /// need to look a kid up.
+    pub fn validate(text: &str) -> Result<(), Error> {
+        SigningKeyId::check(text)
     }
 
     fn check(text: &str) -> Result<(), Error> {
@@ -45,7 +55,7 @@ impl FromStr for SigningKeyId {
 
     fn from_str(text: &str) -> Result<SigningKeyId, Error> {
         SigningKeyId::check(text)?;
-        Ok(SigningKeyId(text.to_owned()))
+        Ok(SigningKeyId(Arc::from(text)))
     }
 }
 
@@ -54,13 +64,13 @@ impl TryFrom<String> for SigningKeyId {
 
     fn try_from(text: String) -> Result<SigningKeyId, Error> {
         SigningKeyId::check(&text)?;
-        Ok(SigningKeyId(text))
+        Ok(SigningKeyId(Arc::from(text)))
     }
 }
 
 impl From<SigningKeyId> for String {
     fn from(kid: SigningKeyId) -> String {
-        kid.0
+        kid.0.to_string()
     }
 }
 

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use keygate_core::{Permission, Permissions, Scope, SigningAlgorithm, SigningKeyId, Timestamp};
 
 use crate::claims::{Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
-use crate::jose::{Header, TokenType};
+use crate::jose::{Header, ShortText};
 
 /// A header of `alg`, and optionally `kid` and `typ`, all plain strings.
 pub(crate) fn header(bytes: &[u8]) -> Option<Header> {
@@ -38,10 +38,10 @@ pub(crate) fn header(bytes: &[u8]) -> Option<Header> {
     Some(Header {
         algorithm: SigningAlgorithm::from_name(alg?.as_bytes())?,
         kid: match kid {
-            Some(kid) => Some(kid.parse::<SigningKeyId>().ok()?),
+            Some(kid) => Some(SigningKeyId::validate(kid).ok().map(|()| ShortText::new(kid))?),
             None => None,
         },
-        token_type: typ.map(TokenType::new),
+        token_type: typ.map(ShortText::new),
     })
 }
 

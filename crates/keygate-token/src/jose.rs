@@ -6,7 +6,7 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keygate_core::{SigningAlgorithm, SigningKeyId};
+use keygate_core::SigningAlgorithm;
 
 use crate::{Error, Malformed};
 
@@ -14,41 +14,43 @@ use crate::{Error, Malformed};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) algorithm: SigningAlgorithm,
-    pub(crate) kid: Option<SigningKeyId>,
-    pub(crate) token_type: Option<TokenType>,
+    /// Checked against keygate's kid alphabet.
+    pub(crate) kid: Option<ShortText>,
+    pub(crate) token_type: Option<ShortText>,
 }
 
-/// A header's `typ`, held without an allocation when it is short (as `kg+jwt` and `JWT` are).
+/// A header's `typ` or `kid`, held without an allocation when it is short (as `kg+jwt`, `JWT`
+/// and keygate's kids are).
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) enum TokenType {
+pub(crate) enum ShortText {
     Short { bytes: [u8; 23], len: u8 },
     Long(Box<str>),
 }
 
-impl TokenType {
-    pub(crate) fn new(text: &str) -> TokenType {
+impl ShortText {
+    pub(crate) fn new(text: &str) -> ShortText {
         match u8::try_from(text.len()) {
             Ok(len) if usize::from(len) <= 23 => {
                 let mut bytes = [0; 23];
                 bytes[..text.len()].copy_from_slice(text.as_bytes());
-                TokenType::Short { bytes, len }
+                ShortText::Short { bytes, len }
             }
-            _ => TokenType::Long(Box::from(text)),
+            _ => ShortText::Long(Box::from(text)),
         }
     }
 
     pub(crate) fn as_str(&self) -> &str {
         match self {
             // Built from a `&str` cut at its own length, so always UTF-8.
-            TokenType::Short { bytes, len } => {
+            ShortText::Short { bytes, len } => {
                 std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
             }
-            TokenType::Long(text) => text,
+            ShortText::Long(text) => text,
         }
     }
 }
 
-impl fmt::Debug for TokenType {
+impl fmt::Debug for ShortText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.as_str().fmt(f)
     }
@@ -130,9 +132,9 @@ mod tests {
     #[test]
     fn token_types_round_trip_short_and_long() {
         for text in ["", "JWT", "kg+jwt", "a-type-of-exactly-23-ch", &"x".repeat(200)] {
-            assert_eq!(TokenType::new(text).as_str(), text);
+            assert_eq!(ShortText::new(text).as_str(), text);
         }
-        assert!(matches!(TokenType::new("kg+jwt"), TokenType::Short { .. }));
+        assert!(matches!(ShortText::new("kg+jwt"), ShortText::Short { .. }));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use keygate_core::{Permission, Permissions, Scope, SigningAlgorithm, SigningKeyI
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::claims::{Audience, Claims, PERMISSIONS_CLAIM, SCOPE_CLAIM};
-use crate::jose::{Header, TokenType};
+use crate::jose::{Header, ShortText};
 use crate::{Error, Malformed, flat};
 
 /// Parses a decoded JWT header.
@@ -225,14 +225,14 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
         };
         let kid = match kid.flatten() {
             None => None,
-            Some(kid) => match kid.parse::<SigningKeyId>() {
-                Ok(kid) => Some(kid),
+            Some(kid) => match SigningKeyId::validate(&kid) {
+                Ok(()) => Some(ShortText::new(&kid)),
                 Err(_) => {
                     return fail(self.problem, Error::Malformed(Malformed::KidCharacters));
                 }
             },
         };
-        Ok(Header { algorithm, kid, token_type: typ.flatten().map(|typ| TokenType::new(&typ)) })
+        Ok(Header { algorithm, kid, token_type: typ.flatten().map(|typ| ShortText::new(&typ)) })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use keygate_core::{SigningAlgorithm, SigningKeyId};
+use keygate_core::SigningAlgorithm;
 
 use crate::jose::{self, Header, SegmentBuffer, Segments};
 use crate::{Error, Malformed, json};
@@ -58,14 +58,15 @@ impl<'a> UnverifiedToken<'a> {
         self.header.algorithm
     }
 
-    /// The header's `kid`, if any.
-    pub fn kid(&self) -> Option<&SigningKeyId> {
-        self.header.kid.as_ref()
+    /// The header's `kid`, if any: checked against keygate's kid alphabet, as
+    /// [`SigningKeyId`](keygate_core::SigningKeyId) checks it.
+    pub fn kid(&self) -> Option<&str> {
+        self.header.kid.as_ref().map(jose::ShortText::as_str)
     }
 
     /// The header's `typ`, if any.
     pub fn token_type(&self) -> Option<&str> {
-        self.header.token_type.as_ref().map(jose::TokenType::as_str)
+        self.header.token_type.as_ref().map(jose::ShortText::as_str)
     }
 
     /// The whole token text.
@@ -113,7 +114,7 @@ mod tests {
         );
         let parsed = UnverifiedToken::parse(&token).unwrap();
         assert_eq!(parsed.algorithm(), SigningAlgorithm::ES256);
-        assert_eq!(parsed.kid().map(SigningKeyId::as_str), Some("k-1"));
+        assert_eq!(parsed.kid(), Some("k-1"));
         assert_eq!(parsed.token_type(), Some("kg+jwt"));
         assert_eq!(parsed.segments().signing_input, &token[..token.len() - 5]);
         assert!(!format!("{parsed:?}").contains("c2ln"));

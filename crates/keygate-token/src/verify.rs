@@ -409,7 +409,7 @@ impl Verifier {
     fn select_key(&self, token: &UnverifiedToken<'_>) -> Result<(usize, &VerificationKey), Error> {
         match token.kid() {
             Some(kid) => {
-                let key = self.by_kid.get(kid.as_str()).ok_or(Error::UnknownKeyId)?;
+                let key = self.by_kid.get(kid).ok_or(Error::UnknownKeyId)?;
                 let index = self.keys.iter().position(|k| Arc::ptr_eq(k, key)).unwrap_or(0);
                 Ok((index, key))
             }

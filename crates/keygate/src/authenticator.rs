@@ -14,6 +14,7 @@ use keygate_token::{
 };
 
 use crate::error::TokenRejection;
+use crate::identity::{Grant, TokenGrant};
 use crate::state::{AuthState, session_deadline};
 use crate::{AuthContext, AuthError, Credential, CredentialId, Identity, Profile};
 
@@ -250,7 +251,7 @@ impl Authenticator {
             }
             CredentialId::Token { jti, digest } => {
                 let mut facts = CredentialFacts::new()
-                    .with_principal(identity.principal.as_str())
+                    .with_principal(identity.principal().as_str())
                     .with_token_digest(digest);
                 if let Some(jti) = jti {
                     facts = facts.with_jti(jti);
@@ -393,10 +394,8 @@ impl Authenticator {
         }
         let expires = claims.expires.map_or(Expiry::Never, Expiry::At);
         Ok(Identity {
-            principal,
+            grant: Grant::Token(Arc::new(TokenGrant { principal, scope, permissions })),
             credential: CredentialId::Token { jti: claims.jwt_id().map(str::to_owned), digest },
-            scope,
-            permissions,
             expires,
             session_deadline: session_deadline(expires, now, self.shared.config.max_session),
             issued_at: claims.issued_at,
@@ -409,7 +408,7 @@ impl Authenticator {
     fn check_key(
         &self,
         state: &AuthState,
-        record: &KeyRecord,
+        record: &Arc<KeyRecord>,
         facts: &CredentialFacts<'_>,
         context: &AuthContext<'_>,
         kid: Option<keygate_core::SigningKeyId>,
@@ -428,10 +427,8 @@ impl Authenticator {
             return Err(AuthError::PermissionDenied { permission: permission.clone() });
         }
         Ok(Identity {
-            principal: record.owner().clone(),
+            grant: Grant::Key(Arc::clone(record)),
             credential: CredentialId::ApiKey(record.id()),
-            scope: record.scope().clone(),
-            permissions: record.permissions().clone(),
             expires: record.expires(),
             session_deadline: session_deadline(
                 record.expires(),

@@ -1,21 +1,39 @@
 //! Who a verified credential speaks for.
 
+use std::sync::Arc;
+
 use keygate_core::{
-    Expiry, KeyId, Permission, Permissions, PrincipalId, Scope, SigningKeyId, Timestamp,
+    Expiry, KeyId, KeyRecord, Permission, Permissions, PrincipalId, Scope, SigningKeyId, Timestamp,
 };
 
 /// The outcome of a successful authentication: the principal the broker authorizes, the
 /// credential that proved it, and the limits that came with it.
+///
+/// Making one allocates nothing for an API key: it shares the key's record with the
+/// authenticator's index, and clones of it share it too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
-    pub(crate) principal: PrincipalId,
+    pub(crate) grant: Grant,
     pub(crate) credential: CredentialId,
-    pub(crate) scope: Scope,
-    pub(crate) permissions: Permissions,
     pub(crate) expires: Expiry,
     pub(crate) session_deadline: Expiry,
     pub(crate) issued_at: Option<Timestamp>,
     pub(crate) kid: Option<SigningKeyId>,
+}
+
+/// Who, where and what: from the key's record, or from what a trusted token said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Grant {
+    Key(Arc<KeyRecord>),
+    Token(Arc<TokenGrant>),
+}
+
+/// What a token from another trusted issuer said, once checked.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TokenGrant {
+    pub(crate) principal: PrincipalId,
+    pub(crate) scope: Scope,
+    pub(crate) permissions: Permissions,
 }
 
 /// Which credential an identity was proven with.
@@ -36,7 +54,10 @@ pub enum CredentialId {
 impl Identity {
     /// The principal to authorize: Kafka's principal name, Pulsar's role.
     pub fn principal(&self) -> &PrincipalId {
-        &self.principal
+        match &self.grant {
+            Grant::Key(record) => record.owner(),
+            Grant::Token(token) => &token.principal,
+        }
     }
 
     /// The credential.
@@ -54,17 +75,23 @@ impl Identity {
 
     /// Where the credential is valid.
     pub fn scope(&self) -> &Scope {
-        &self.scope
+        match &self.grant {
+            Grant::Key(record) => record.scope(),
+            Grant::Token(token) => &token.scope,
+        }
     }
 
     /// What it may do, within the principal's ACLs.
     pub fn permissions(&self) -> &Permissions {
-        &self.permissions
+        match &self.grant {
+            Grant::Key(record) => record.permissions(),
+            Grant::Token(token) => &token.permissions,
+        }
     }
 
     /// Whether it may perform `operation`.
     pub fn permits(&self, operation: &Permission) -> bool {
-        self.permissions.permits(operation)
+        self.permissions().permits(operation)
     }
 
     /// When the credential expires.
