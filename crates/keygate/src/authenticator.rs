@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use keygate_core::{
-    DEFAULT_LEEWAY, Expiry, KeyFormat, KeyRecord, KeyState, PrincipalId, Scope, Span, Timestamp,
-    Validity,
+    DEFAULT_LEEWAY, Expiry, KeyFormat, KeyId, PrincipalId, Scope, Span, Timestamp, Validity,
 };
 use keygate_revocation::{CredentialFacts, DEFAULT_MAX_STALENESS, Freshness, Reason};
 use keygate_token::{
@@ -14,7 +13,8 @@ use keygate_token::{
 };
 
 use crate::error::TokenRejection;
-use crate::identity::{Grant, TokenGrant};
+use crate::identity::{Source, TokenGrant};
+use crate::index::{IndexedKey, Standing};
 use crate::state::{AuthState, session_deadline};
 use crate::{AuthContext, AuthError, Credential, CredentialId, Identity, Profile};
 
@@ -243,11 +243,11 @@ impl Authenticator {
         let kid = identity.kid.as_ref().map(|kid| kid.as_str());
         match &identity.credential {
             CredentialId::ApiKey(id) => {
-                let record = state.keys.get(id).ok_or(AuthError::UnknownKey(*id))?;
-                let mut facts = key_facts(record, identity.issued_at);
+                let key = state.keys.get(id).ok_or(AuthError::UnknownKey(*id))?;
+                let mut facts = key_facts(*id, key, identity.issued_at);
                 facts.kid = kid;
-                self.check_key_state(&state, record, &facts, now)?;
-                Ok(session_deadline(record.expires(), now, None).min(identity.session_deadline))
+                self.check_key_state(&state, *id, key, &facts, now)?;
+                Ok(session_deadline(key.expires, now, None).min(identity.session_deadline))
             }
             CredentialId::Token { jti, digest } => {
                 let mut facts = CredentialFacts::new()
@@ -283,15 +283,15 @@ impl Authenticator {
         // Computed before the lookup, so an unknown key costs what a wrong secret costs.
         let hasher = &self.shared.config.profile.hasher;
         let digest = hasher.digest(presented);
-        let record = state
+        let key = state
             .keys
             .get(&id)
-            .filter(|record| record.format() == KeyFormat::Opaque)
+            .filter(|key| key.format == KeyFormat::Opaque)
             .ok_or(AuthError::UnknownKey(id))?;
-        let stored = record.secret_digest().ok_or(AuthError::UnknownKey(id))?;
+        let stored = key.digest.as_ref().ok_or(AuthError::UnknownKey(id))?;
         hasher.matches(&digest, stored).map_err(|_| AuthError::BadSecret(id))?;
-        let facts = key_facts(record, None);
-        self.check_key(state, record, &facts, context, None)
+        let facts = key_facts(id, key, None);
+        self.check_key(state, id, key, &facts, context, None)
     }
 
     /// One call into keygate-token per token: the API-key verifier first (a token of another
@@ -340,19 +340,19 @@ impl Authenticator {
     ) -> Result<Identity, AuthError> {
         let claims = verified.claims();
         let id = claims.key_id().ok_or(AuthError::BadToken(TokenRejection::NotAKeyId))?;
-        let record = state
+        let key = state
             .keys
             .get(&id)
-            .filter(|record| record.format() == KeyFormat::Jwt)
+            .filter(|key| key.format == KeyFormat::Jwt)
             .ok_or(AuthError::UnknownKey(id))?;
-        if claims.subject() != Some(record.owner().as_str()) {
+        if claims.subject() != Some(key.grant.owner.as_str()) {
             return Err(AuthError::BadToken(TokenRejection::SubjectNotOwner));
         }
         let digest = state.revocations.has_token_digests().then(|| token_digest(text));
-        let mut facts = key_facts(record, claims.issued_at);
+        let mut facts = key_facts(id, key, claims.issued_at);
         facts.kid = verified.kid().map(|kid| kid.as_str());
         facts.token_digest = digest.as_ref();
-        self.check_key(state, record, &facts, context, verified.kid().cloned())
+        self.check_key(state, id, key, &facts, context, verified.kid().cloned())
     }
 
     fn external_token(
@@ -394,7 +394,7 @@ impl Authenticator {
         }
         let expires = claims.expires.map_or(Expiry::Never, Expiry::At);
         Ok(Identity {
-            grant: Grant::Token(Arc::new(TokenGrant { principal, scope, permissions })),
+            source: Source::Token(Arc::new(TokenGrant { principal, scope, permissions })),
             credential: CredentialId::Token { jti: claims.jwt_id().map(str::to_owned), digest },
             expires,
             session_deadline: session_deadline(expires, now, self.shared.config.max_session),
@@ -404,37 +404,34 @@ impl Authenticator {
     }
 
     /// The checks after the secret or signature: state, revocation, validity window, scope and
-    /// permission. Builds the identity.
+    /// permission. Builds the identity, sharing the key's entry.
     fn check_key(
         &self,
         state: &AuthState,
-        record: &Arc<KeyRecord>,
+        id: KeyId,
+        key: &Arc<IndexedKey>,
         facts: &CredentialFacts<'_>,
         context: &AuthContext<'_>,
         kid: Option<keygate_core::SigningKeyId>,
     ) -> Result<Identity, AuthError> {
         let now = context.now;
-        self.check_key_state(state, record, facts, now)?;
-        if !record.scope().admits(context.resource) {
+        self.check_key_state(state, id, key, facts, now)?;
+        if !key.grant.scope.admits(context.resource) {
             return Err(AuthError::WrongResource {
-                scope: record.scope().clone(),
+                scope: key.grant.scope.clone(),
                 presented: context.resource.clone(),
             });
         }
         if let Some(permission) = context.permission
-            && !record.permissions().permits(permission)
+            && !key.grant.permissions.permits(permission)
         {
             return Err(AuthError::PermissionDenied { permission: permission.clone() });
         }
         Ok(Identity {
-            grant: Grant::Key(Arc::clone(record)),
-            credential: CredentialId::ApiKey(record.id()),
-            expires: record.expires(),
-            session_deadline: session_deadline(
-                record.expires(),
-                now,
-                self.shared.config.max_session,
-            ),
+            source: Source::Key(Arc::clone(key)),
+            credential: CredentialId::ApiKey(id),
+            expires: key.expires,
+            session_deadline: session_deadline(key.expires, now, self.shared.config.max_session),
             issued_at: facts.issued_at,
             kid,
         })
@@ -443,17 +440,18 @@ impl Authenticator {
     fn check_key_state(
         &self,
         state: &AuthState,
-        record: &KeyRecord,
+        id: KeyId,
+        key: &IndexedKey,
         facts: &CredentialFacts<'_>,
         now: Timestamp,
     ) -> Result<(), AuthError> {
-        match record.state() {
-            KeyState::Suspended { .. } => return Err(AuthError::Suspended(record.id())),
-            KeyState::Revoked { .. } => return Err(AuthError::Revoked(Reason::Key(record.id()))),
-            _ => {}
+        match key.standing {
+            Standing::Suspended => return Err(AuthError::Suspended(id)),
+            Standing::Revoked => return Err(AuthError::Revoked(Reason::Key(id))),
+            Standing::Active => {}
         }
         revocation(state, facts, now)?;
-        record.validity().check(now, Span::ZERO)?;
+        key.validity().check(now, Span::ZERO)?;
         Ok(())
     }
 }
@@ -471,10 +469,9 @@ impl fmt::Debug for Authenticator {
 }
 
 /// What the revocation list is told about a key: its id, its owner and when it was issued.
-fn key_facts(record: &KeyRecord, issued_at: Option<Timestamp>) -> CredentialFacts<'_> {
-    let mut facts =
-        CredentialFacts::new().with_key_id(record.id()).with_principal(record.owner().as_str());
-    facts.issued_at = Some(issued_at.unwrap_or(record.created_at()));
+fn key_facts(id: KeyId, key: &IndexedKey, issued_at: Option<Timestamp>) -> CredentialFacts<'_> {
+    let mut facts = CredentialFacts::new().with_key_id(id).with_principal(key.grant.owner.as_str());
+    facts.issued_at = Some(issued_at.unwrap_or(key.created_at));
     facts
 }
 

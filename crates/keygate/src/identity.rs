@@ -3,17 +3,19 @@
 use std::sync::Arc;
 
 use keygate_core::{
-    Expiry, KeyId, KeyRecord, Permission, Permissions, PrincipalId, Scope, SigningKeyId, Timestamp,
+    Expiry, KeyId, Permission, Permissions, PrincipalId, Scope, SigningKeyId, Timestamp,
 };
+
+use crate::index::IndexedKey;
 
 /// The outcome of a successful authentication: the principal the broker authorizes, the
 /// credential that proved it, and the limits that came with it.
 ///
-/// Making one allocates nothing for an API key: it shares the key's record with the
+/// Making one allocates nothing for an API key: it shares the key's entry with the
 /// authenticator's index, and clones of it share it too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
-    pub(crate) grant: Grant,
+    pub(crate) source: Source,
     pub(crate) credential: CredentialId,
     pub(crate) expires: Expiry,
     pub(crate) session_deadline: Expiry,
@@ -21,10 +23,10 @@ pub struct Identity {
     pub(crate) kid: Option<SigningKeyId>,
 }
 
-/// Who, where and what: from the key's record, or from what a trusted token said.
+/// Who, where and what: from the key's entry in the index, or from what a trusted token said.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Grant {
-    Key(Arc<KeyRecord>),
+pub(crate) enum Source {
+    Key(Arc<IndexedKey>),
     Token(Arc<TokenGrant>),
 }
 
@@ -54,9 +56,9 @@ pub enum CredentialId {
 impl Identity {
     /// The principal to authorize: Kafka's principal name, Pulsar's role.
     pub fn principal(&self) -> &PrincipalId {
-        match &self.grant {
-            Grant::Key(record) => record.owner(),
-            Grant::Token(token) => &token.principal,
+        match &self.source {
+            Source::Key(key) => &key.grant.owner,
+            Source::Token(token) => &token.principal,
         }
     }
 
@@ -75,17 +77,17 @@ impl Identity {
 
     /// Where the credential is valid.
     pub fn scope(&self) -> &Scope {
-        match &self.grant {
-            Grant::Key(record) => record.scope(),
-            Grant::Token(token) => &token.scope,
+        match &self.source {
+            Source::Key(key) => &key.grant.scope,
+            Source::Token(token) => &token.scope,
         }
     }
 
     /// What it may do, within the principal's ACLs.
     pub fn permissions(&self) -> &Permissions {
-        match &self.grant {
-            Grant::Key(record) => record.permissions(),
-            Grant::Token(token) => &token.permissions,
+        match &self.source {
+            Source::Key(key) => &key.grant.permissions,
+            Source::Token(token) => &token.permissions,
         }
     }
 

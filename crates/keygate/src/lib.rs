@@ -116,6 +116,7 @@ mod authenticator;
 mod credential;
 mod error;
 mod identity;
+mod index;
 mod manager;
 mod profile;
 mod replica;

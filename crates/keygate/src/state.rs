@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use keygate_core::{Expiry, KeyId, KeyRecord, KeyState, PrincipalId, SigningKeyId, Timestamp};
+use keygate_core::{Expiry, KeyId, KeyState, PrincipalId, SigningKeyId, Timestamp};
 use keygate_revocation::{Delta, KeyIdMap, Revocation, RevocationSet};
 use keygate_store::{
     Change, ChangeEvent, Seq, SigningKeyRecord, StoreSnapshot, VerificationMaterial,
@@ -11,13 +11,16 @@ use keygate_store::{
 use keygate_token::{VerificationKey, Verifier};
 
 use crate::SyncError;
+use crate::index::{Grants, IndexedKey, Standing};
 
 /// Everything the data plane reads, as of one position in the store's change feed. Immutable:
 /// readers load it with one atomic read and a sync publishes the next one with one atomic store,
 /// so a check never mixes keys from one version with revocations from another.
 #[derive(Clone)]
 pub(crate) struct AuthState {
-    pub(crate) keys: KeyIdMap<Arc<KeyRecord>>,
+    pub(crate) keys: KeyIdMap<Arc<IndexedKey>>,
+    /// The owners, scopes and permissions the keys share.
+    grants: Arc<Grants>,
     pub(crate) signing_keys: Arc<BTreeMap<SigningKeyId, SigningKeyRecord>>,
     /// Verifies keygate's JWT API keys; `None` while there is no signing key.
     pub(crate) verifier: Option<Arc<Verifier>>,
@@ -67,6 +70,7 @@ impl AuthState {
     pub(crate) fn empty() -> AuthState {
         AuthState {
             keys: KeyIdMap::new(),
+            grants: Arc::default(),
             signing_keys: Arc::default(),
             verifier: None,
             revocations: RevocationSet::new(),
@@ -82,7 +86,8 @@ impl AuthState {
         cache_slots: usize,
     ) -> Result<AuthState, SyncError> {
         let mut keys = KeyIdMap::new();
-        keys.extend(snapshot.keys.into_iter().map(|key| (key.id(), Arc::new(key))));
+        let mut grants = Grants::default();
+        keys.extend(snapshot.keys.iter().map(|key| (key.id(), grants.index(key))));
         let signing_keys: BTreeMap<SigningKeyId, SigningKeyRecord> =
             snapshot.signing_keys.into_iter().map(|key| (key.kid.clone(), key)).collect();
         let verifier = build_verifier(&signing_keys, cache_slots)?;
@@ -98,6 +103,7 @@ impl AuthState {
         };
         Ok(AuthState {
             keys,
+            grants: Arc::new(grants),
             signing_keys: Arc::new(signing_keys),
             verifier,
             revocations,
@@ -125,22 +131,19 @@ impl AuthState {
                 ChangeEvent::PrincipalCreated { .. } => {}
                 ChangeEvent::PrincipalDeleted { id } => report.deleted_principals.push(id.clone()),
                 ChangeEvent::KeyCreated { key } | ChangeEvent::KeyUpdated { key } => {
-                    let before = next.keys.get(&key.id()).map(|old| old.state().clone());
+                    let before = next.keys.get(&key.id()).map(|old| old.standing);
                     match key.state() {
-                        KeyState::Revoked { .. }
-                            if !before.as_ref().is_some_and(KeyState::is_revoked) =>
-                        {
+                        KeyState::Revoked { .. } if before != Some(Standing::Revoked) => {
                             report.revoked_keys.push(key.id());
                         }
-                        KeyState::Suspended { .. }
-                            if !matches!(before, Some(KeyState::Suspended { .. })) =>
-                        {
+                        KeyState::Suspended { .. } if before != Some(Standing::Suspended) => {
                             report.suspended_keys.push(key.id());
                         }
                         _ => {}
                     }
                     report.changed_keys.push(key.id());
-                    next.keys.insert(key.id(), Arc::new(key.clone()));
+                    let indexed = Arc::make_mut(&mut next.grants).index(key);
+                    next.keys.insert(key.id(), indexed);
                 }
                 ChangeEvent::KeyDeleted { key } => {
                     next.keys.remove(&key.id());
@@ -160,6 +163,9 @@ impl AuthState {
                 _ => {}
             }
             next.version = change.seq;
+        }
+        if !report.deleted_keys.is_empty() || !report.changed_keys.is_empty() {
+            Arc::make_mut(&mut next.grants).prune();
         }
         if let Some(signing_keys) = signing_keys {
             next.verifier = build_verifier(&signing_keys, cache_slots)?;
