@@ -36,6 +36,8 @@ struct Entry {
 /// later call with the token's text alone can skip the parse as well as the signature.
 pub(crate) struct Verified {
     pub(crate) claims: Claims<'static>,
+    /// The claims' `jti` read as a keygate key id, once, rather than on every hit.
+    pub(crate) key_id: Option<keygate_core::KeyId>,
     pub(crate) subject_claim: Box<str>,
     pub(crate) key: usize,
     pub(crate) token_type: Option<Box<str>>,
@@ -136,6 +138,7 @@ mod tests {
     fn verified(subject: &str) -> Verified {
         Verified {
             claims: Claims::new(subject.to_owned()),
+            key_id: None,
             subject_claim: "sub".into(),
             key: 0,
             token_type: None,

@@ -173,13 +173,18 @@ pub struct Verifier {
 }
 
 /// Room for a token's decoded claims, which a [`VerifiedToken`] borrows: on the caller's stack,
-/// so that verifying an ordinary token allocates nothing.
-pub struct ClaimsBuffer(SegmentBuffer<1024>);
+/// so that verifying an ordinary token allocates nothing. It is only initialised when a token
+/// is actually decoded into it; a token recognised in the cache never touches it.
+pub struct ClaimsBuffer(Option<SegmentBuffer<1024>>);
 
 impl ClaimsBuffer {
     /// An empty buffer.
     pub fn new() -> ClaimsBuffer {
-        ClaimsBuffer(SegmentBuffer::new())
+        ClaimsBuffer(None)
+    }
+
+    fn get(&mut self, encoded_len: usize) -> &mut [u8] {
+        self.0.get_or_insert_with(SegmentBuffer::new).get(encoded_len)
     }
 }
 
@@ -234,6 +239,15 @@ impl<'a> VerifiedToken<'a> {
             ClaimsRef::Cached(hit) => {
                 hit.verified().map_or(&NO_CLAIMS, |verified| &verified.claims)
             }
+        }
+    }
+
+    /// The `jti` read as a keygate key id, as [`Claims::key_id`] reads it (remembered with a
+    /// cached token, so a hit does not read it again).
+    pub fn key_id(&self) -> Option<keygate_core::KeyId> {
+        match &self.claims {
+            ClaimsRef::Parsed(claims) => claims.key_id(),
+            ClaimsRef::Cached(hit) => hit.verified().and_then(|verified| verified.key_id),
         }
     }
 
@@ -341,6 +355,7 @@ impl Verifier {
         let (index, key, claims) = self.verify_parsed(&token, options, buffer)?;
         if let Some(cache) = &self.cache {
             let verified = Verified {
+                key_id: claims.key_id(),
                 claims: claims.clone().into_owned(),
                 subject_claim: Box::from(&*options.subject_claim),
                 key: index,
@@ -399,7 +414,7 @@ impl Verifier {
 
         let payload = jose::decode_segment_into(
             segments.payload,
-            buffer.0.get(segments.payload.len()),
+            buffer.get(segments.payload.len()),
             Malformed::PayloadEncoding,
         )?;
         let claims = json::parse_claims(payload, &options.subject_claim)?;

@@ -339,7 +339,7 @@ impl Authenticator {
         context: &AuthContext<'_>,
     ) -> Result<Identity, AuthError> {
         let claims = verified.claims();
-        let id = claims.key_id().ok_or(AuthError::BadToken(TokenRejection::NotAKeyId))?;
+        let id = verified.key_id().ok_or(AuthError::BadToken(TokenRejection::NotAKeyId))?;
         let key = state
             .keys
             .get(&id)
