@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use cap::Cap;
 use keygate::{AuthConfig, AuthContext, Authenticator, Credential};
 use keygate_benches::fleet::{cluster, fleet, fleet_with};
 use keygate_benches::{NOW, key_ids, probes, revocation_set};
 use keygate_core::Expiry;
-use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation, RevocationList};
+use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation};
 
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
@@ -42,7 +43,8 @@ fn main() {
     figures.insert("revocation_bytes_per_entry".into(), per_entry.into());
 
     // Checks on one thread while another applies 10k-entry deltas to the million-entry list.
-    let list = Arc::new(RevocationList::from_set(set));
+    // Published as the facade publishes its state: the next set built beside, one atomic swap.
+    let list = Arc::new(ArcSwap::from_pointee(set));
     let probes = probes(&ids, 4096, 2);
     let done = Arc::new(AtomicBool::new(false));
     let reader = {
@@ -54,7 +56,8 @@ fn main() {
                 i = (i + 1) % probes.len();
                 let start = Instant::now();
                 let facts = CredentialFacts::new().with_key_id(probes[i]);
-                std::hint::black_box(list.check(&facts, &Freshness::accept_stale(), NOW).is_ok());
+                let set = list.load();
+                std::hint::black_box(set.check(&facts, &Freshness::accept_stale(), NOW).is_ok());
                 latencies.push(start.elapsed());
             }
             latencies
@@ -66,9 +69,11 @@ fn main() {
             .into_iter()
             .map(|id| Revocation::Key { id, expires: Expiry::Never })
             .collect();
-        let delta = Delta::new(list.version(), list.version() + 1, entries).unwrap();
+        let current = list.load_full();
+        let delta = Delta::new(current.version(), current.version() + 1, entries).unwrap();
         let start = Instant::now();
-        list.apply(&delta, NOW).unwrap();
+        let next = current.with_delta(&delta, NOW).unwrap().unwrap();
+        list.store(Arc::new(next));
         apply_times.push(start.elapsed());
     }
     done.store(true, Ordering::Relaxed);

@@ -41,15 +41,6 @@ pub enum Error {
         to: u64,
     },
 
-    /// A snapshot older than the list: restoring it could un-revoke credentials.
-    #[error("a snapshot at version {snapshot} is older than the current version {current}")]
-    StaleSnapshot {
-        /// The snapshot's version.
-        snapshot: u64,
-        /// The list's version.
-        current: u64,
-    },
-
     /// A delta whose end is not after its start, or two deltas that do not chain.
     #[error("invalid delta: {0}")]
     InvalidDelta(&'static str),

@@ -22,7 +22,7 @@
 //!
 //! # Pruning
 //!
-//! [`RevocationList::prune`] drops entries whose credentials expired more than a leeway ago, so
+//! [`RevocationSet::pruned`] drops entries whose credentials expired more than a leeway ago, so
 //! memory is bounded by live revoked credentials, not by history. With a leeway at least the one
 //! verifiers give expiry, a credential that any verifier could still accept keeps its entry.
 //! Pruning is local: it does not change the version.
@@ -35,19 +35,21 @@
 //!
 //! # Concurrency
 //!
-//! [`RevocationSet`] is immutable and cheap to clone (its maps are copy-on-write shards);
-//! [`RevocationList`] publishes sets with one atomic pointer swap, so many threads check at once,
-//! never block, and never see half a delta.
+//! [`RevocationSet`] is immutable and cheap to clone (its maps are copy-on-write shards): an
+//! update builds the next set beside the current one, copying only the shards it touches, and
+//! the embedder publishes it with one atomic pointer swap (the keygate facade swaps its whole
+//! authenticator state, keys and revocations together), so many threads check at once, never
+//! block, and never see half a delta.
 //!
 //! ```
 //! use keygate_core::{Expiry, KeyId, Timestamp};
-//! use keygate_revocation::{CredentialFacts, Delta, Error, Freshness, Reason, Revocation, RevocationList};
+//! use keygate_revocation::{CredentialFacts, Delta, Error, Freshness, Reason, Revocation, RevocationSet};
 //!
-//! let list = RevocationList::new();
 //! let now = Timestamp::from_unix(1_800_000_000)?;
 //! let leaked = KeyId::from_bytes([7; 10]);
 //!
-//! list.apply(&Delta::new(0, 1, vec![Revocation::Key { id: leaked, expires: Expiry::Never }])?, now)?;
+//! let delta = Delta::new(0, 1, vec![Revocation::Key { id: leaked, expires: Expiry::Never }])?;
+//! let list = RevocationSet::new().with_delta(&delta, now)?.ok_or("already applied")?;
 //!
 //! let facts = CredentialFacts::new().with_key_id(leaked);
 //! assert_eq!(
@@ -62,7 +64,6 @@ mod entry;
 mod error;
 mod freshness;
 mod key_map;
-mod list;
 mod set;
 mod shard;
 
@@ -71,5 +72,4 @@ pub use entry::{CredentialFacts, MAX_JTI_LEN, Reason, Revocation, TokenDigest};
 pub use error::Error;
 pub use freshness::{DEFAULT_MAX_STALENESS, Freshness};
 pub use key_map::KeyIdMap;
-pub use list::{Applied, RevocationList};
 pub use set::{NotRevoked, RevocationSet};

@@ -11,8 +11,7 @@ use crate::{CredentialFacts, Delta, Error, Freshness, Reason, Revocation, Snapsh
 
 /// One version of the revocation list. Immutable: updates return a new set that shares every
 /// unchanged part with this one, so a set can be handed to any number of readers and swapped
-/// atomically ([`RevocationList`](crate::RevocationList) does that, and so does the keygate
-/// facade, inside its own state).
+/// atomically (the keygate facade does that, inside its own state).
 ///
 /// # Memory
 ///

@@ -270,4 +270,13 @@ pub enum SyncError {
     /// revocation delta out of order). The next sync bootstraps from a snapshot.
     #[error("could not apply the store's state: {0}")]
     Apply(String),
+    /// A snapshot older than the state it would replace: loading it could un-revoke
+    /// credentials revoked since. Nothing changed.
+    #[error("a snapshot at {snapshot} is older than the state at {current}")]
+    StaleSnapshot {
+        /// The snapshot's position.
+        snapshot: keygate_store::Seq,
+        /// The state's position.
+        current: keygate_store::Seq,
+    },
 }

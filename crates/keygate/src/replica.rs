@@ -79,9 +79,14 @@ impl Replica {
 
     /// Replaces the authenticator's state with `snapshot`, as a first sync does: for a broker
     /// that receives snapshots out of band (a file, an object store) and then tails the feed
-    /// from the snapshot's position with [`Replica::sync_once`].
+    /// from the snapshot's position with [`Replica::sync_once`]. A snapshot older than the
+    /// state is refused ([`SyncError::StaleSnapshot`]): it could un-revoke what was revoked
+    /// since.
     pub fn load_snapshot(&mut self, snapshot: StoreSnapshot) -> Result<SyncReport, SyncError> {
         let from = self.authenticator.load().version;
+        if snapshot.seq < from {
+            return Err(SyncError::StaleSnapshot { snapshot: snapshot.seq, current: from });
+        }
         let now = self.clock.now();
         let slots = self.authenticator.config().token_cache_slots;
         let state = AuthState::from_snapshot(snapshot, now, slots)?;

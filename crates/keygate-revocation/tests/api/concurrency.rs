@@ -1,11 +1,13 @@
-//! Two threads check while a third applies deltas: every answer comes from one whole version.
+//! Two threads check while a third applies deltas and publishes each next set with one atomic
+//! swap, as the keygate facade publishes its state: every answer comes from one whole version.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
+use arc_swap::ArcSwap;
 use keygate_core::{Expiry, KeyId};
-use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation, RevocationList};
+use keygate_revocation::{CredentialFacts, Delta, Freshness, Revocation, RevocationSet};
 use keygate_testkit::T0;
 
 const DELTAS: u64 = 2_000;
@@ -25,7 +27,7 @@ fn revoked(set: &keygate_revocation::RevocationSet, id: KeyId) -> bool {
 
 #[test]
 fn readers_never_see_half_a_delta() {
-    let list = Arc::new(RevocationList::new());
+    let list = Arc::new(ArcSwap::from_pointee(RevocationSet::new()));
     let done = Arc::new(AtomicBool::new(false));
 
     let readers: Vec<_> = (0..2)
@@ -35,7 +37,7 @@ fn readers_never_see_half_a_delta() {
             thread::spawn(move || {
                 let (mut checks, mut last_version) = (0u64, 0u64);
                 while !done.load(Ordering::Acquire) {
-                    let set = list.load();
+                    let set = list.load_full();
                     let version = set.version();
                     assert!(version >= last_version, "the version went backwards");
                     last_version = version;
@@ -62,11 +64,12 @@ fn readers_never_see_half_a_delta() {
             Revocation::Key { id: a, expires: Expiry::Never },
             Revocation::Key { id: b, expires: Expiry::Never },
         ];
-        list.apply(&Delta::new(v - 1, v, entries).unwrap(), T0).unwrap();
+        let next = list.load().with_delta(&Delta::new(v - 1, v, entries).unwrap(), T0).unwrap();
+        list.store(Arc::new(next.unwrap()));
     }
     done.store(true, Ordering::Release);
     let checks: u64 = readers.into_iter().map(|reader| reader.join().unwrap()).sum();
     assert!(checks > 0);
-    assert_eq!(list.version(), DELTAS);
+    assert_eq!(list.load().version(), DELTAS);
     assert_eq!(list.load().len(), 2 * DELTAS as usize);
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use keygate_core::{Expiry, KeyId, Span, Timestamp};
 use keygate_revocation::{
-    Applied, CredentialFacts, Delta, Error, Freshness, Revocation, RevocationList, TokenDigest,
+    CredentialFacts, Delta, Error, Freshness, Revocation, RevocationSet, TokenDigest,
 };
 use keygate_testkit::T0;
 use proptest::prelude::*;
@@ -115,7 +115,7 @@ fn probes() -> Vec<(Target, Option<i64>)> {
     probes
 }
 
-fn check(list: &RevocationList, target: &Target, issued: Option<i64>, now: Timestamp) -> bool {
+fn check(list: &RevocationSet, target: &Target, issued: Option<i64>, now: Timestamp) -> bool {
     let jti;
     let digest;
     let principal;
@@ -157,7 +157,7 @@ proptest! {
 
     #[test]
     fn the_list_agrees_with_a_model_that_never_forgets(ops in proptest::collection::vec(op(), 1..40)) {
-        let mut list = RevocationList::new();
+        let mut list = RevocationSet::new();
         let mut model = Model::default();
         let mut now = at(0);
         let mut applied: Vec<Delta> = Vec::new();
@@ -174,15 +174,16 @@ proptest! {
                         model.add(target, revocation);
                     }
                     let delta = Delta::new(version, version + 1 + u64::from(targets.len() as u8 % 2), entries).unwrap();
-                    let outcome = list.apply(&delta, now);
-                    prop_assert!(matches!(outcome, Ok(Applied::Updated { .. })), "{:?}", outcome);
+                    let next = list.with_delta(&delta, now);
+                    prop_assert!(matches!(next, Ok(Some(_))), "{:?}", next.map(|n| n.map(|s| s.version())));
+                    list = next.unwrap().unwrap();
                     since = Some(match since.take() { None => delta.clone(), Some(earlier) => earlier.then(delta.clone()).unwrap() });
                     applied.push(delta);
                 }
                 Op::ReplayOld => {
                     if let Some(old) = applied.first() {
                         let before = list.snapshot();
-                        prop_assert_eq!(list.apply(old, now).unwrap(), Applied::AlreadyApplied);
+                        prop_assert!(list.with_delta(old, now).unwrap().is_none(), "a replay changed the set");
                         prop_assert_eq!(list.snapshot(), before);
                     }
                 }
@@ -190,20 +191,19 @@ proptest! {
                     let version = list.version();
                     let gap = Delta::new(version + 1, version + 2, vec![entry(&Target::Key(0), -1, None)]).unwrap();
                     let before = list.snapshot();
-                    prop_assert!(list.apply(&gap, now).unwrap_err().needs_resync());
+                    prop_assert!(list.with_delta(&gap, now).err().unwrap().needs_resync());
                     prop_assert_eq!(list.snapshot(), before);
                 }
                 Op::Advance(seconds) => now = now.saturating_add(Span::seconds(seconds)),
                 Op::Prune(extra) => {
-                    list.prune(now, LEEWAY.checked_add(Span::seconds(extra)).unwrap());
+                    list = list.pruned(now, LEEWAY.checked_add(Span::seconds(extra)).unwrap()).0;
                     base = list.snapshot();
                     since = None;
                 }
                 Op::SnapshotRestore => {
                     let snapshot = list.snapshot();
                     let json = serde_json::to_string(&snapshot).unwrap();
-                    let restored = RevocationList::new();
-                    restored.restore(&serde_json::from_str(&json).unwrap(), now).unwrap();
+                    let restored = RevocationSet::from_snapshot(&serde_json::from_str(&json).unwrap(), now).unwrap();
                     for (target, issued) in probes() {
                         prop_assert_eq!(check(&restored, &target, issued, now), check(&list, &target, issued, now), "{:?}", target);
                     }
@@ -212,10 +212,9 @@ proptest! {
                 }
                 Op::CheckDeltaLaw => {
                     // delta(v1 → v2) applied to snapshot(v1) equals snapshot(v2).
-                    let replica = RevocationList::new();
-                    replica.restore(&base, now).unwrap();
+                    let mut replica = RevocationSet::from_snapshot(&base, now).unwrap();
                     if let Some(delta) = &since {
-                        replica.apply(delta, now).unwrap();
+                        replica = replica.with_delta(delta, now).unwrap().unwrap_or(replica);
                     }
                     prop_assert_eq!(replica.snapshot(), list.snapshot());
                 }

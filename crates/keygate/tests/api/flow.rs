@@ -335,3 +335,19 @@ async fn a_snapshot_loaded_out_of_band_is_tailed_from_its_position() {
     assert!(!report.bootstrapped, "the sync started over instead of tailing");
     world.auth(&after, "kafka-cluster/lkc-1", None).unwrap();
 }
+
+#[tokio::test]
+async fn a_snapshot_older_than_the_state_is_refused_and_changes_nothing() {
+    let mut world = World::new();
+    world.service_account("orders").await;
+    let key = world.key("orders", "kafka-cluster/lkc-1", KeyFormat::Opaque).await;
+    let old = keygate::store::ChangeFeed::snapshot(&*world.store).await.unwrap();
+    world.manager.revoke(&actor(), key.record.id(), "leaked".parse().unwrap()).await.unwrap();
+    world.sync().await;
+    assert!(world.auth(&key, "kafka-cluster/lkc-1", None).is_err());
+
+    // Loading the snapshot from before the revocation would un-revoke the key.
+    let refused = world.replica.load_snapshot(old).unwrap_err();
+    assert!(matches!(refused, keygate::SyncError::StaleSnapshot { .. }), "{refused}");
+    assert!(world.auth(&key, "kafka-cluster/lkc-1", None).is_err(), "the key came back");
+}
