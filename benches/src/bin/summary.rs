@@ -207,6 +207,13 @@ fn rows() -> Vec<Row> {
             target: "≥ 1.8×",
             check: AtLeastTimesPeer(1.8),
         },
+        Row {
+            figure: "authenticate throughput, 2 threads on keys of their own vs 1".into(),
+            keygate: Measured("authenticate_per_second_2_threads_own_keys", Unit::PerSecond),
+            peer: Some(("1 thread", Measured("authenticate_per_second_1_thread", Unit::PerSecond))),
+            target: "—",
+            check: Info,
+        },
     ]);
     for alg in ["HS256", "ES256", "EdDSA", "RS256"] {
         rows.push(Row {
