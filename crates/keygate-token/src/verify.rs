@@ -158,10 +158,11 @@ impl VerifyOptions {
 /// [`Verifier::verify_str`] is the one call a server makes per token: the token's text in, a
 /// [`VerifiedToken`] out. A token this verifier has verified before is recognised by its text
 /// in a bounded cache (every algorithm, HMAC included), before any of it is parsed; otherwise
-/// the header is read, the signature checked on ring with the key loaded once, and the claims
-/// parsed once into the caller's [`ClaimsBuffer`], with no allocation for ordinary tokens. Every
-/// check of [`VerifyOptions`] (the type, the times, the audience, the issuer, the subject) runs
-/// on every call, cached or not.
+/// the header is read, the signature checked on ring with the key loaded once, the claims
+/// decoded once into the caller's [`ClaimsBuffer`] and borrowed from it (only keygate's scope
+/// and permission claims are copied out, into their model types), and the verified token
+/// remembered. Every check of [`VerifyOptions`] (the type, the times, the audience, the issuer,
+/// the subject) runs on every call, cached or not; a hit allocates nothing.
 ///
 /// A `Verifier` is immutable, `Send + Sync`, and meant to be shared; build a new one when the keys
 /// change.
@@ -172,9 +173,9 @@ pub struct Verifier {
     cache: Option<SignatureCache>,
 }
 
-/// Room for a token's decoded claims, which a [`VerifiedToken`] borrows: on the caller's stack,
-/// so that verifying an ordinary token allocates nothing. It is only initialised when a token
-/// is actually decoded into it; a token recognised in the cache never touches it.
+/// Room for a token's decoded claims, which a [`VerifiedToken`] borrows: on the caller's stack
+/// rather than the heap. It is only initialised when a token is actually decoded into it; a
+/// token recognised in the cache never touches it.
 pub struct ClaimsBuffer(Option<SegmentBuffer<1024>>);
 
 impl ClaimsBuffer {
