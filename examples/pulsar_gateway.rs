@@ -27,7 +27,7 @@ use keygate::token::{KeyValue, VerificationKey, Verifier, VerifyOptions};
 use keygate::{AuthConfig, ExternalTokens, Identity};
 use keygate_tokio::{Connection, Event, FrameReader, Limits, Server, ServerConfig};
 use keygate_wire::pulsar::proto::{
-    AuthData, BaseCommand, CommandAuthChallenge, CommandConnected, CommandError,
+    AuthData, BaseCommand, CommandAuthChallenge, CommandConnect, CommandConnected, CommandError,
     CommandLookupTopicResponse, CommandPartitionedTopicMetadataResponse, CommandPong,
     CommandProducerSuccess, CommandSendReceipt, CommandSuccess, MAX_FRAME, MessageIdData, command,
     decode_frame, server_error,
@@ -56,7 +56,9 @@ struct Args {
     /// Also admit tokens signed with this public key (like a broker's tokenPublicKey).
     #[arg(long, value_name = "KEY")]
     public_key: Option<String>,
-    /// The algorithm of that key: HS256 for a secret key and RS256 for a public key by default.
+    /// The algorithm of that key: HS256 for a secret key by default; a public key's own kind
+    /// decides otherwise (ES256, ES384, EdDSA, or RS256 for RSA, where -a PS256 and the like
+    /// choose another).
     #[arg(short = 'a', long)]
     algorithm: Option<SigningAlgorithm>,
     /// Admit such tokens without an expiry, as Pulsar brokers do; refused by default.
@@ -72,6 +74,8 @@ struct Args {
 const PROTOCOL_VERSION: i32 = 19;
 /// How long a challenged client has to answer with a fresh token.
 const REFRESH_GRACE: Duration = Duration::from_secs(10);
+/// The least time between two challenges on one connection, whatever the tokens say.
+const CHALLENGE_INTERVAL: Duration = Duration::from_secs(1);
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
@@ -138,9 +142,14 @@ fn external_tokens(args: &Args) -> Result<Option<ExternalTokens>, String> {
     let key = if secret {
         VerificationKey::hmac(args.algorithm.unwrap_or(SigningAlgorithm::HS256), &bytes)
     } else {
-        VerificationKey::from_bytes(args.algorithm.unwrap_or(SigningAlgorithm::RS256), &bytes)
+        VerificationKey::from_public_bytes(&bytes, args.algorithm)
     }
-    .map_err(|e| format!("the token key: {e}"))?;
+    .map_err(|e| match e {
+        keygate::token::Error::KeyAlgorithmMismatch { .. } => {
+            format!("the token key: {e} (with -a)")
+        }
+        e => format!("the token key: {e}"),
+    })?;
     let verifier = Verifier::new([Arc::new(key)]).map_err(|e| e.to_string())?;
     let mut options = VerifyOptions::default();
     if args.allow_no_expiry {
@@ -201,6 +210,11 @@ struct Session<'s> {
     end: SessionEnd,
     /// Whether the client has been challenged and has yet to answer with a fresh token.
     challenged: bool,
+    /// When the last challenge was sent.
+    last_challenge: Option<Instant>,
+    /// Why CONNECT was refused, in the client's words: told to the client in answer to its
+    /// first request.
+    refused: Option<&'static str>,
     producers: HashMap<u64, String>,
     next_entry: u64,
 }
@@ -213,6 +227,8 @@ impl<'s> Session<'s> {
             supports_refresh: false,
             end: SessionEnd::Never,
             challenged: false,
+            last_challenge: None,
+            refused: None,
             producers: HashMap::new(),
             next_entry: 0,
         }
@@ -225,6 +241,15 @@ impl<'s> Session<'s> {
         }
         match self.end {
             SessionEnd::Refresh(_) => {
+                // However short the tokens a client supplies, it is not asked more than once a
+                // second.
+                if let Some(last) = self.last_challenge
+                    && last.elapsed() < CHALLENGE_INTERVAL
+                {
+                    self.connection.set_deadline(Some(last + CHALLENGE_INTERVAL));
+                    return Outcome::default();
+                }
+                self.last_challenge = Some(Instant::now());
                 self.challenged = true;
                 self.connection.set_deadline(Some(Instant::now() + REFRESH_GRACE));
                 println!(
@@ -247,6 +272,9 @@ impl<'s> Session<'s> {
     }
 
     fn handle(&mut self, request: BaseCommand) -> Outcome {
+        if let Some(reason) = self.refused {
+            return refusal(&request, reason);
+        }
         if self.connection.identity().is_none() && request.r#type != command::CONNECT {
             return Outcome::close(format!("command {} before CONNECT", request.r#type));
         }
@@ -332,16 +360,15 @@ impl<'s> Session<'s> {
         let identity = match self.authenticate(method, data) {
             Ok(identity) => identity,
             Err((client, operator)) => {
-                let mut error = BaseCommand::of(command::ERROR);
-                error.error = Some(CommandError {
-                    request_id: u64::MAX,
-                    error: server_error::AUTHENTICATION_ERROR,
-                    message: client.to_owned(),
-                });
-                return Outcome {
-                    replies: vec![error],
-                    close: Some(format!("authentication failed: {operator}")),
-                };
+                // Pulsar's C++ client (and so the Python one) reads anything but CONNECTED here
+                // as a dropped connection and retries until its operation times out. So the
+                // refusal is answered to the client's first request instead, as an
+                // AuthenticationError it reports at once and does not retry; until then the
+                // connection is still unauthenticated, under the auth deadline, and serves
+                // nothing.
+                println!("connection {}: authentication failed: {operator}", self.connection.id());
+                self.refused = Some(client);
+                return Outcome::reply(connected(connect));
             }
         };
         self.supports_refresh = connect
@@ -350,14 +377,7 @@ impl<'s> Session<'s> {
             .and_then(|flags| flags.supports_auth_refresh)
             .unwrap_or(false);
         self.established(&identity, "authenticated");
-        let mut connected = BaseCommand::of(command::CONNECTED);
-        connected.connected = Some(CommandConnected {
-            server_version: server_version(),
-            protocol_version: Some(connect.protocol_version.unwrap_or(0).min(PROTOCOL_VERSION)),
-            max_message_size: Some(5 * 1024 * 1024),
-            feature_flags: None,
-        });
-        Outcome::reply(connected)
+        Outcome::reply(connected(connect))
     }
 
     /// An AUTH_RESPONSE: the fresh token after a challenge. It must authenticate, as the same
@@ -452,6 +472,61 @@ impl<'s> Session<'s> {
         });
         Outcome::reply(reply)
     }
+}
+
+/// CONNECTED, in the protocol version both sides speak.
+fn connected(connect: &CommandConnect) -> BaseCommand {
+    let mut connected = BaseCommand::of(command::CONNECTED);
+    connected.connected = Some(CommandConnected {
+        server_version: server_version(),
+        protocol_version: Some(connect.protocol_version.unwrap_or(0).min(PROTOCOL_VERSION)),
+        max_message_size: Some(5 * 1024 * 1024),
+        feature_flags: None,
+    });
+    connected
+}
+
+/// The answer to a request on a connection whose CONNECT was refused: an AuthenticationError
+/// for that request, with the client-facing reason, in the response the client waits for (a
+/// lookup's own response; ERROR for the others), and the end of the connection.
+fn refusal(request: &BaseCommand, reason: &str) -> Outcome {
+    const FAILED_METADATA: i32 = 1;
+    const FAILED_LOOKUP: i32 = 2;
+    let close = Some("authentication failed; the client was told at its first request".to_owned());
+    let error = Some(server_error::AUTHENTICATION_ERROR);
+    let message = Some(reason.to_owned());
+    let reply = if let Some(metadata) = &request.partition_metadata {
+        let mut reply = BaseCommand::of(command::PARTITIONED_METADATA_RESPONSE);
+        reply.partition_metadata_response = Some(CommandPartitionedTopicMetadataResponse {
+            request_id: metadata.request_id,
+            response: Some(FAILED_METADATA),
+            error,
+            message,
+            ..Default::default()
+        });
+        reply
+    } else if let Some(lookup) = &request.lookup_topic {
+        let mut reply = BaseCommand::of(command::LOOKUP_RESPONSE);
+        reply.lookup_topic_response = Some(CommandLookupTopicResponse {
+            request_id: lookup.request_id,
+            response: Some(FAILED_LOOKUP),
+            error,
+            message,
+            ..Default::default()
+        });
+        reply
+    } else if let Some(producer) = &request.producer {
+        let mut reply = BaseCommand::of(command::ERROR);
+        reply.error = Some(CommandError {
+            request_id: producer.request_id,
+            error: server_error::AUTHENTICATION_ERROR,
+            message: reason.to_owned(),
+        });
+        reply
+    } else {
+        return Outcome { replies: Vec::new(), close };
+    };
+    Outcome { replies: vec![reply], close }
 }
 
 fn server_version() -> String {

@@ -105,15 +105,6 @@ pub(crate) fn key_bytes(option: &str, value: &str) -> Result<Zeroizing<Vec<u8>>,
     }
 }
 
-/// Private-key algorithms in the order a key's own kind is guessed: each key kind loads under
-/// the first that fits it (an RSA key under RS256).
-const ASYMMETRIC: [SigningAlgorithm; 4] = [
-    SigningAlgorithm::ES256,
-    SigningAlgorithm::ES384,
-    SigningAlgorithm::EdDSA,
-    SigningAlgorithm::RS256,
-];
-
 /// A signing key from `--secret-key` or `--private-key`, for `algorithm` or the key's own.
 pub(crate) fn signing_key(
     secret: Option<&str>,
@@ -134,18 +125,13 @@ pub(crate) fn signing_key(
         }
         (None, Some(private)) => {
             let bytes = key_bytes("--private-key", private)?;
-            match algorithm {
-                Some(algorithm) if algorithm.is_symmetric() => Err(Failure::error(format!(
+            if let Some(algorithm) = algorithm.filter(|a| a.is_symmetric()) {
+                return Err(Failure::error(format!(
                     "{algorithm} signs with --secret-key, not a private key"
-                ))),
-                Some(algorithm) => Ok(SigningKey::from_bytes(algorithm, &bytes)?),
-                None => ASYMMETRIC
-                    .iter()
-                    .find_map(|&algorithm| SigningKey::from_bytes(algorithm, &bytes).ok())
-                    .ok_or_else(|| {
-                        Failure::error("--private-key: not a private key keygate can read (PKCS#8 or PKCS#1, DER or PEM)")
-                    }),
+                )));
             }
+            SigningKey::from_private_bytes(&bytes, algorithm)
+                .map_err(|e| Failure::error(format!("--private-key: {}", with_flag_hint(&e))))
         }
         (None, None) => Err(Failure::error("give --secret-key or --private-key")),
     }
@@ -171,20 +157,23 @@ pub(crate) fn verification_key(
         }
         (None, Some(public)) => {
             let bytes = key_bytes("--public-key", public)?;
-            match algorithm {
-                Some(algorithm) if algorithm.is_symmetric() => Err(Failure::error(format!(
+            if let Some(algorithm) = algorithm.filter(|a| a.is_symmetric()) {
+                return Err(Failure::error(format!(
                     "{algorithm} verifies with --secret-key, not a public key"
-                ))),
-                Some(algorithm) => Ok(VerificationKey::from_bytes(algorithm, &bytes)?),
-                None => ASYMMETRIC
-                    .iter()
-                    .find_map(|&algorithm| VerificationKey::from_bytes(algorithm, &bytes).ok())
-                    .ok_or_else(|| {
-                        Failure::error("--public-key: not a public key keygate can read (SubjectPublicKeyInfo, DER or PEM)")
-                    }),
+                )));
             }
+            VerificationKey::from_public_bytes(&bytes, algorithm)
+                .map_err(|e| Failure::error(format!("--public-key: {}", with_flag_hint(&e))))
         }
         (None, None) => Err(Failure::error("give --secret-key or --public-key")),
+    }
+}
+
+/// A key error, with the flag that picks another algorithm when that is the way out.
+pub(crate) fn with_flag_hint(error: &keygate::token::Error) -> String {
+    match error {
+        keygate::token::Error::KeyAlgorithmMismatch { .. } => format!("{error} (with -a)"),
+        _ => error.to_string(),
     }
 }
 

@@ -128,6 +128,47 @@ pub(crate) fn hmac_for(
     Ok(algorithm)
 }
 
+/// What kind of key some bytes hold, read from the key itself.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    Rsa,
+    Ec(Curve),
+    Ed25519,
+}
+
+impl KeyKind {
+    /// The algorithm a key of this kind is used with when none is named. RSA keys serve both
+    /// PKCS#1 v1.5 and PSS, and RS256 is what `pulsar tokens` means by default.
+    pub(crate) fn implied(self) -> SigningAlgorithm {
+        match self {
+            KeyKind::Rsa => SigningAlgorithm::RS256,
+            KeyKind::Ec(Curve::P256) => SigningAlgorithm::ES256,
+            KeyKind::Ec(Curve::P384) => SigningAlgorithm::ES384,
+            KeyKind::Ed25519 => SigningAlgorithm::EdDSA,
+        }
+    }
+
+    /// `declared` if a key of this kind can be used with it, else an error that says what the
+    /// key is and which algorithms fit it.
+    pub(crate) fn check(self, declared: SigningAlgorithm) -> Result<SigningAlgorithm, Error> {
+        let fits = match (spec(declared)?.family, self) {
+            (Family::Rsa { .. }, KeyKind::Rsa) | (Family::Ed25519, KeyKind::Ed25519) => true,
+            (Family::Ecdsa { curve, .. }, KeyKind::Ec(presented)) => curve == presented,
+            _ => false,
+        };
+        if fits {
+            return Ok(declared);
+        }
+        let (key, suggested) = match self {
+            KeyKind::Rsa => ("an RSA key", "RS256, RS384, RS512, PS256, PS384 or PS512"),
+            KeyKind::Ec(Curve::P256) => ("an EC P-256 key", "ES256"),
+            KeyKind::Ec(Curve::P384) => ("an EC P-384 key", "ES384"),
+            KeyKind::Ed25519 => ("an Ed25519 key", "EdDSA"),
+        };
+        Err(Error::KeyAlgorithmMismatch { key, declared, suggested })
+    }
+}
+
 /// The error for a key whose type is not the one its algorithm takes.
 pub(crate) fn mismatch() -> Error {
     Error::KeyRejected("the key's type does not match its declared algorithm")

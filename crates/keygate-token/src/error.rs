@@ -149,6 +149,17 @@ pub enum Error {
     #[error("key rejected: {0}")]
     KeyRejected(&'static str),
 
+    /// The key is of another kind than the algorithm it was declared for.
+    #[error("{key} cannot be used with {declared}; use {suggested}")]
+    KeyAlgorithmMismatch {
+        /// What the key is, in words ("an EC P-256 key").
+        key: &'static str,
+        /// The algorithm it was declared for.
+        declared: SigningAlgorithm,
+        /// The algorithms that fit it.
+        suggested: &'static str,
+    },
+
     /// Key material is in a format keygate does not read.
     #[error("unrecognised key format: {0}")]
     KeyFormat(&'static str),

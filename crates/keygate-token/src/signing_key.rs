@@ -9,7 +9,7 @@ use ring::signature::{self, KeyPair};
 use ring::{hmac, rand};
 use zeroize::Zeroizing;
 
-use crate::algorithm::{self, Family};
+use crate::algorithm::{self, Family, KeyKind};
 use crate::der::{self, Curve, PrivateKeyKind, PublicKeyInfo};
 use crate::{Error, VerificationKey, pem};
 
@@ -90,6 +90,49 @@ impl SigningKey {
             private_format: PrivateFormat::RawSecret,
             verification: Arc::new(VerificationKey::hmac(algorithm, secret)?),
         })
+    }
+
+    /// A private key from bytes as a key file holds them (PEM, PKCS#8 DER or PKCS#1 DER), for
+    /// `algorithm` when one is named, else for the one its own kind implies, as
+    /// [`VerificationKey::from_public_bytes`] reads public keys.
+    pub fn from_private_bytes(
+        bytes: &[u8],
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<SigningKey, Error> {
+        if bytes.is_empty() {
+            return Err(Error::KeyRejected("the key is empty"));
+        }
+        if algorithm.is_some_and(SigningAlgorithm::is_symmetric) {
+            return Err(Error::KeyRejected(
+                "an HMAC algorithm signs with a secret, not a private key",
+            ));
+        }
+        let kind = if pem::looks_like_pem(bytes) {
+            let (label, der) = pem::decode(bytes)?;
+            match label.as_str() {
+                "PRIVATE KEY" => der::pkcs8_kind(&der)?,
+                "RSA PRIVATE KEY" => PrivateKeyKind::Rsa,
+                _ => {
+                    return SigningKey::from_pem(
+                        algorithm.unwrap_or(SigningAlgorithm::RS256),
+                        bytes,
+                    );
+                }
+            }
+        } else {
+            // Not PKCS#8: PKCS#1 is the only other form, and loading it says whether it is.
+            der::pkcs8_kind(bytes).unwrap_or(PrivateKeyKind::Rsa)
+        };
+        let kind = match kind {
+            PrivateKeyKind::Rsa => KeyKind::Rsa,
+            PrivateKeyKind::Ec(curve) => KeyKind::Ec(curve),
+            PrivateKeyKind::Ed25519 => KeyKind::Ed25519,
+        };
+        let algorithm = match algorithm {
+            Some(declared) => kind.check(declared)?,
+            None => kind.implied(),
+        };
+        SigningKey::from_bytes(algorithm, bytes)
     }
 
     /// A private key for `algorithm` from PKCS#8 DER (v1 or v2).

@@ -14,7 +14,7 @@ use keygate_core::{SigningAlgorithm, SigningKeyId};
 use ring::{hmac, signature};
 use zeroize::Zeroizing;
 
-use crate::algorithm::{self, Family};
+use crate::algorithm::{self, Family, KeyKind};
 use crate::der::{self, Curve, PublicKeyInfo};
 use crate::{Error, pem};
 
@@ -100,6 +100,64 @@ impl VerificationKey {
                 Err(_) => Err(spki_error),
             },
         }
+    }
+
+    /// A public key from bytes as a key file holds them (PEM, or DER SubjectPublicKeyInfo or
+    /// PKCS#1), for `algorithm` when one is named, else for the one its own kind implies:
+    /// ES256 for P-256, ES384 for P-384, EdDSA for Ed25519, RS256 for RSA (name PS256 and the
+    /// others to use PSS or another hash). A named algorithm that does not fit the key is
+    /// refused with [`Error::KeyAlgorithmMismatch`], which says which algorithms do.
+    ///
+    /// This is how the `keygate` command and the gateways read `--public-key`.
+    pub fn from_public_bytes(
+        bytes: &[u8],
+        algorithm: Option<SigningAlgorithm>,
+    ) -> Result<VerificationKey, Error> {
+        if bytes.is_empty() {
+            return Err(Error::KeyRejected("the key is empty"));
+        }
+        if algorithm.is_some_and(SigningAlgorithm::is_symmetric) {
+            return Err(Error::KeyRejected("a public key cannot verify an HMAC algorithm"));
+        }
+        let pem_der;
+        let (der, pkcs1) = if pem::looks_like_pem(bytes) {
+            let (label, der) = pem::decode(bytes)?;
+            pem_der = der;
+            match label.as_str() {
+                "PUBLIC KEY" => (&pem_der[..], false),
+                "RSA PUBLIC KEY" => (&pem_der[..], true),
+                "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
+                    return Err(Error::KeyFormat(
+                        "a private key where a public key is expected; load it as a SigningKey",
+                    ));
+                }
+                _ => return Err(Error::KeyFormat("a PEM block that is not a public key")),
+            }
+        } else {
+            (bytes, der::parse_spki(bytes).is_err() && der::rsa_public_components(bytes).is_ok())
+        };
+        let info = if pkcs1 {
+            PublicKeyInfo::Rsa(der)
+        } else {
+            // Something that is not even a DER structure (a shared secret given by mistake, say)
+            // is named as such; a DER key of a kind keygate does not take keeps its own reason.
+            der::parse_spki(der).map_err(|error| match der.first() {
+                Some(0x30) => error,
+                _ => Error::KeyFormat(
+                    "not a public key keygate can read (SubjectPublicKeyInfo or PKCS#1, DER or PEM)",
+                ),
+            })?
+        };
+        let kind = match info {
+            PublicKeyInfo::Rsa(_) => KeyKind::Rsa,
+            PublicKeyInfo::Ec(curve, _) => KeyKind::Ec(curve),
+            PublicKeyInfo::Ed25519(_) => KeyKind::Ed25519,
+        };
+        let algorithm = match algorithm {
+            Some(declared) => kind.check(declared)?,
+            None => kind.implied(),
+        };
+        VerificationKey::from_public_info(algorithm, &info)
     }
 
     /// A key from a JWK. The algorithm is the JWK's `alg`, or `algorithm` when given (they must

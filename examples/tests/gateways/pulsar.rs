@@ -111,11 +111,16 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
     }
     gateway.expect("authenticated as orders (a token", Duration::from_secs(5));
     // Expired, for another tenant, or never expiring (the gateway was not told to allow it).
+    // Each is told at once, as an authentication error, not left to time out.
     for (bad, reason) in
         [(expired.as_str(), "expired"), (elsewhere.trim(), "audience"), (forever.trim(), "exp")]
     {
-        let answer = produce(&python, &url, &[bad]);
+        let mut client = Client::start(&python, "pulsar_client.py", &[&url, bad]);
+        let asked = std::time::Instant::now();
+        let answer = client.ask(&format!("produce {TOPIC}"));
         assert_eq!(answer["ok"], false, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains("AuthenticationError"), "{answer}");
+        assert!(asked.elapsed() < Duration::from_secs(2), "refused after {:?}", asked.elapsed());
         gateway.expect(reason, Duration::from_secs(10));
     }
 
@@ -193,4 +198,93 @@ fn pulsar_clients_refresh_expiring_tokens_and_others_are_disconnected() {
     let read = stream.read_to_end(&mut rest);
     assert!(matches!(read, Ok(0)), "the connection stayed open: {read:?}");
     gateway.expect("the client cannot refresh it", Duration::from_secs(5));
+}
+
+#[test]
+fn a_public_key_from_key_pair_create_works_without_naming_its_algorithm() {
+    let Some(python) = python(
+        "gateways::pulsar::a_public_key_from_key_pair_create_works_without_naming_its_algorithm",
+    ) else {
+        return;
+    };
+    let operator = Operator::new();
+    let (private, public) = (operator.path("es256.key"), operator.path("es256.pub"));
+    operator.keygate(&[
+        "key-pair",
+        "create",
+        "-a",
+        "ES256",
+        "--output-private-key",
+        private.to_str().unwrap(),
+        "--output-public-key",
+        public.to_str().unwrap(),
+    ]);
+    // Neither the token nor the gateway is told the algorithm: the key says it.
+    let private = format!("file://{}", private.display());
+    let token = operator.keygate(&[
+        "token",
+        "create",
+        "--private-key",
+        &private,
+        "-s",
+        "orders",
+        "-e",
+        "1h",
+    ]);
+    operator.keygate(&["service-account", "create", "orders"]);
+    let store = operator.store();
+    let public = format!("file://{}", public.display());
+    let mut gateway = Gateway::start(
+        "pulsar_gateway",
+        &["--store", &store, "--resource", TENANT, "--public-key", &public],
+    );
+    let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+    let answer = produce(&python, &url, &[token.trim()]);
+    assert_eq!(answer["ok"], true, "{answer}");
+    gateway.expect("authenticated as orders (a token", Duration::from_secs(5));
+    drop(gateway);
+
+    // Naming the wrong one says which to name.
+    let output = std::process::Command::new(super::support::example("pulsar_gateway"))
+        .args(["--store", &store, "--resource", TENANT, "--public-key", &public, "-a", "RS256"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("an EC P-256 key") && stderr.contains("ES256"), "{stderr}");
+}
+
+#[test]
+fn a_static_token_that_expires_ends_its_connection_after_one_challenge() {
+    let Some(python) = python(
+        "gateways::pulsar::a_static_token_that_expires_ends_its_connection_after_one_challenge",
+    ) else {
+        return;
+    };
+    let operator = Operator::new();
+    let secret_file = operator.path("hs256.key");
+    operator.keygate(&["secret-key", "create", "-o", secret_file.to_str().unwrap()]);
+    let secret = format!("file://{}", secret_file.display());
+    let store = operator.store();
+    operator.keygate(&["service-account", "create", "orders"]);
+    let mut gateway = Gateway::start(
+        "pulsar_gateway",
+        &["--store", &store, "--resource", TENANT, "--secret-key", &secret],
+    );
+    let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+
+    // The client answers every challenge with the one token it has, which has expired (though
+    // still inside the verifier's clock-skew leeway, which a session never gets): the first
+    // answer ends the connection, and its reconnections are refused at once.
+    let expires = now() + 3;
+    let token = token_expiring_at(&operator, expires);
+    let mut client = Client::start(&python, "pulsar_client.py", &[&url, &token]);
+    assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
+    let lines = gateway.lines_until("closed: refresh failed: expired", Duration::from_secs(10));
+    let ended = now();
+    assert!(ended <= expires + 2, "the connection ended {}s after its token", ended - expires);
+    let challenges =
+        lines.iter().filter(|line| line.contains("asking the client to refresh")).count();
+    assert!((1..10).contains(&challenges), "{challenges} challenges: {lines:#?}");
+    drop(client);
 }

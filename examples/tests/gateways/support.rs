@@ -28,6 +28,11 @@ fn keygate_binary() -> PathBuf {
     binary
 }
 
+/// The path of the built example `name`.
+pub(crate) fn example(name: &str) -> PathBuf {
+    profile_dir().join("examples").join(name)
+}
+
 /// A free port on the loopback interface.
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -94,7 +99,7 @@ impl Gateway {
     pub(crate) fn start(name: &str, args: &[&str]) -> Gateway {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut child = Command::new(profile_dir().join("examples").join(name))
+        let mut child = Command::new(example(name))
             .args(args)
             .args(["--listen", &listen])
             .stdout(Stdio::piped())
@@ -137,6 +142,23 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// Every line printed until one containing `needle`, that one included.
+    pub(crate) fn lines_until(&mut self, needle: &str, within: Duration) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(at) = self.seen.iter().position(|line| line.contains(needle)) {
+                return self.seen.drain(..=at).collect();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => {
+                    panic!("the gateway never printed {needle:?}; it printed: {:#?}", self.seen)
+                }
+            }
+        }
+    }
+
     /// The gateway's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()

@@ -126,3 +126,47 @@ fn key_files_in_pem_load_too() {
     );
     assert_eq!(reloaded.verification_key().to_spki_der().unwrap(), pulsar::RS256_PUBLIC);
 }
+
+#[test]
+fn a_key_file_says_its_own_algorithm_and_a_mismatch_says_which_fit() {
+    for algorithm in [SigningAlgorithm::ES256, SigningAlgorithm::ES384, SigningAlgorithm::EdDSA] {
+        let key = SigningKey::generate(algorithm).unwrap();
+        let public = key.verification_key();
+        for bytes in [public.to_spki_der().unwrap(), public.to_pem().unwrap().into_bytes()] {
+            let read = VerificationKey::from_public_bytes(&bytes, None).unwrap();
+            assert_eq!(read.algorithm(), algorithm);
+            let named = VerificationKey::from_public_bytes(&bytes, Some(algorithm)).unwrap();
+            assert_eq!(named.algorithm(), algorithm);
+        }
+        let private = SigningKey::from_private_bytes(key.private_bytes(), None).unwrap();
+        assert_eq!(private.algorithm(), algorithm);
+        let pem = key.private_pem().unwrap();
+        assert_eq!(
+            SigningKey::from_private_bytes(pem.as_bytes(), None).unwrap().algorithm(),
+            algorithm
+        );
+    }
+    // The RSA key Pulsar's fixtures hold reads as RS256 unless PSS is asked for.
+    let rsa = VerificationKey::from_public_bytes(pulsar::RS256_PUBLIC, None).unwrap();
+    assert_eq!(rsa.algorithm(), SigningAlgorithm::RS256);
+    let pss =
+        VerificationKey::from_public_bytes(pulsar::RS256_PUBLIC, Some(SigningAlgorithm::PS256));
+    assert_eq!(pss.unwrap().algorithm(), SigningAlgorithm::PS256);
+
+    let es256 = SigningKey::generate(SigningAlgorithm::ES256).unwrap();
+    let der = es256.verification_key().to_spki_der().unwrap();
+    let mismatch =
+        VerificationKey::from_public_bytes(&der, Some(SigningAlgorithm::RS256)).unwrap_err();
+    assert_eq!(
+        mismatch,
+        Error::KeyAlgorithmMismatch {
+            key: "an EC P-256 key",
+            declared: SigningAlgorithm::RS256,
+            suggested: "ES256"
+        }
+    );
+    assert!(mismatch.to_string().contains("use ES256"), "{mismatch}");
+    assert!(VerificationKey::from_public_bytes(&der, Some(SigningAlgorithm::HS256)).is_err());
+    assert!(VerificationKey::from_public_bytes(b"", None).is_err());
+    assert!(VerificationKey::from_public_bytes(b"not a key", None).is_err());
+}
