@@ -1,9 +1,10 @@
 //! A Pulsar binary-protocol gateway that real Pulsar clients authenticate against with keygate
 //! API keys, and optionally with Pulsar-style tokens signed with the operator's own key.
 //!
-//! A stand-in for a broker, to show authentication end to end: it stores no messages. It
-//! handles CONNECT with token auth, PING/PONG, PARTITIONED_METADATA, LOOKUP (answering with
-//! itself), PRODUCER, SEND (receipts; payloads **discarded**) and CLOSE_PRODUCER, and refreshes
+//! An authentication and authorization front, not a broker: it stores no messages. It handles
+//! CONNECT with token auth, PING/PONG, PARTITIONED_METADATA, LOOKUP (answering with itself),
+//! PRODUCER, SEND (receipts; payloads **discarded**), CLOSE_PRODUCER, and SUBSCRIBE (authorized,
+//! then refused with a clear error, since there is nothing to deliver), and refreshes
 //! authentication (PIP-55): when a session's token expires, a client that advertised
 //! `supports_auth_refresh` gets AUTH_CHALLENGE and must answer with a fresh token; any other
 //! client is disconnected. Built on `keygate-tokio`: a revoked key's connections are closed at the
@@ -315,6 +316,7 @@ impl<'s> Session<'s> {
                 Outcome::reply(reply)
             }
             command::PRODUCER => self.producer(&request),
+            command::SUBSCRIBE => self.subscribe(&request),
             command::SEND => {
                 let Some(send) = request.send else {
                     return Outcome::close("SEND without its body");
@@ -437,6 +439,40 @@ impl<'s> Session<'s> {
         );
     }
 
+    /// A consumer: authorized as a broker would, then refused, because this example stores no
+    /// messages to deliver; the client is told so rather than left waiting.
+    fn subscribe(&mut self, request: &BaseCommand) -> Outcome {
+        let Some(subscribe) = &request.subscribe else {
+            return Outcome::close("SUBSCRIBE without its body");
+        };
+        let allowed = self
+            .connection
+            .identity()
+            .is_some_and(|identity| identity.permits(&Permission::CONSUME));
+        let (error, message) = if allowed {
+            (
+                server_error::NOT_ALLOWED_ERROR,
+                "this example gateway stores no messages: it authenticates and authorizes, and \
+                 has nothing to deliver",
+            )
+        } else {
+            (server_error::AUTHORIZATION_ERROR, "not authorized to consume")
+        };
+        println!(
+            "connection {}: subscription {} on {} refused: {message}",
+            self.connection.id(),
+            subscribe.subscription,
+            subscribe.topic
+        );
+        let mut reply = BaseCommand::of(command::ERROR);
+        reply.error = Some(CommandError {
+            request_id: subscribe.request_id,
+            error,
+            message: message.to_owned(),
+        });
+        Outcome::reply(reply)
+    }
+
     fn producer(&mut self, request: &BaseCommand) -> Outcome {
         let Some(producer) = &request.producer else {
             return Outcome::close("PRODUCER without its body");
@@ -515,10 +551,15 @@ fn refusal(request: &BaseCommand, reason: &str) -> Outcome {
             ..Default::default()
         });
         reply
-    } else if let Some(producer) = &request.producer {
+    } else if let Some(request_id) = request
+        .producer
+        .as_ref()
+        .map(|producer| producer.request_id)
+        .or(request.subscribe.as_ref().map(|subscribe| subscribe.request_id))
+    {
         let mut reply = BaseCommand::of(command::ERROR);
         reply.error = Some(CommandError {
-            request_id: producer.request_id,
+            request_id,
             error: server_error::AUTHENTICATION_ERROR,
             message: reason.to_owned(),
         });

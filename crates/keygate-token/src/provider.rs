@@ -44,8 +44,8 @@ pub enum ProviderInstall {
     OtherProvider,
 }
 
-/// Makes [`RING_PROVIDER`] jsonwebtoken's process-wide provider, unless the host process already
-/// installed one, which is respected.
+/// Makes keygate's ring-backed provider jsonwebtoken's process-wide one, unless the host process
+/// already installed one, which is respected.
 pub fn install_jsonwebtoken_provider() -> ProviderInstall {
     match RING_PROVIDER.install_default() {
         Ok(()) => ProviderInstall::Installed,

@@ -7,6 +7,7 @@ Usage: pulsar_client.py SERVICE_URL TOKEN
 
 Then, on standard input, one command a line:
     produce TOPIC   send one message and wait for its receipt
+    subscribe TOPIC subscribe to it, as a consumer
     quit
 and, for each, one JSON line on standard output: {"ok": true, "message_id": "..."} or
 {"ok": false, "error": "ErrorClass: message"}.
@@ -55,6 +56,11 @@ def main():
             break
         try:
             topic = command[1]
+            if command[0] == "subscribe":
+                consumer = client.subscribe(topic, "keygate-test")
+                answer({"ok": True})
+                consumer.close()
+                continue
             if topic not in producers:
                 producers[topic] = client.create_producer(topic, send_timeout_millis=5000)
             message_id = producers[topic].send(b"hello from keygate")

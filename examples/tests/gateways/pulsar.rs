@@ -59,6 +59,16 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
         "--permission",
         "consume",
     ]);
+    let (_, writer) = operator.api_key(&[
+        "--service-account",
+        "orders",
+        "--resource",
+        TENANT,
+        "--format",
+        "jwt",
+        "--permission",
+        "produce",
+    ]);
     let token =
         operator.keygate(&["token", "create", "--secret-key", &secret, "-s", "orders", "-e", "1h"]);
     let elsewhere = operator.keygate(&[
@@ -131,6 +141,20 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
     let answer = produce(&python, &url, &[&reader]);
     assert_eq!(answer["ok"], false, "{answer}");
     gateway.expect("producer refused", Duration::from_secs(5));
+    // Subscriptions: an authorized one is refused plainly (the example stores nothing to
+    // deliver), an unauthorized one as such; neither is left to time out.
+    for (key, error, logged) in [
+        (&reader, "NotAllowed", "stores no messages"),
+        (&writer, "AuthorizationError", "not authorized to consume"),
+    ] {
+        let mut consumer = Client::start(&python, "pulsar_client.py", &[&url, key]);
+        let asked = std::time::Instant::now();
+        let answer = consumer.ask(&format!("subscribe {TOPIC}"));
+        assert_eq!(answer["ok"], false, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(error), "{answer}");
+        assert!(asked.elapsed() < Duration::from_secs(2), "refused after {:?}", asked.elapsed());
+        gateway.expect(logged, Duration::from_secs(5));
+    }
     operator.keygate(&["api-key", "revoke", &jwt_id]);
     gateway.expect(
         &format!("closed: the credential no longer holds: key {jwt_id} is revoked"),

@@ -26,6 +26,7 @@ pub const MAX_FRAME: usize = 5 * 1024 * 1024 + 10 * 1024;
 pub mod command {
     pub const CONNECT: i32 = 2;
     pub const CONNECTED: i32 = 3;
+    pub const SUBSCRIBE: i32 = 4;
     pub const PRODUCER: i32 = 5;
     pub const SEND: i32 = 6;
     pub const SEND_RECEIPT: i32 = 7;
@@ -49,6 +50,7 @@ pub mod server_error {
     pub const UNKNOWN_ERROR: i32 = 0;
     pub const AUTHENTICATION_ERROR: i32 = 3;
     pub const AUTHORIZATION_ERROR: i32 = 4;
+    pub const NOT_ALLOWED_ERROR: i32 = 22;
 }
 
 /// The envelope of every command: its type, and the one field that type uses.
@@ -60,6 +62,8 @@ pub struct BaseCommand {
     pub connect: Option<CommandConnect>,
     #[prost(message, optional, tag = "3")]
     pub connected: Option<CommandConnected>,
+    #[prost(message, optional, tag = "4")]
+    pub subscribe: Option<CommandSubscribe>,
     #[prost(message, optional, tag = "5")]
     pub producer: Option<CommandProducer>,
     #[prost(message, optional, tag = "6")]
@@ -210,6 +214,21 @@ pub struct CommandLookupTopicResponse {
     pub error: Option<i32>,
     #[prost(string, optional, tag = "7")]
     pub message: Option<String>,
+}
+
+/// Opens a consumer on a subscription of a topic.
+#[derive(Clone, PartialEq, Message)]
+pub struct CommandSubscribe {
+    #[prost(string, required, tag = "1")]
+    pub topic: String,
+    #[prost(string, required, tag = "2")]
+    pub subscription: String,
+    #[prost(int32, required, tag = "3")]
+    pub sub_type: i32,
+    #[prost(uint64, required, tag = "4")]
+    pub consumer_id: u64,
+    #[prost(uint64, required, tag = "5")]
+    pub request_id: u64,
 }
 
 /// Opens a producer on a topic.
