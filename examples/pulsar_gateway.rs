@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use keygate::core::{Permission, ResourceRef, SigningAlgorithm};
+use keygate::core::{ResourceKind, ResourceRef, SigningAlgorithm};
 use keygate::token::{KeyValue, VerificationKey, Verifier, VerifyOptions};
 use keygate::{AuthConfig, ExternalTokens, Identity};
 use keygate_tokio::{Connection, Event, FrameReader, Limits, Server, ServerConfig};
@@ -33,6 +33,7 @@ use keygate_wire::pulsar::proto::{
     CommandProducerSuccess, CommandSendReceipt, CommandSuccess, MAX_FRAME, MessageIdData, command,
     decode_frame, server_error,
 };
+use keygate_wire::pulsar::topic::{Topic, TopicAction, authorize};
 use keygate_wire::pulsar::{REFRESH_CHALLENGE, SessionEnd, TOKEN_METHOD, TokenAuth};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -293,12 +294,22 @@ impl<'s> Session<'s> {
                     return Outcome::close("PARTITIONED_METADATA without its body");
                 };
                 let mut reply = BaseCommand::of(command::PARTITIONED_METADATA_RESPONSE);
-                reply.partition_metadata_response = Some(CommandPartitionedTopicMetadataResponse {
+                let mut response = CommandPartitionedTopicMetadataResponse {
                     partitions: Some(0),
                     request_id: metadata.request_id,
                     response: Some(0),
                     ..Default::default()
-                });
+                };
+                if let Err(refusal) = self.topic(&metadata.topic, TopicAction::Lookup) {
+                    response = CommandPartitionedTopicMetadataResponse {
+                        request_id: metadata.request_id,
+                        response: Some(1),
+                        error: Some(refusal.error),
+                        message: Some(refusal.message.to_owned()),
+                        ..Default::default()
+                    };
+                }
+                reply.partition_metadata_response = Some(response);
                 Outcome::reply(reply)
             }
             command::LOOKUP => {
@@ -306,13 +317,23 @@ impl<'s> Session<'s> {
                     return Outcome::close("LOOKUP without its body");
                 };
                 let mut reply = BaseCommand::of(command::LOOKUP_RESPONSE);
-                reply.lookup_topic_response = Some(CommandLookupTopicResponse {
+                let mut response = CommandLookupTopicResponse {
                     broker_service_url: Some(self.service_url.to_owned()),
                     response: Some(1),
                     request_id: lookup.request_id,
                     authoritative: Some(true),
                     ..Default::default()
-                });
+                };
+                if let Err(refusal) = self.topic(&lookup.topic, TopicAction::Lookup) {
+                    response = CommandLookupTopicResponse {
+                        response: Some(2),
+                        request_id: lookup.request_id,
+                        error: Some(refusal.error),
+                        message: Some(refusal.message.to_owned()),
+                        ..Default::default()
+                    };
+                }
+                reply.lookup_topic_response = Some(response);
                 Outcome::reply(reply)
             }
             command::PRODUCER => self.producer(&request),
@@ -439,24 +460,54 @@ impl<'s> Session<'s> {
         );
     }
 
+    /// Whether this connection may do `action` on the topic `name`, as a broker embedding
+    /// keygate-wire decides it: the name read in whichever form it was given, the gateway's own
+    /// tenant, the credential's scope and permission. A refusal is logged with its whole reason.
+    fn topic(&self, name: &str, action: TopicAction) -> Result<(), TopicRefused> {
+        let refused = |error, message: &'static str, reason: String| {
+            println!("connection {}: {action:?} on {name} refused: {reason}", self.connection.id());
+            TopicRefused { error, message }
+        };
+        let topic = Topic::parse(name).map_err(|e| {
+            refused(server_error::INVALID_TOPIC_NAME, "the topic name is not valid", e.to_string())
+        })?;
+        let served = self.connection.server().resource();
+        if served.is_kind(&ResourceKind::PULSAR_TENANT) && served.id() != topic.tenant() {
+            return Err(refused(
+                server_error::AUTHORIZATION_ERROR,
+                "this gateway does not serve the topic's tenant",
+                format!("the gateway serves {served}, not tenant {}", topic.tenant()),
+            ));
+        }
+        let Some(identity) = self.connection.identity() else {
+            return Err(refused(
+                server_error::AUTHENTICATION_ERROR,
+                "not authenticated",
+                "no identity".to_owned(),
+            ));
+        };
+        authorize(identity, &topic, action).map_err(|refusal| {
+            refused(
+                server_error::AUTHORIZATION_ERROR,
+                refusal.client_message(),
+                refusal.to_string(),
+            )
+        })
+    }
+
     /// A consumer: authorized as a broker would, then refused, because this example stores no
     /// messages to deliver; the client is told so rather than left waiting.
     fn subscribe(&mut self, request: &BaseCommand) -> Outcome {
         let Some(subscribe) = &request.subscribe else {
             return Outcome::close("SUBSCRIBE without its body");
         };
-        let allowed = self
-            .connection
-            .identity()
-            .is_some_and(|identity| identity.permits(&Permission::CONSUME));
-        let (error, message) = if allowed {
-            (
+        let (error, message) = match self.topic(&subscribe.topic, TopicAction::Consume) {
+            Ok(()) => (
                 server_error::NOT_ALLOWED_ERROR,
                 "this example gateway stores no messages: it authenticates and authorizes, and \
                  has nothing to deliver",
-            )
-        } else {
-            (server_error::AUTHORIZATION_ERROR, "not authorized to consume")
+            ),
+            Err(refusal) => (refusal.error, refusal.message),
         };
         println!(
             "connection {}: subscription {} on {} refused: {message}",
@@ -477,21 +528,12 @@ impl<'s> Session<'s> {
         let Some(producer) = &request.producer else {
             return Outcome::close("PRODUCER without its body");
         };
-        let allowed = self
-            .connection
-            .identity()
-            .is_some_and(|identity| identity.permits(&Permission::PRODUCE));
-        if !allowed {
-            println!(
-                "connection {}: producer refused on {}: the credential may not produce",
-                self.connection.id(),
-                producer.topic
-            );
+        if let Err(refusal) = self.topic(&producer.topic, TopicAction::Produce) {
             let mut error = BaseCommand::of(command::ERROR);
             error.error = Some(CommandError {
                 request_id: producer.request_id,
-                error: server_error::AUTHORIZATION_ERROR,
-                message: "not authorized to produce".to_owned(),
+                error: refusal.error,
+                message: refusal.message.to_owned(),
             });
             return Outcome::reply(error);
         }
@@ -508,6 +550,12 @@ impl<'s> Session<'s> {
         });
         Outcome::reply(reply)
     }
+}
+
+/// A topic request refused: the server error and the client's message.
+struct TopicRefused {
+    error: i32,
+    message: &'static str,
 }
 
 /// CONNECTED, in the protocol version both sides speak.

@@ -1,9 +1,12 @@
 //! Pulsar token authentication: what the auth data of a CONNECT or AUTH_RESPONSE is, and what a
-//! broker does when a session's credential runs out (PIP-55 authentication refresh). With the
-//! `pulsar-proto` feature, [`proto`] has the binary protocol's frames and commands.
+//! broker does when a session's credential runs out (PIP-55 authentication refresh);
+//! [`topic`]: topic names in every form Pulsar accepts, and whether an identity may produce to or
+//! consume from a topic. With the `pulsar-proto` feature, `proto` has the binary protocol's
+//! frames and commands.
 
 #[cfg(feature = "pulsar-proto")]
 pub mod proto;
+pub mod topic;
 
 use keygate::core::{Expiry, Timestamp};
 use keygate::token::API_KEY_PREFIX;

@@ -9,4 +9,5 @@ mod api {
     mod oauthbearer;
     mod plain;
     pub(crate) mod support;
+    mod topic;
 }

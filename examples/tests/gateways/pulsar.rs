@@ -140,12 +140,12 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
     gateway.expect(&format!("key {jwt_id}"), Duration::from_secs(5));
     let answer = produce(&python, &url, &[&reader]);
     assert_eq!(answer["ok"], false, "{answer}");
-    gateway.expect("producer refused", Duration::from_secs(5));
+    gateway.expect("Produce on persistent://acme/orders/events refused", Duration::from_secs(5));
     // Subscriptions: an authorized one is refused plainly (the example stores nothing to
     // deliver), an unauthorized one as such; neither is left to time out.
     for (key, error, logged) in [
         (&reader, "NotAllowed", "stores no messages"),
-        (&writer, "AuthorizationError", "not authorized to consume"),
+        (&writer, "AuthorizationError", "the credential does not permit consume"),
     ] {
         let mut consumer = Client::start(&python, "pulsar_client.py", &[&url, key]);
         let asked = std::time::Instant::now();
@@ -310,5 +310,54 @@ fn a_static_token_that_expires_ends_its_connection_after_one_challenge() {
     let challenges =
         lines.iter().filter(|line| line.contains("asking the client to refresh")).count();
     assert!((1..10).contains(&challenges), "{challenges} challenges: {lines:#?}");
+    drop(client);
+}
+
+#[test]
+fn topics_are_authorized_by_tenant_in_every_form_pulsar_accepts() {
+    let Some(python) =
+        python("gateways::pulsar::topics_are_authorized_by_tenant_in_every_form_pulsar_accepts")
+    else {
+        return;
+    };
+    let operator = Operator::new();
+    operator.keygate(&["service-account", "create", "orders"]);
+    operator.keygate(&["signing-key", "create"]);
+    let (_, key) =
+        operator.api_key(&["--service-account", "orders", "--resource", TENANT, "--format", "jwt"]);
+    let store = operator.store();
+    let mut gateway = Gateway::start("pulsar_gateway", &["--store", &store, "--resource", TENANT]);
+    let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+    let mut client = Client::start(&python, "pulsar_client.py", &[&url, &key]);
+
+    // (topic, admitted): a key scoped to pulsar-tenant/acme covers acme's topics however they
+    // are written, and nothing else; the bare name means public/default.
+    let table = [
+        ("persistent://acme/orders/events", true),
+        ("non-persistent://acme/orders/events", true),
+        ("acme/orders/events", true),
+        ("persistent://acme/orders/events-partition-2", true),
+        ("persistent://other/ns/t", false),
+        ("non-persistent://other/ns/t", false),
+        ("other/ns/t", false),
+        ("t", false),
+    ];
+    for (topic, admitted) in table {
+        let produced = client.ask(&format!("produce {topic}"));
+        assert_eq!(produced["ok"], admitted, "produce {topic}: {produced}");
+        let subscribed = client.ask(&format!("subscribe {topic}"));
+        assert_eq!(subscribed["ok"], false, "subscribe {topic}: {subscribed}");
+        let expected = if admitted { "NotAllowed" } else { "AuthorizationError" };
+        let error = subscribed["error"].as_str().unwrap();
+        assert!(error.contains(expected), "subscribe {topic}: {subscribed}");
+        if !admitted {
+            let error = produced["error"].as_str().unwrap();
+            assert!(error.contains("AuthorizationError"), "produce {topic}: {produced}");
+        }
+    }
+    gateway.expect(
+        "refused: the gateway serves pulsar-tenant/acme, not tenant other",
+        Duration::from_secs(5),
+    );
     drop(client);
 }

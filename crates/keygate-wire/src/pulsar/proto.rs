@@ -50,6 +50,7 @@ pub mod server_error {
     pub const UNKNOWN_ERROR: i32 = 0;
     pub const AUTHENTICATION_ERROR: i32 = 3;
     pub const AUTHORIZATION_ERROR: i32 = 4;
+    pub const INVALID_TOPIC_NAME: i32 = 17;
     pub const NOT_ALLOWED_ERROR: i32 = 22;
 }
 

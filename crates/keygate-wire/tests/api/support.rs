@@ -63,6 +63,11 @@ impl World {
         key
     }
 
+    /// Brings the authenticator up to date with the store.
+    pub(crate) async fn sync(&mut self) {
+        self.replica.sync_once(&*self.store).await.unwrap();
+    }
+
     pub(crate) fn authenticate(&self, credential: &Credential<'_>) -> Result<Identity, AuthError> {
         let resource: ResourceRef = "kafka-cluster/lkc-1".parse().unwrap();
         self.authenticator.authenticate(credential, &AuthContext::new(&resource, T0))
