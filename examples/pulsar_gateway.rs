@@ -104,8 +104,9 @@ async fn main() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
-        "pulsar_gateway: listening on pulsar://{address} as {}; a stand-in broker: messages are \
-         acknowledged and discarded",
+        "pulsar_gateway: listening on pulsar://{address} as {}; an authentication and \
+         authorization front, not a broker: messages are acknowledged and discarded, and \
+         subscriptions refused",
         server.resource()
     );
     let service_url = Arc::new(format!("pulsar://{address}"));
@@ -432,8 +433,9 @@ impl<'s> Session<'s> {
         let auth =
             TokenAuth::parse(method, data).map_err(|e| (e.client_message(), e.to_string()))?;
         let server = self.connection.server();
+        // A key for one of the tenant's namespaces connects too; each topic is authorized.
         let identity = server
-            .authenticate(&auth.credential(), None)
+            .authenticate_reaching_parts(&auth.credential())
             .map_err(|e| (e.client_message(), e.to_string()))?;
         let identity = auth
             .finish(identity, self.connection.identity())

@@ -24,6 +24,9 @@ impl ResourceKind {
     pub const SCHEMA_REGISTRY: ResourceKind = ResourceKind(Cow::Borrowed("schema-registry"));
     /// A Pulsar tenant, e.g. `pulsar-tenant/acme`.
     pub const PULSAR_TENANT: ResourceKind = ResourceKind(Cow::Borrowed("pulsar-tenant"));
+    /// One namespace of a Pulsar tenant, e.g. `pulsar-namespace/acme/orders`: its id is the
+    /// tenant and the namespace, the one kind whose id has a `/`.
+    pub const PULSAR_NAMESPACE: ResourceKind = ResourceKind(Cow::Borrowed("pulsar-namespace"));
     /// A Pulsar cluster, e.g. `pulsar-cluster/us-east`.
     pub const PULSAR_CLUSTER: ResourceKind = ResourceKind(Cow::Borrowed("pulsar-cluster"));
     /// A cluster of stateless agents, as WarpStream binds agent keys, e.g. `agent-cluster/vci_1`.
@@ -107,7 +110,7 @@ impl ResourceRef {
 
     /// The reference of `id` of kind `kind`.
     pub fn new(kind: &ResourceKind, id: &str) -> Result<ResourceRef, Error> {
-        Self::check_id(id)?;
+        Self::check_id_of(kind.as_str(), id)?;
         Ok(ResourceRef { text: format!("{kind}/{id}"), slash: kind.as_str().len() })
     }
 
@@ -131,6 +134,28 @@ impl ResourceRef {
         self.kind() == kind.as_str()
     }
 
+    /// Whether `other` is a part of this resource: a namespace of a Pulsar tenant is part of
+    /// the tenant. No other kinds nest.
+    pub fn contains(&self, other: &ResourceRef) -> bool {
+        self.is_kind(&ResourceKind::PULSAR_TENANT)
+            && other.is_kind(&ResourceKind::PULSAR_NAMESPACE)
+            && other.id().split_once('/').is_some_and(|(tenant, _)| tenant == self.id())
+    }
+
+    /// An id of `kind`: a `pulsar-namespace` is `tenant/namespace`, two ids; every other kind's
+    /// is one.
+    fn check_id_of(kind: &str, id: &str) -> Result<(), Error> {
+        if kind == ResourceKind::PULSAR_NAMESPACE.as_str() {
+            let (tenant, namespace) = id.split_once('/').ok_or(Error::Malformed {
+                what: "pulsar namespace",
+                expected: "pulsar-namespace/TENANT/NAMESPACE",
+            })?;
+            Self::check_id(tenant)?;
+            return Self::check_id(namespace);
+        }
+        Self::check_id(id)
+    }
+
     fn check_id(id: &str) -> Result<(), Error> {
         check_identifier(
             "resource id",
@@ -147,7 +172,7 @@ impl ResourceRef {
             expected: "kind/id, e.g. kafka-cluster/lkc-abc123",
         })?;
         ResourceKind::check(&text[..slash])?;
-        Self::check_id(&text[slash + 1..])?;
+        Self::check_id_of(&text[..slash], &text[slash + 1..])?;
         Ok(ResourceRef { text, slash })
     }
 }
@@ -189,6 +214,29 @@ impl fmt::Debug for ResourceRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pulsar_namespace_is_a_tenant_and_a_namespace_and_part_of_its_tenant() {
+        let namespace: ResourceRef = "pulsar-namespace/acme/orders".parse().unwrap();
+        assert_eq!(namespace.kind(), "pulsar-namespace");
+        assert_eq!(namespace.id(), "acme/orders");
+        let tenant: ResourceRef = "pulsar-tenant/acme".parse().unwrap();
+        let other: ResourceRef = "pulsar-tenant/other".parse().unwrap();
+        assert!(tenant.contains(&namespace) && !other.contains(&namespace));
+        assert!(!namespace.contains(&tenant) && !tenant.contains(&tenant));
+        for bad in [
+            "pulsar-namespace/acme",
+            "pulsar-namespace/acme/",
+            "pulsar-namespace//orders",
+            "pulsar-namespace/acme/orders/x",
+            "pulsar-tenant/acme/orders",
+            "kafka-cluster/a/b",
+        ] {
+            assert!(bad.parse::<ResourceRef>().is_err(), "{bad}");
+        }
+        let made = ResourceRef::new(&ResourceKind::PULSAR_NAMESPACE, "acme/orders").unwrap();
+        assert_eq!(made, namespace);
+    }
 
     #[test]
     fn parses_the_platforms_resource_names() {

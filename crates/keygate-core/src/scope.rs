@@ -50,13 +50,22 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// Whether a key with this scope may be used on `resource`.
+    /// Whether a key with this scope may be used on `resource`: its own resource, or a part
+    /// of it (a key for a Pulsar tenant is valid on each of the tenant's namespaces).
     pub fn admits(&self, resource: &ResourceRef) -> bool {
         match self {
-            Scope::Resource(own) => own == resource,
+            Scope::Resource(own) => own == resource || own.contains(resource),
             Scope::Cloud => resource.is_kind(&ResourceKind::CLOUD),
             Scope::Global => true,
         }
+    }
+
+    /// Whether a key with this scope may be used on `resource` or on some part of it: what a
+    /// server that fronts a whole Pulsar tenant checks when a client connects, before it checks
+    /// each request's part (a topic's namespace) against the scope. A key for one namespace
+    /// reaches its tenant, and is admitted only on that namespace.
+    pub fn reaches(&self, resource: &ResourceRef) -> bool {
+        self.admits(resource) || matches!(self, Scope::Resource(own) if resource.contains(own))
     }
 
     /// Whether every resource this scope admits is admitted by `other` too.
@@ -122,6 +131,21 @@ impl From<Scope> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_key_is_admitted_on_its_namespaces_and_a_namespace_key_reaches_its_tenant() {
+        let resource = |text: &str| text.parse::<ResourceRef>().unwrap();
+        let tenant = Scope::Resource(resource("pulsar-tenant/acme"));
+        let namespace = Scope::Resource(resource("pulsar-namespace/acme/orders"));
+        assert!(tenant.admits(&resource("pulsar-namespace/acme/orders")));
+        assert!(!tenant.admits(&resource("pulsar-namespace/other/orders")));
+        assert!(!namespace.admits(&resource("pulsar-tenant/acme")));
+        assert!(namespace.reaches(&resource("pulsar-tenant/acme")));
+        assert!(!namespace.reaches(&resource("pulsar-tenant/other")));
+        assert!(!namespace.reaches(&resource("pulsar-namespace/acme/billing")));
+        assert!(namespace.is_within(&tenant) && !tenant.is_within(&namespace));
+        assert!(!Scope::Cloud.reaches(&resource("pulsar-tenant/acme")));
+    }
 
     fn r(text: &str) -> ResourceRef {
         text.parse().unwrap()

@@ -225,6 +225,17 @@ impl Server {
         self.shared.authenticator.authenticate(credential, &context)
     }
 
+    /// Checks `credential` for this server's resource or for a part of it
+    /// ([`AuthContext::reaching_parts`]): for a server that authorizes each request against the
+    /// part it touches, as a Pulsar broker authorizes each topic.
+    pub fn authenticate_reaching_parts(
+        &self,
+        credential: &Credential<'_>,
+    ) -> Result<Identity, AuthError> {
+        let context = AuthContext::new(&self.shared.resource, self.now()).reaching_parts();
+        self.shared.authenticator.authenticate(credential, &context)
+    }
+
     /// Admits a newly accepted connection, or `None` when [`Limits::max_connections`] are
     /// open already: close the socket then. The connection's place is given back when the
     /// [`Connection`] is dropped.

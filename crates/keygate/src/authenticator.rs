@@ -383,7 +383,7 @@ impl Authenticator {
         revocation(state, &facts, now)?;
         let scope =
             claims.scope().cloned().unwrap_or_else(|| Scope::Resource(context.resource.clone()));
-        if !scope.admits(context.resource) {
+        if !context.scope_fits(&scope) {
             return Err(AuthError::WrongResource { scope, presented: context.resource.clone() });
         }
         let permissions = claims.permissions().clone();
@@ -416,7 +416,7 @@ impl Authenticator {
     ) -> Result<Identity, AuthError> {
         let now = context.now;
         self.check_key_state(state, id, key, facts, now)?;
-        if !key.grant.scope.admits(context.resource) {
+        if !context.scope_fits(&key.grant.scope) {
             return Err(AuthError::WrongResource {
                 scope: key.grant.scope.clone(),
                 presented: context.resource.clone(),

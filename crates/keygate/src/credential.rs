@@ -45,17 +45,36 @@ pub struct AuthContext<'a> {
     pub now: Timestamp,
     /// The operation the credential must permit, if the caller already knows it.
     pub permission: Option<&'a Permission>,
+    /// Whether a credential valid on a part of the resource only is accepted too (see
+    /// [`AuthContext::reaching_parts`]).
+    pub reaching_parts: bool,
 }
 
 impl<'a> AuthContext<'a> {
     /// A credential presented to `resource` at `now`.
     pub fn new(resource: &'a ResourceRef, now: Timestamp) -> AuthContext<'a> {
-        AuthContext { resource, now, permission: None }
+        AuthContext { resource, now, permission: None, reaching_parts: false }
     }
 
     /// Requires the credential to permit `permission`.
     pub fn with_permission(mut self, permission: &'a Permission) -> AuthContext<'a> {
         self.permission = Some(permission);
         self
+    }
+
+    /// Also accepts a credential valid on a part of the resource only
+    /// ([`Scope::reaches`](keygate_core::Scope::reaches)): a key for one namespace, presented to a
+    /// server that fronts the whole tenant. A named opening: the server must then authorize each
+    /// request against the part it touches, as `keygate-wire`'s Pulsar topic authorization does.
+    pub fn reaching_parts(mut self) -> AuthContext<'a> {
+        self.reaching_parts = true;
+        self
+    }
+}
+
+impl AuthContext<'_> {
+    /// Whether a credential of `scope` is valid in this context.
+    pub(crate) fn scope_fits(&self, scope: &keygate_core::Scope) -> bool {
+        if self.reaching_parts { scope.reaches(self.resource) } else { scope.admits(self.resource) }
     }
 }

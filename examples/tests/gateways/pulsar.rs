@@ -325,9 +325,28 @@ fn topics_are_authorized_by_tenant_in_every_form_pulsar_accepts() {
     operator.keygate(&["signing-key", "create"]);
     let (_, key) =
         operator.api_key(&["--service-account", "orders", "--resource", TENANT, "--format", "jwt"]);
+    let (_, namespace_key) = operator.api_key(&[
+        "--service-account",
+        "orders",
+        "--resource",
+        "pulsar-namespace/acme/orders",
+        "--format",
+        "jwt",
+    ]);
     let store = operator.store();
     let mut gateway = Gateway::start("pulsar_gateway", &["--store", &store, "--resource", TENANT]);
     let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+
+    // A key for one namespace connects to the tenant's gateway and reaches that namespace only.
+    let mut narrow = Client::start(&python, "pulsar_client.py", &[&url, &namespace_key]);
+    for (topic, admitted) in
+        [("persistent://acme/orders/events", true), ("persistent://acme/billing/events", false)]
+    {
+        let produced = narrow.ask(&format!("produce {topic}"));
+        assert_eq!(produced["ok"], admitted, "produce {topic} with the namespace key: {produced}");
+    }
+    drop(narrow);
+
     let mut client = Client::start(&python, "pulsar_client.py", &[&url, &key]);
 
     // (topic, admitted): a key scoped to pulsar-tenant/acme covers acme's topics however they

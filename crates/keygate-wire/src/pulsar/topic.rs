@@ -7,9 +7,12 @@
 //! same parts, so that a check made on the tenant cannot be dodged by writing the name another
 //! way.
 //!
-//! A credential scoped to `pulsar-tenant/T` covers every namespace and topic of tenant T;
-//! `global` covers every tenant; `cloud` (the management API) covers none; a scope of any other
-//! kind covers none either. The permission is checked too: `produce` for producers, `consume` for
+//! A credential scoped to `pulsar-tenant/T` covers every namespace and topic of tenant T; one
+//! scoped to `pulsar-namespace/T/NS` covers the topics of that namespace; `global` covers every
+//! tenant; `cloud` (the management API) covers none; a scope of any other kind covers none
+//! either. A server that fronts a whole tenant authenticates with
+//! `AuthContext::reaching_parts`, so that a namespace's key can connect, and then authorizes
+//! every topic here. The permission is checked too: `produce` for producers, `consume` for
 //! subscriptions and readers.
 
 use keygate::Identity;
@@ -76,13 +79,13 @@ pub enum TopicError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopicRefusal {
-    /// The credential's scope does not cover the topic's tenant.
-    #[error("a credential scoped to {scope} does not cover tenant {tenant}")]
+    /// The credential's scope does not cover the topic's namespace.
+    #[error("a credential scoped to {scope} does not cover namespace {namespace}")]
     OutOfScope {
         /// The credential's scope.
         scope: Scope,
-        /// The topic's tenant.
-        tenant: String,
+        /// The topic's namespace, `tenant/namespace`.
+        namespace: String,
     },
     /// The credential does not permit the action.
     #[error("the credential does not permit {permission}")]
@@ -185,12 +188,15 @@ impl std::fmt::Display for Topic<'_> {
     }
 }
 
-/// Whether `scope` covers `topic`: `global`, or the topic's own tenant.
+/// Whether `scope` covers `topic`: `global`, the topic's tenant, or its namespace.
 pub fn covers(scope: &Scope, topic: &Topic<'_>) -> bool {
     match scope {
         Scope::Global => true,
-        Scope::Resource(resource) => {
-            resource.is_kind(&ResourceKind::PULSAR_TENANT) && resource.id() == topic.tenant
+        Scope::Resource(resource) if resource.is_kind(&ResourceKind::PULSAR_TENANT) => {
+            resource.id() == topic.tenant
+        }
+        Scope::Resource(resource) if resource.is_kind(&ResourceKind::PULSAR_NAMESPACE) => {
+            resource.id().split_once('/') == Some((topic.tenant, topic.namespace))
         }
         _ => false,
     }
@@ -206,7 +212,7 @@ pub fn authorize(
     if !covers(identity.scope(), topic) {
         return Err(TopicRefusal::OutOfScope {
             scope: identity.scope().clone(),
-            tenant: topic.tenant.to_owned(),
+            namespace: format!("{}/{}", topic.tenant, topic.namespace),
         });
     }
     let permission = match action {

@@ -122,3 +122,33 @@ async fn a_tenant_key_covers_its_tenant_in_every_form_and_nothing_else() {
         Err(TopicRefusal::PermissionDenied { permission: Permission::PRODUCE })
     );
 }
+
+#[tokio::test]
+async fn a_namespace_key_connects_to_its_tenant_and_covers_its_namespace_only() {
+    let mut world = World::new().await;
+    let scope = Scope::Resource("pulsar-namespace/acme/orders".parse().unwrap());
+    let new = NewKey::new("orders".parse().unwrap(), scope);
+    let key = world.manager.create_key(&Actor::new("test").unwrap(), new).await.unwrap();
+    world.sync().await;
+    let tenant: ResourceRef = "pulsar-tenant/acme".parse().unwrap();
+    let credential = Credential::ApiKey(key.secret.expose());
+    // On the whole tenant it is refused, unless the server authorizes each part.
+    let exact = AuthContext::new(&tenant, keygate_testkit::T0);
+    assert!(world.authenticator.authenticate(&credential, &exact).is_err());
+    let identity = world.authenticator.authenticate(&credential, &exact.reaching_parts()).unwrap();
+    let other_tenant: ResourceRef = "pulsar-tenant/other".parse().unwrap();
+    let elsewhere = AuthContext::new(&other_tenant, keygate_testkit::T0).reaching_parts();
+    assert!(world.authenticator.authenticate(&credential, &elsewhere).is_err());
+
+    for (name, covered) in [
+        ("persistent://acme/orders/events", true),
+        ("acme/orders/events-partition-1", true),
+        ("non-persistent://acme/orders/x", true),
+        ("persistent://acme/billing/events", false),
+        ("persistent://other/orders/events", false),
+        ("events", false),
+    ] {
+        let topic = Topic::parse(name).unwrap();
+        assert_eq!(authorize(&identity, &topic, TopicAction::Produce).is_ok(), covered, "{name}");
+    }
+}
