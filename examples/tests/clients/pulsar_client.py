@@ -10,7 +10,8 @@ Then, on standard input, one command a line:
     subscribe TOPIC subscribe to it, as a consumer
     quit
 and, for each, one JSON line on standard output: {"ok": true, "message_id": "..."} or
-{"ok": false, "error": "ErrorClass: message"}.
+{"ok": false, "error": "ErrorClass: message", "logged": [...]}, where "logged" is what the
+client library logged meanwhile (the server's own words are there, not in the exception).
 """
 
 import json
@@ -21,6 +22,21 @@ import sys
 import pulsar
 
 logging.basicConfig(level=logging.CRITICAL)
+
+
+class Recorder(logging.Handler):
+    """Keeps what the client library logs at warning level and above: where it says what the
+    server answered, which its exceptions leave out."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+RECORDER = Recorder()
 
 
 def authentication(args):
@@ -35,6 +51,14 @@ def authentication(args):
     return pulsar.AuthenticationToken(args[0])
 
 
+def pulsar_logger():
+    logger = logging.getLogger("pulsar")
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    logger.addHandler(RECORDER)
+    return logger
+
+
 def answer(result):
     print(json.dumps(result), flush=True)
 
@@ -45,7 +69,7 @@ def main():
         authentication=authentication(sys.argv[2:]),
         operation_timeout_seconds=5,
         connection_timeout_ms=3000,
-        logger=logging.getLogger("pulsar"),
+        logger=pulsar_logger(),
     )
     producers = {}
     for line in sys.stdin:
@@ -66,7 +90,8 @@ def main():
             message_id = producers[topic].send(b"hello from keygate")
             answer({"ok": True, "message_id": str(message_id)})
         except Exception as error:  # the test wants every failure as data
-            answer({"ok": False, "error": "%s: %s" % (type(error).__name__, error)})
+            logged, RECORDER.lines = RECORDER.lines, []
+            answer({"ok": False, "error": "%s: %s" % (type(error).__name__, error), "logged": logged})
     try:
         client.close()
     finally:

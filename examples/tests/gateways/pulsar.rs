@@ -28,6 +28,24 @@ fn token_expiring_at(operator: &Operator, exp: i64) -> String {
     Minter::new(Arc::new(key)).with_token_type(None).mint(&claims).unwrap().expose().to_owned()
 }
 
+/// A store with the service account `orders`, an HS256 secret key made by `keygate secret-key
+/// create`, and a gateway for `TENANT` that also trusts tokens signed with it: the operator, the
+/// key as a `file://` value, the gateway and its URL.
+fn gateway_trusting_a_secret_key() -> (Operator, String, Gateway, String) {
+    let operator = Operator::new();
+    let secret_file = operator.path("hs256.key");
+    operator.keygate(&["secret-key", "create", "-o", secret_file.to_str().unwrap()]);
+    let secret = format!("file://{}", secret_file.display());
+    let store = operator.store();
+    operator.keygate(&["service-account", "create", "orders"]);
+    let gateway = Gateway::start(
+        "pulsar_gateway",
+        &["--store", &store, "--resource", TENANT, "--secret-key", &secret],
+    );
+    let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+    (operator, secret, gateway, url)
+}
+
 fn produce(python: &str, url: &str, credential: &[&str]) -> serde_json::Value {
     let mut args = vec![url];
     args.extend_from_slice(credential);
@@ -121,15 +139,19 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
     }
     gateway.expect("authenticated as orders (a token", Duration::from_secs(5));
     // Expired, for another tenant, or never expiring (the gateway was not told to allow it).
-    // Each is told at once, as an authentication error, not left to time out.
-    for (bad, reason) in
-        [(expired.as_str(), "expired"), (elsewhere.trim(), "audience"), (forever.trim(), "exp")]
-    {
+    // Each is told at once, as an authentication error with the client-facing reason (which
+    // the client library logs; its exception has the error's kind only), not left to time out.
+    for (bad, reason, told) in [
+        (expired.as_str(), "expired", "the credential has expired"),
+        (elsewhere.trim(), "audience", "authentication failed"),
+        (forever.trim(), "exp", "authentication failed"),
+    ] {
         let mut client = Client::start(&python, "pulsar_client.py", &[&url, bad]);
         let asked = std::time::Instant::now();
         let answer = client.ask(&format!("produce {TOPIC}"));
         assert_eq!(answer["ok"], false, "{answer}");
         assert!(answer["error"].as_str().unwrap().contains("AuthenticationError"), "{answer}");
+        assert!(answer["logged"].to_string().contains(&format!("msg: {told}")), "{answer}");
         assert!(asked.elapsed() < Duration::from_secs(2), "refused after {:?}", asked.elapsed());
         gateway.expect(reason, Duration::from_secs(10));
     }
@@ -172,17 +194,7 @@ fn pulsar_clients_refresh_expiring_tokens_and_others_are_disconnected() {
     ) else {
         return;
     };
-    let operator = Operator::new();
-    let secret_file = operator.path("hs256.key");
-    operator.keygate(&["secret-key", "create", "-o", secret_file.to_str().unwrap()]);
-    let secret = format!("file://{}", secret_file.display());
-    let store = operator.store();
-    operator.keygate(&["service-account", "create", "orders"]);
-    let mut gateway = Gateway::start(
-        "pulsar_gateway",
-        &["--store", &store, "--resource", TENANT, "--secret-key", &secret],
-    );
-    let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+    let (operator, secret, mut gateway, url) = gateway_trusting_a_secret_key();
 
     // pulsar-client advertises supports_auth_refresh: challenged at expiry, it answers with the
     // token its supplier reads now, and carries on.
@@ -194,12 +206,23 @@ fn pulsar_clients_refresh_expiring_tokens_and_others_are_disconnected() {
         &[&url, "--token-file", token_file.to_str().unwrap()],
     );
     assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
+    // Several refreshes on the one connection, each with the token the supplier reads then.
+    for _ in 0..2 {
+        // Two seconds past the current token's end, at the least: a token already expired
+        // when it is asked for would end the session.
+        std::fs::write(&token_file, token_expiring_at(&operator, now() + 5)).unwrap();
+        gateway.expect("asking the client to refresh", Duration::from_secs(10));
+        gateway.expect("refreshed its token as orders", Duration::from_secs(10));
+        assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
+    }
     let fresh =
         operator.keygate(&["token", "create", "--secret-key", &secret, "-s", "orders", "-e", "1h"]);
     std::fs::write(&token_file, fresh.trim()).unwrap();
     gateway.expect("asking the client to refresh", Duration::from_secs(10));
     gateway.expect("refreshed its token as orders", Duration::from_secs(10));
     assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
+    let reopened = gateway.drain().iter().filter(|line| line.contains(": opened from")).count();
+    assert_eq!(reopened, 0, "the client reconnected instead of refreshing");
 
     // A client that does not advertise it is disconnected when its token expires.
     let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
@@ -285,17 +308,7 @@ fn a_static_token_that_expires_ends_its_connection_after_one_challenge() {
     ) else {
         return;
     };
-    let operator = Operator::new();
-    let secret_file = operator.path("hs256.key");
-    operator.keygate(&["secret-key", "create", "-o", secret_file.to_str().unwrap()]);
-    let secret = format!("file://{}", secret_file.display());
-    let store = operator.store();
-    operator.keygate(&["service-account", "create", "orders"]);
-    let mut gateway = Gateway::start(
-        "pulsar_gateway",
-        &["--store", &store, "--resource", TENANT, "--secret-key", &secret],
-    );
-    let url = format!("pulsar://127.0.0.1:{}", gateway.port);
+    let (operator, _, mut gateway, url) = gateway_trusting_a_secret_key();
 
     // The client answers every challenge with the one token it has, which has expired (though
     // still inside the verifier's clock-skew leeway, which a session never gets): the first
