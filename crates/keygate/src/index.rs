@@ -102,3 +102,35 @@ impl Grants {
         self.known.retain(|grant| Arc::strong_count(grant) > 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use keygate_core::{Expiry, KeyFormat, KeyId, KeyRecord, KeyTemplate, Scope, Timestamp};
+
+    use super::*;
+
+    fn record(owner: &str, n: u8) -> KeyRecord {
+        let now = Timestamp::from_unix(1_800_000_000).unwrap();
+        let scope = Scope::Resource("kafka-cluster/lkc-1".parse().unwrap());
+        let template =
+            KeyTemplate::new(owner.parse().unwrap(), scope, KeyFormat::Jwt, Expiry::Never);
+        KeyRecord::issue(template, KeyId::from_bytes([n; 10]), now, None).unwrap()
+    }
+
+    #[test]
+    fn keys_that_say_the_same_share_one_grant_and_unused_grants_are_forgotten() {
+        let mut grants = Grants::default();
+        let (a, b, c) = (
+            grants.index(&record("orders", 1)),
+            grants.index(&record("orders", 2)),
+            grants.index(&record("billing", 3)),
+        );
+        assert!(Arc::ptr_eq(&a.grant, &b.grant));
+        assert!(!Arc::ptr_eq(&a.grant, &c.grant));
+        assert_eq!(grants.known.len(), 2);
+        drop(c);
+        grants.prune();
+        assert_eq!(grants.known.len(), 1, "billing's grant outlived its only key");
+        assert_eq!(a.standing, Standing::Active);
+    }
+}

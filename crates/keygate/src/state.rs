@@ -1,7 +1,7 @@
 //! The authenticator's immutable state, and how a replica builds the next one.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use keygate_core::{Expiry, KeyId, KeyState, PrincipalId, SigningKeyId, Timestamp};
 use keygate_revocation::{Delta, KeyIdMap, Revocation, RevocationSet};
@@ -19,8 +19,11 @@ use crate::index::{Grants, IndexedKey, Standing};
 #[derive(Clone)]
 pub(crate) struct AuthState {
     pub(crate) keys: KeyIdMap<Arc<IndexedKey>>,
-    /// The owners, scopes and permissions the keys share.
-    grants: Arc<Grants>,
+    /// The owners, scopes and permissions the keys share. One interner serves every state a
+    /// replica builds: sharing it between the state readers hold and the next one is harmless
+    /// (what it hands out never changes), and a delta then costs what it changes rather than a
+    /// copy of every grant. Only syncs, which a replica runs one at a time, lock it.
+    grants: Arc<Mutex<Grants>>,
     pub(crate) signing_keys: Arc<BTreeMap<SigningKeyId, SigningKeyRecord>>,
     /// Verifies keygate's JWT API keys; `None` while there is no signing key.
     pub(crate) verifier: Option<Arc<Verifier>>,
@@ -103,7 +106,7 @@ impl AuthState {
         };
         Ok(AuthState {
             keys,
-            grants: Arc::new(grants),
+            grants: Arc::new(Mutex::new(grants)),
             signing_keys: Arc::new(signing_keys),
             verifier,
             revocations,
@@ -142,7 +145,7 @@ impl AuthState {
                         _ => {}
                     }
                     report.changed_keys.push(key.id());
-                    let indexed = Arc::make_mut(&mut next.grants).index(key);
+                    let indexed = lock(&next.grants).index(key);
                     next.keys.insert(key.id(), indexed);
                 }
                 ChangeEvent::KeyDeleted { key } => {
@@ -164,8 +167,9 @@ impl AuthState {
             }
             next.version = change.seq;
         }
-        if !report.deleted_keys.is_empty() || !report.changed_keys.is_empty() {
-            Arc::make_mut(&mut next.grants).prune();
+        // A key's grant never changes, so grants fall out of use only when keys are deleted.
+        if !report.deleted_keys.is_empty() {
+            lock(&next.grants).prune();
         }
         if let Some(signing_keys) = signing_keys {
             next.verifier = build_verifier(&signing_keys, cache_slots)?;
@@ -231,4 +235,8 @@ pub(crate) fn session_deadline(
         Some(cap) => expires.min(Expiry::At(now.saturating_add(cap))),
         None => expires,
     }
+}
+
+fn lock(grants: &Mutex<Grants>) -> MutexGuard<'_, Grants> {
+    grants.lock().unwrap_or_else(PoisonError::into_inner)
 }
