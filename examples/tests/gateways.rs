@@ -6,8 +6,6 @@
 
 mod gateways {
     mod http;
-    mod kafka;
-    mod limits;
     mod pulsar;
     pub(crate) mod support;
 }

@@ -10,6 +10,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod fixtures;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod strategy;
 
 use std::sync::atomic::{AtomicU64, Ordering};

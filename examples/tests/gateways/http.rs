@@ -1,11 +1,13 @@
 //! The HTTP gateway with Python's own HTTP client.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::support::{Gateway, Operator, python};
+use super::support::{Gateway, Operator, closed_within, connect, example, python};
 
 /// `method url` with an Authorization header (if any), through urllib: (status, JSON body, the
 /// WWW-Authenticate header).
@@ -69,7 +71,7 @@ fn http_requests_authenticate_with_bearer_and_basic() {
         "consume",
     ]);
     let store = operator.store();
-    let mut gateway = Gateway::start("http_gateway", &["--store", &store, "--resource", resource]);
+    let mut gateway = Gateway::start(&example("http_gateway"), &["--store", &store, "--resource", resource]);
     let base = format!("http://127.0.0.1:{}", gateway.port);
     let whoami = format!("{base}/whoami");
 
@@ -117,4 +119,39 @@ fn http_requests_authenticate_with_bearer_and_basic() {
     // The key's secret was proven, so the client may learn why; its key id is not echoed.
     assert!(!body.to_string().contains(&id), "{body}");
     gateway.expect("is revoked", Duration::from_secs(5));
+}
+
+#[test]
+fn http_clients_that_never_finish_their_headers_are_closed() {
+    let operator = Operator::new();
+    operator.keygate(&["service-account", "create", "orders"]);
+    let resource = "kafka-cluster/lkc-limits";
+    let (id, secret) = operator.api_key(&["--service-account", "orders", "--resource", resource]);
+    let store = operator.store();
+    let gateway = Gateway::start(
+        &example("http_gateway"),
+        &["--store", &store, "--resource", resource, "--limit", "auth-deadline=1s"],
+    );
+    let started = Instant::now();
+    let mut halves: Vec<TcpStream> = (0..500)
+        .map(|_| {
+            let mut stream = connect(gateway.port);
+            stream.write_all(b"GET /whoami HTTP/1.1\r\nHost: gateway\r\nAuthor").unwrap();
+            stream
+        })
+        .collect();
+
+    // A good request meanwhile, on a connection of its own.
+    let mut good = connect(gateway.port);
+    let basic = keygate_wire::encode_basic(&id, &secret);
+    write!(good, "GET /whoami HTTP/1.1\r\nHost: gateway\r\nAuthorization: {}\r\n\r\n", *basic)
+        .unwrap();
+    let mut response = [0u8; 12];
+    good.read_exact(&mut response).unwrap();
+    assert_eq!(&response, b"HTTP/1.1 200");
+
+    for stream in &mut halves {
+        assert!(closed_within(stream, Duration::from_secs(10)), "half a header kept a connection");
+    }
+    assert!(started.elapsed() < Duration::from_secs(15));
 }

@@ -39,7 +39,7 @@ fn gateway_trusting_a_secret_key() -> (Operator, String, Gateway, String) {
     let store = operator.store();
     operator.keygate(&["service-account", "create", "orders"]);
     let gateway = Gateway::start(
-        "pulsar_gateway",
+        &example("pulsar_gateway"),
         &["--store", &store, "--resource", TENANT, "--secret-key", &secret],
     );
     let url = format!("pulsar://127.0.0.1:{}", gateway.port);
@@ -49,7 +49,7 @@ fn gateway_trusting_a_secret_key() -> (Operator, String, Gateway, String) {
 fn produce(python: &str, url: &str, credential: &[&str]) -> serde_json::Value {
     let mut args = vec![url];
     args.extend_from_slice(credential);
-    Client::start(python, "pulsar_client.py", &args).ask(&format!("produce {TOPIC}"))
+    Client::start(python, &script("pulsar_client.py"), &args).ask(&format!("produce {TOPIC}"))
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
 
     let store = operator.store();
     let mut gateway = Gateway::start(
-        "pulsar_gateway",
+        &example("pulsar_gateway"),
         &["--store", &store, "--resource", TENANT, "--secret-key", &secret],
     );
     let url = format!("pulsar://127.0.0.1:{}", gateway.port);
@@ -146,7 +146,7 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
         (elsewhere.trim(), "audience", "authentication failed"),
         (forever.trim(), "exp", "authentication failed"),
     ] {
-        let mut client = Client::start(&python, "pulsar_client.py", &[&url, bad]);
+        let mut client = Client::start(&python, &script("pulsar_client.py"), &[&url, bad]);
         let asked = std::time::Instant::now();
         let answer = client.ask(&format!("produce {TOPIC}"));
         assert_eq!(answer["ok"], false, "{answer}");
@@ -157,7 +157,7 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
     }
 
     // A JWT API key: accepted, then refused after revocation, its open connection closed.
-    let mut client = Client::start(&python, "pulsar_client.py", &[&url, &jwt]);
+    let mut client = Client::start(&python, &script("pulsar_client.py"), &[&url, &jwt]);
     assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
     gateway.expect(&format!("key {jwt_id}"), Duration::from_secs(5));
     let answer = produce(&python, &url, &[&reader]);
@@ -169,7 +169,7 @@ fn pulsar_clients_connect_with_tokens_and_keys_until_they_are_revoked() {
         (&reader, "NotAllowed", "stores no messages"),
         (&writer, "AuthorizationError", "the credential does not permit consume"),
     ] {
-        let mut consumer = Client::start(&python, "pulsar_client.py", &[&url, key]);
+        let mut consumer = Client::start(&python, &script("pulsar_client.py"), &[&url, key]);
         let asked = std::time::Instant::now();
         let answer = consumer.ask(&format!("subscribe {TOPIC}"));
         assert_eq!(answer["ok"], false, "{answer}");
@@ -282,7 +282,7 @@ fn a_public_key_from_key_pair_create_works_without_naming_its_algorithm() {
     let store = operator.store();
     let public = format!("file://{}", public.display());
     let mut gateway = Gateway::start(
-        "pulsar_gateway",
+        &example("pulsar_gateway"),
         &["--store", &store, "--resource", TENANT, "--public-key", &public],
     );
     let url = format!("pulsar://127.0.0.1:{}", gateway.port);
@@ -315,7 +315,7 @@ fn a_static_token_that_expires_ends_its_connection_after_one_challenge() {
     // answer ends the connection, and its reconnections are refused at once.
     let expires = now() + 3;
     let token = token_expiring_at(&operator, expires);
-    let mut client = Client::start(&python, "pulsar_client.py", &[&url, &token]);
+    let mut client = Client::start(&python, &script("pulsar_client.py"), &[&url, &token]);
     assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
     let lines = gateway.lines_until("closed: refresh failed: expired", Duration::from_secs(10));
     let ended = now();
@@ -347,11 +347,11 @@ fn topics_are_authorized_by_tenant_in_every_form_pulsar_accepts() {
         "jwt",
     ]);
     let store = operator.store();
-    let mut gateway = Gateway::start("pulsar_gateway", &["--store", &store, "--resource", TENANT]);
+    let mut gateway = Gateway::start(&example("pulsar_gateway"), &["--store", &store, "--resource", TENANT]);
     let url = format!("pulsar://127.0.0.1:{}", gateway.port);
 
     // A key for one namespace connects to the tenant's gateway and reaches that namespace only.
-    let mut narrow = Client::start(&python, "pulsar_client.py", &[&url, &namespace_key]);
+    let mut narrow = Client::start(&python, &script("pulsar_client.py"), &[&url, &namespace_key]);
     for (topic, admitted) in
         [("persistent://acme/orders/events", true), ("persistent://acme/billing/events", false)]
     {
@@ -360,7 +360,7 @@ fn topics_are_authorized_by_tenant_in_every_form_pulsar_accepts() {
     }
     drop(narrow);
 
-    let mut client = Client::start(&python, "pulsar_client.py", &[&url, &key]);
+    let mut client = Client::start(&python, &script("pulsar_client.py"), &[&url, &key]);
 
     // (topic, admitted): a key scoped to pulsar-tenant/acme covers acme's topics however they
     // are written, and nothing else; the bare name means public/default.

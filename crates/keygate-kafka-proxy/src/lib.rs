@@ -1,0 +1,428 @@
+//! An authenticating Kafka-protocol proxy: Confluent-style API keys in front of any
+//! Kafka-compatible cluster.
+//!
+//! Clients speak Kafka to the proxy and authenticate with keygate API keys; the proxy checks
+//! each key in-process, authorizes every request by the key's permissions, and forwards the rest
+//! unchanged to the upstream cluster. It is a replica of the keygate store (through
+//! [`keygate_tokio`]): it syncs every 100 ms, closes the connections of a key that is revoked,
+//! suspended or deleted, and refuses everyone once its copy is older than the staleness bound.
+//!
+//! ```sh
+//! keygate-kafka-proxy --store keygate.db --resource kafka-cluster/lkc-abc123 \
+//!     --listen 127.0.0.1:9092 --upstream 127.0.0.1:19092
+//! ```
+//!
+//! # Authentication
+//!
+//! SASL/PLAIN with an opaque key (the key id as the username and the secret as the password, or
+//! the single-string key as the password) and SASL/OAUTHBEARER with a JWT API key, over
+//! `SASL_PLAINTEXT`, or over `SASL_SSL` with `--tls-cert` and `--tls-key` (rustls on ring).
+//! KIP-368 re-authentication: the session lifetime handed to the client never outlives the key
+//! (nor `--max-session`), and a re-authentication may not change the principal. Before a
+//! client has authenticated it may send ApiVersions and the SASL exchange only, within the
+//! pre-authentication limits of [`keygate_tokio::Limits`] (`--limit NAME=VALUE`).
+//!
+//! # Authorization
+//!
+//! Every request needs one permission of its key, deny by default. A key that may produce,
+//! consume or administer may also describe, as Kafka's WRITE, READ and ALTER imply DESCRIBE.
+//!
+//! | permission | Kafka APIs |
+//! |---|---|
+//! | `produce` | Produce, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit |
+//! | `consume` | Fetch, ListOffsets, OffsetForLeaderEpoch, OffsetCommit, OffsetFetch, OffsetDelete, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, ConsumerGroupHeartbeat |
+//! | `describe` | Metadata, FindCoordinator, DescribeCluster, DescribeConfigs, DescribeGroups, ListGroups, ConsumerGroupDescribe, DescribeTopicPartitions |
+//! | `admin` | CreateTopics, DeleteTopics, DeleteRecords, DeleteGroups, AlterConfigs, IncrementalAlterConfigs, CreateAcls, DeleteAcls, DescribeAcls, DescribeUserScramCredentials, AlterUserScramCredentials, ListPartitionReassignments |
+//!
+//! A request the key may not make gets that API's own response with its authorization error
+//! (TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED or
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED) on everything it named; the connection stays open.
+//! An API not in the table is not offered in ApiVersions, and a client that sends it anyway is
+//! disconnected. Permissions narrow a key; the principal's ACLs on the cluster still apply.
+//!
+//! # Brokers
+//!
+//! Each client connection gets its own upstream connection once it has authenticated. Requests
+//! and responses pass through byte for byte, except the proxy's own ApiVersions (the versions
+//! both it and the upstream speak) and the responses that name brokers (Metadata,
+//! FindCoordinator, DescribeCluster), which are rewritten so that clients only ever connect to
+//! the proxy. Broker node `n` is served on its own listener at port `first + n`, where `first`
+//! is `--broker-ports` (by default the `--listen` port + 1): with `--listen 127.0.0.1:9092`,
+//! node 0 is on 9093 and node 1 on 9094. A listener opens when a response first names its node.
+//! Produce is offered up to v9 and Fetch up to v15, because later versions carry broker
+//! addresses (KIP-951) in responses that the proxy passes through unread.
+//!
+//! The proxy reaches the upstream in plaintext: run it beside the cluster, on a network the
+//! cluster trusts.
+//!
+//! # Operators
+//!
+//! One timestamped line on standard output per authentication (key id and principal, never a
+//! secret) and per closed connection; refusals are held to 20 lines in 10 seconds, and the
+//! rest counted. `--metrics HOST:PORT` serves Prometheus metrics: connections, authentications
+//! by outcome and reason, requests forwarded and refused by API, bytes each way.
+
+mod access;
+mod brokers;
+mod codec;
+mod connection;
+mod log;
+mod metrics;
+mod refusal;
+mod sasl;
+mod tls;
+mod versions;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::StrBytes;
+use keygate::AuthConfig;
+use keygate::core::{ResourceRef, Span};
+use keygate_tokio::{Limits, Server, ServerConfig};
+use tokio::net::TcpListener;
+
+pub use access::Operation;
+
+use brokers::{Advertised, Brokers, Named, Route};
+use log::Log;
+use metrics::Metrics;
+use versions::Versions;
+
+/// The largest request accepted once authenticated: Kafka's `socket.request.max.bytes`.
+pub const MAX_REQUEST: usize = 100 * 1024 * 1024;
+
+/// How the proxy runs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ProxyConfig {
+    /// The keygate store: a SQLite path, or a `sqlite:` or `postgres://` URL.
+    pub store: String,
+    /// The cluster the proxy fronts, as `kafka-cluster/ID`: keys must be valid on it.
+    pub resource: ResourceRef,
+    /// The bootstrap listener. Broker listeners share its IP address.
+    pub listen: SocketAddr,
+    /// The upstream bootstrap broker, `HOST:PORT`.
+    pub upstream: String,
+    /// The first broker listener's port: node `n` is served on `first + n`. By default the
+    /// `listen` port + 1.
+    pub broker_ports: Option<u16>,
+    /// The host clients are told to connect to. By default, the address each client reached
+    /// the proxy at.
+    pub advertised_host: Option<String>,
+    /// The certificate chain and private key (PEM files) for `SASL_SSL`; plaintext without.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The longest a session lasts before the client must re-authenticate.
+    pub max_session: Option<Span>,
+    /// Where to serve Prometheus metrics.
+    pub metrics: Option<SocketAddr>,
+    /// Connection limits.
+    pub limits: Limits,
+    /// How long to wait for the upstream at start, and for each upstream connection.
+    pub upstream_timeout: Duration,
+}
+
+impl ProxyConfig {
+    /// A plaintext proxy of `resource` on `listen` in front of `upstream`, keys from `store`.
+    pub fn new(store: &str, resource: ResourceRef, listen: SocketAddr, upstream: &str) -> Self {
+        ProxyConfig {
+            store: store.to_owned(),
+            resource,
+            listen,
+            upstream: upstream.to_owned(),
+            broker_ports: None,
+            advertised_host: None,
+            tls: None,
+            max_session: None,
+            metrics: None,
+            limits: Limits::default().with_max_frame(MAX_REQUEST),
+            upstream_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the proxy could not start, or a connection ended. `Display` is for the operator's log
+/// and never holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The store could not be opened or read.
+    #[error("the keygate store: {0}")]
+    Store(#[from] keygate_tokio::StartError),
+    /// A listener could not be opened.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// Where.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The upstream did not answer at start.
+    #[error("the upstream broker at {address} did not answer: {reason}")]
+    UpstreamUnreachable {
+        /// Where it was looked for.
+        address: String,
+        /// What went wrong last.
+        reason: String,
+    },
+    /// The upstream misbehaved or went away.
+    #[error("upstream: {0}")]
+    Upstream(String),
+    /// The client broke the protocol.
+    #[error("{0}")]
+    Protocol(&'static str),
+    /// An API the proxy does not serve.
+    #[error("{0:?} is not served by the proxy")]
+    NotServed(ApiKey),
+    /// A response could not be encoded.
+    #[error("cannot encode a {0:?} response")]
+    Encode(ApiKey),
+    /// A broker's node id puts its listener outside the port range.
+    #[error("broker node {node} has no port from {first_port}: set --broker-ports lower")]
+    NoPort {
+        /// The node id.
+        node: i32,
+        /// The first broker port.
+        first_port: u16,
+    },
+    /// Reading or writing the client's connection failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running proxy. Its listeners stay open while it lives; dropping it stops accepting.
+#[derive(Debug)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    metrics_address: Option<SocketAddr>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Opens the store (the first sync before this returns), asks the upstream which versions
+    /// it speaks, and starts listening.
+    pub async fn start(config: ProxyConfig) -> Result<Proxy, ProxyError> {
+        let log = Log::new();
+        let mut auth = AuthConfig::default();
+        if let Some(max) = config.max_session {
+            auth = auth.with_max_session(max);
+        }
+        let server_config = ServerConfig::default()
+            .with_auth(auth)
+            .with_limits(config.limits.clone())
+            .on_sync(|outcome| {
+                if let Err(error) = outcome {
+                    println!("sync failed (the authenticator keeps its state): {error}");
+                }
+            });
+        let server = Server::open(&config.store, config.resource.clone(), server_config).await?;
+        let upstream = versions::probe(&config.upstream, config.upstream_timeout).await?;
+        let versions = Versions::new(&upstream);
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(Tls(tls::acceptor(cert, key)?)),
+            None => None,
+        };
+        let listener = bind(config.listen).await?;
+        let address = listener.local_addr().map_err(|source| ProxyError::Listen {
+            address: config.listen,
+            source,
+        })?;
+        let first_port = config.broker_ports.unwrap_or(address.port().saturating_add(1));
+        let metrics = Arc::new(Metrics::new());
+        let mut tasks = Vec::new();
+        let mut metrics_address = None;
+        if let Some(at) = config.metrics {
+            let listener = bind(at).await?;
+            metrics_address = listener.local_addr().ok();
+            tasks.push(tokio::spawn(metrics::serve(listener, Arc::clone(&metrics))));
+        }
+        let (listeners, mut opened) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            server,
+            upstream: config.upstream.clone(),
+            listen_ip: address.ip(),
+            advertised_host: config.advertised_host.clone(),
+            first_port,
+            versions,
+            brokers: Brokers::default(),
+            tls,
+            metrics,
+            log,
+            connect_timeout: config.upstream_timeout,
+            listeners,
+        });
+        tasks.push(tokio::spawn(accept(Arc::clone(&shared), listener, Route::Bootstrap)));
+        let weak = Arc::downgrade(&shared);
+        tasks.push(tokio::spawn(async move {
+            while let Some((listener, route)) = opened.recv().await {
+                let Some(shared) = weak.upgrade() else { return };
+                tokio::spawn(accept(shared, listener, route));
+            }
+        }));
+        shared.log.line(format_args!(
+            "keygate-kafka-proxy: listening on {address} ({}) as {} in front of {}; brokers on \
+             ports {first_port} + node id; {} APIs offered",
+            if shared.tls.is_some() { "SASL_SSL" } else { "SASL_PLAINTEXT" },
+            shared.server.resource(),
+            config.upstream,
+            shared.versions.len(),
+        ));
+        Ok(Proxy { shared, address, metrics_address, tasks })
+    }
+
+    /// The bootstrap listener's address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Where metrics are served, if they are.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
+    }
+
+    /// The keygate server the proxy authenticates with.
+    pub fn server(&self) -> &Server {
+        &self.shared.server
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// What the proxy's tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    server: Server,
+    upstream: String,
+    listen_ip: IpAddr,
+    advertised_host: Option<String>,
+    first_port: u16,
+    versions: Versions,
+    brokers: Brokers,
+    tls: Option<Tls>,
+    metrics: Arc<Metrics>,
+    log: Log,
+    connect_timeout: Duration,
+    /// Broker listeners to accept on: a task of the proxy's own spawns their accept loops, so
+    /// that a connection (spawned by an accept loop) does not spawn one itself.
+    listeners: tokio::sync::mpsc::UnboundedSender<(TcpListener, Route)>,
+}
+
+/// The TLS acceptor, which has no `Debug` of its own.
+#[derive(Clone)]
+struct Tls(tokio_rustls::TlsAcceptor);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
+
+impl Shared {
+    /// Records where a broker a response named lives upstream, and opens its listener the
+    /// first time.
+    async fn learn(&self, broker: Named) {
+        if !self.brokers.learn(&broker) {
+            return;
+        }
+        let advertised = self.advertised(self.listen_ip);
+        let port = match advertised.port(broker.node) {
+            Ok(port) => port,
+            Err(error) => {
+                self.log.line(format_args!("broker {}: {error}", broker.node));
+                return;
+            }
+        };
+        let address = SocketAddr::new(self.listen_ip, port);
+        match bind(address).await {
+            Ok(listener) => {
+                self.log.line(format_args!(
+                    "broker {} ({}) served on {address}",
+                    broker.node, broker.upstream
+                ));
+                let _ = self.listeners.send((listener, Route::Broker(broker.node)));
+            }
+            Err(error) => self.log.line(format_args!("broker {}: {error}", broker.node)),
+        }
+    }
+
+    /// What a client that reached the proxy at `local` is told about brokers.
+    fn advertised(&self, local: IpAddr) -> Advertised {
+        let host = self.advertised_host.clone().unwrap_or_else(|| local.to_string());
+        Advertised { host: StrBytes::from_string(host), first_port: self.first_port }
+    }
+}
+
+fn stranger(reason: String) -> connection::Closed {
+    connection::Closed { reason, authenticated: false }
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, ProxyError> {
+    TcpListener::bind(address).await.map_err(|source| ProxyError::Listen { address, source })
+}
+
+/// Accepts the connections of one listener until the proxy is dropped.
+async fn accept(shared: Arc<Shared>, listener: TcpListener, route: Route) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, typically: wait rather than spin.
+                shared.log.line(format_args!("accept failed: {error}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        shared.metrics.connections_opened.fetch_add(1, Ordering::Relaxed);
+        let Some(connection) = shared.server.admit() else {
+            shared.metrics.connections_over_cap.fetch_add(1, Ordering::Relaxed);
+            shared.log.refusal(format_args!(
+                "connection from {peer} refused: {} connections open",
+                shared.server.open_connections()
+            ));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().map_or(shared.listen_ip, |a| a.ip());
+        let advertised = shared.advertised(local);
+        let shared = Arc::clone(&shared);
+        let route = route.clone();
+        tokio::spawn(async move {
+            shared.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+            let id = connection.id();
+            let deadline = shared.server.limits().auth_deadline;
+            let ending = match &shared.tls {
+                None => {
+                    let shared2 = Arc::clone(&shared);
+                    connection::serve(stream, connection, route, advertised, shared2).await
+                }
+                Some(Tls(acceptor)) => {
+                    match tokio::time::timeout(deadline, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let shared2 = Arc::clone(&shared);
+                            connection::serve(tls, connection, route, advertised, shared2).await
+                        }
+                        Ok(Err(error)) => stranger(format!("TLS handshake failed: {error}")),
+                        Err(_) => stranger(format!("no TLS handshake within {deadline:?}")),
+                    }
+                }
+            };
+            shared.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+            let line = format_args!("connection {id} from {peer}: closed: {}", ending.reason);
+            if ending.authenticated { shared.log.line(line) } else { shared.log.refusal(line) }
+        });
+    }
+}

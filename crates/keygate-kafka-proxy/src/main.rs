@@ -1,0 +1,82 @@
+//! `keygate-kafka-proxy`: keygate API keys in front of a Kafka-compatible cluster. See the
+//! crate docs for what it does; `--help` for how to run it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use keygate::core::{ResourceRef, Span};
+use keygate_kafka_proxy::{MAX_REQUEST, Proxy, ProxyConfig};
+use keygate_tokio::Limits;
+
+/// An authenticating Kafka proxy: clients authenticate with keygate API keys (SASL PLAIN or
+/// OAUTHBEARER), each request is authorized by the key's permissions, and the rest is forwarded
+/// to the upstream cluster.
+#[derive(Debug, Parser)]
+#[command(name = "keygate-kafka-proxy", version)]
+struct Args {
+    /// The keygate store (a SQLite path or a postgres:// URL), as the keygate command uses it.
+    #[arg(long, env = "KEYGATE_STORE")]
+    store: String,
+    /// The cluster this proxy fronts, as kafka-cluster/ID: keys must be valid on it.
+    #[arg(long)]
+    resource: ResourceRef,
+    /// The bootstrap listener. Broker node N is served on the same IP at port
+    /// --broker-ports + N.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    listen: SocketAddr,
+    /// The upstream cluster's bootstrap broker, HOST:PORT (reached in plaintext).
+    #[arg(long)]
+    upstream: String,
+    /// The port of broker node 0's listener [default: the --listen port + 1].
+    #[arg(long, value_name = "PORT")]
+    broker_ports: Option<u16>,
+    /// The host clients are told to connect to [default: the address they reached].
+    #[arg(long, value_name = "HOST")]
+    advertised_host: Option<String>,
+    /// A PEM certificate chain: serve SASL_SSL (with --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    tls_key: Option<PathBuf>,
+    /// The longest a session lasts before the client must re-authenticate (KIP-368), like
+    /// connections.max.reauth.ms; sessions never outlive their key either way.
+    #[arg(long, value_name = "SPAN")]
+    max_session: Option<Span>,
+    /// Serve Prometheus metrics on HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics: Option<SocketAddr>,
+    /// A connection limit, NAME=VALUE: max-connections, auth-deadline, max-frame-before-auth,
+    /// max-frame or idle-timeout. Repeat for several.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
+    /// How long to wait for the upstream at start, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    upstream_timeout: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let limits = args
+        .limits
+        .iter()
+        .try_fold(Limits::default().with_max_frame(MAX_REQUEST), |l, s| l.with_setting(s))
+        .map_err(|e| format!("--limit: {e}"))?;
+    let mut config = ProxyConfig::new(&args.store, args.resource, args.listen, &args.upstream);
+    config.broker_ports = args.broker_ports;
+    config.advertised_host = args.advertised_host;
+    config.tls = args.tls_cert.zip(args.tls_key);
+    config.max_session = args.max_session;
+    config.metrics = args.metrics;
+    config.limits = limits;
+    config.upstream_timeout = Duration::from_secs(args.upstream_timeout);
+    let proxy = Proxy::start(config).await.map_err(|e| e.to_string())?;
+    if let Some(metrics) = proxy.metrics_address() {
+        println!("metrics on http://{metrics}/metrics");
+    }
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Counters for operators, served in Prometheus' text format.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use kafka_protocol::messages::ApiKey;
+use tokio::net::TcpListener;
+
+/// API keys are below this (Kafka's are below 100).
+const APIS: usize = 128;
+
+/// What the proxy has done since it started.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    pub(crate) connections_opened: AtomicU64,
+    pub(crate) connections_open: AtomicU64,
+    pub(crate) connections_over_cap: AtomicU64,
+    pub(crate) bytes_from_clients: AtomicU64,
+    pub(crate) bytes_to_clients: AtomicU64,
+    forwarded: [AtomicU64; APIS],
+    refused: [AtomicU64; APIS],
+    authentications: Mutex<BTreeMap<(&'static str, String), u64>>,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Metrics {
+        Metrics {
+            connections_opened: AtomicU64::new(0),
+            connections_open: AtomicU64::new(0),
+            connections_over_cap: AtomicU64::new(0),
+            bytes_from_clients: AtomicU64::new(0),
+            bytes_to_clients: AtomicU64::new(0),
+            forwarded: std::array::from_fn(|_| AtomicU64::new(0)),
+            refused: std::array::from_fn(|_| AtomicU64::new(0)),
+            authentications: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub(crate) fn forwarded(&self, api: ApiKey) {
+        count(&self.forwarded, api);
+    }
+
+    pub(crate) fn refused(&self, api: ApiKey) {
+        count(&self.refused, api);
+    }
+
+    /// An authentication's outcome: `reason` is empty for a success.
+    pub(crate) fn authentication(&self, outcome: &'static str, reason: String) {
+        let mut map = self.authentications.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((outcome, reason)).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        let gauge = |out: &mut String, name: &str, help: &str, value: u64, kind: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        };
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        gauge(
+            &mut out,
+            "keygate_proxy_connections_open",
+            "Client connections open now.",
+            load(&self.connections_open),
+            "gauge",
+        );
+        gauge(
+            &mut out,
+            "keygate_proxy_connections_total",
+            "Client connections accepted.",
+            load(&self.connections_opened),
+            "counter",
+        );
+        gauge(
+            &mut out,
+            "keygate_proxy_connections_over_cap_total",
+            "Client connections closed at once because the connection cap was reached.",
+            load(&self.connections_over_cap),
+            "counter",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP keygate_proxy_bytes_total Bytes of Kafka frames passed, by direction.\n\
+             # TYPE keygate_proxy_bytes_total counter\n\
+             keygate_proxy_bytes_total{{direction=\"from_clients\"}} {}\n\
+             keygate_proxy_bytes_total{{direction=\"to_clients\"}} {}",
+            load(&self.bytes_from_clients),
+            load(&self.bytes_to_clients)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP keygate_proxy_authentications_total SASL authentications, by outcome and reason.\n\
+             # TYPE keygate_proxy_authentications_total counter"
+        );
+        for ((outcome, reason), n) in
+            self.authentications.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        {
+            let _ = writeln!(
+                out,
+                "keygate_proxy_authentications_total{{outcome=\"{outcome}\",reason=\"{reason}\"}} {n}"
+            );
+        }
+        for (name, help, counters) in [
+            ("keygate_proxy_requests_forwarded_total", "Requests forwarded upstream, by API.", &self.forwarded),
+            ("keygate_proxy_requests_refused_total", "Requests refused for want of a permission, by API.", &self.refused),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (key, counter) in counters.iter().enumerate() {
+                let n = load(counter);
+                let api = i16::try_from(key).ok().and_then(|k| ApiKey::try_from(k).ok());
+                if let (Some(api), true) = (api, n > 0) {
+                    let _ = writeln!(out, "{name}{{api=\"{api:?}\"}} {n}");
+                }
+            }
+        }
+        out
+    }
+}
+
+fn count(counters: &[AtomicU64; APIS], api: ApiKey) {
+    if let Some(counter) = counters.get(api as usize) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves `GET /metrics` (any path, in fact) on `listener` until the process ends.
+pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let service = service_fn(move |_: Request<Incoming>| {
+                let body = metrics.render();
+                async move {
+                    let mut response = Response::new(body);
+                    *response.status_mut() = StatusCode::OK;
+                    response.headers_mut().insert(
+                        hyper::header::CONTENT_TYPE,
+                        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+                    );
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
