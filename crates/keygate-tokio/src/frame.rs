@@ -66,7 +66,14 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             } else {
                 self.buffer.reserve(READ_CHUNK.min(4096));
             }
-            if self.inner.read_buf(&mut self.buffer).await? == 0 {
+            let read = match self.inner.read_buf(&mut self.buffer).await {
+                Ok(read) => read,
+                // TLS reports a peer that hangs up without close_notify this way; Kafka clients
+                // do, and between frames nothing was lost.
+                Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => 0,
+                Err(error) => return Err(error.into()),
+            };
+            if read == 0 {
                 return if self.buffer.is_empty() { Ok(None) } else { Err(FrameError::Truncated) };
             }
         }

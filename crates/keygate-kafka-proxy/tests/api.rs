@@ -1,0 +1,15 @@
+//! The proxy as operators run it: a process in front of a real Tansu broker, with real Kafka
+//! clients from PyPI (kafka-python and confluent-kafka, which is librdkafka) and keys made by the
+//! `keygate` command.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api {
+    mod clients;
+    mod limits;
+    mod permissions;
+    mod revocation;
+    mod sessions;
+    pub(crate) mod support;
+    mod tls;
+}

@@ -1,0 +1,167 @@
+//! Tansu, the proxy and the clients, as child processes; and a raw Kafka client for what real
+//! clients will not do.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, MetadataRequest, RequestHeader, SaslAuthenticateRequest, SaslAuthenticateResponse,
+    SaslHandshakeRequest,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+pub(crate) use keygate_testkit::process::{
+    Client, Gateway, Operator, closed_within, connect, free_port, python,
+};
+
+/// The cluster the proxy fronts in every test.
+pub(crate) const CLUSTER: &str = "kafka-cluster/lkc-proxy";
+
+/// The Tansu binary, or `None` (having said so) without one. `scripts/test` installs it.
+pub(crate) fn tansu(test: &str) -> Option<String> {
+    keygate_testkit::external("KEYGATE_TANSU", test)
+}
+
+/// Python and Tansu both, or `None`.
+pub(crate) fn externals(test: &str) -> Option<(String, String)> {
+    Some((python(test)?, tansu(test)?))
+}
+
+/// A Tansu broker with in-memory storage on a free loopback port, stopped on drop.
+pub(crate) struct Tansu {
+    child: Child,
+    pub(crate) port: u16,
+}
+
+impl Tansu {
+    pub(crate) fn start(binary: &str) -> Tansu {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(binary)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let tansu = Tansu { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "Tansu did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        tansu
+    }
+
+    pub(crate) fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The proxy in front of `tansu`, keys from `operator`'s store, with `extra` arguments.
+pub(crate) fn proxy(operator: &Operator, tansu: &Tansu, extra: &[&str]) -> Gateway {
+    let store = operator.store();
+    let upstream = tansu.address();
+    let mut args = vec!["--store", &store, "--resource", CLUSTER, "--upstream", &upstream];
+    args.extend_from_slice(extra);
+    Gateway::start(Path::new(env!("CARGO_BIN_EXE_keygate-kafka-proxy")), &args)
+}
+
+/// A Python Kafka client of `library` for the proxy at `port`: `credentials` are the mechanism
+/// (PLAIN or OAUTHBEARER) and what it takes, then optionally a CA file for SASL_SSL.
+pub(crate) fn client(python: &str, library: &str, port: u16, credentials: &[&str]) -> Client {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/kafka_client.py");
+    let bootstrap = format!("127.0.0.1:{port}");
+    let mut args = vec![library, &bootstrap];
+    args.extend_from_slice(credentials);
+    Client::start(python, &script, &args)
+}
+
+/// A store with one service account, `orders`.
+pub(crate) fn operator() -> Operator {
+    let operator = Operator::new();
+    operator.keygate(&["service-account", "create", "orders"]);
+    operator
+}
+
+/// A key of `orders` for `CLUSTER` with `extra` arguments (`--permission`, `--format jwt`).
+pub(crate) fn key(operator: &Operator, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["--service-account", "orders", "--resource", CLUSTER];
+    args.extend_from_slice(extra);
+    operator.api_key(&args)
+}
+
+/// One Kafka request: the size, the header, the body.
+pub(crate) fn send<T: Encodable>(
+    stream: &mut TcpStream,
+    api: ApiKey,
+    version: i16,
+    correlation: i32,
+    body: &T,
+) {
+    let header = RequestHeader::default()
+        .with_request_api_key(api as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation)
+        .with_client_id(Some(StrBytes::from_static_str("proxy-test")));
+    let mut buffer = BytesMut::new();
+    buffer.put_i32(0);
+    header.encode(&mut buffer, api.request_header_version(version)).unwrap();
+    body.encode(&mut buffer, version).unwrap();
+    let size = i32::try_from(buffer.len() - 4).unwrap();
+    buffer[..4].copy_from_slice(&size.to_be_bytes());
+    stream.write_all(&buffer).unwrap();
+}
+
+/// One response's body, past its size and correlation id (header v0 for the APIs used here).
+pub(crate) fn receive(stream: &mut TcpStream) -> bytes::Bytes {
+    let mut size = [0u8; 4];
+    stream.read_exact(&mut size).unwrap();
+    let mut body = vec![0u8; usize::try_from(i32::from_be_bytes(size)).unwrap()];
+    stream.read_exact(&mut body).unwrap();
+    bytes::Bytes::from(body).split_off(4)
+}
+
+/// A good client: SASL/PLAIN with the key, as Kafka clients do it. Returns the stream,
+/// authenticated.
+pub(crate) fn authenticate(port: u16, id: &str, secret: &str) -> TcpStream {
+    let mut stream = connect(port);
+    let response = sasl_plain(&mut stream, id, secret, 1);
+    assert_eq!(response.error_code, 0, "{:?}", response.error_message);
+    stream
+}
+
+/// SaslHandshake and SaslAuthenticate with PLAIN on `stream` (correlation ids `first` and
+/// `first + 1`): the answer to the second.
+pub(crate) fn sasl_plain(
+    stream: &mut TcpStream,
+    id: &str,
+    secret: &str,
+    first: i32,
+) -> SaslAuthenticateResponse {
+    let handshake =
+        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+    send(stream, ApiKey::SaslHandshake, 1, first, &handshake);
+    receive(stream);
+    let message = keygate_wire::encode_plain(id, secret);
+    let request = SaslAuthenticateRequest::default().with_auth_bytes(message.into());
+    send(stream, ApiKey::SaslAuthenticate, 1, first + 1, &request);
+    SaslAuthenticateResponse::decode(&mut receive(stream), 1).unwrap()
+}
+
+/// Sends a Metadata request and reads the answer: proof the connection still works.
+pub(crate) fn still_served(stream: &mut TcpStream, correlation: i32) {
+    send(stream, ApiKey::Metadata, 1, correlation, &MetadataRequest::default());
+    assert!(!receive(stream).is_empty());
+}
+
