@@ -1,5 +1,5 @@
 //! Prints every bench figure beside its peer with the ratio, from criterion's output in
-//! `target/criterion` and the figures in `target/keygate-bench/{measurements,throughput}.json`.
+//! `target/criterion` and the figures in `target/keygate-bench/{measurements,throughput,kafka_proxy}.json`.
 //!
 //! ```sh
 //! cargo bench -p keygate-benches          # every bench, then:
@@ -38,6 +38,7 @@ enum Figure {
 enum Unit {
     Bytes,
     PerSecond,
+    BytesPerSecond,
     Nanos,
 }
 
@@ -215,6 +216,34 @@ fn rows() -> Vec<Row> {
             check: Info,
         },
     ]);
+    for (what, proxy, direct) in [
+        ("produce", "produce_bytes_per_second_proxy", "produce_bytes_per_second_direct"),
+        ("consume (fetch)", "consume_bytes_per_second_proxy", "consume_bytes_per_second_direct"),
+    ] {
+        rows.push(Row {
+            figure: format!("Kafka proxy: {what} throughput vs the same client straight to Tansu"),
+            keygate: Measured(proxy, Unit::BytesPerSecond),
+            peer: Some(("direct", Measured(direct, Unit::BytesPerSecond))),
+            target: "≥ 0.9× direct",
+            check: AtLeastTimesPeer(0.9),
+        });
+    }
+    rows.extend([
+        Row {
+            figure: "Kafka proxy: produce p99 latency vs direct".into(),
+            keygate: Measured("produce_p99_ns_proxy", Unit::Nanos),
+            peer: Some(("direct", Measured("produce_p99_ns_direct", Unit::Nanos))),
+            target: "—",
+            check: Info,
+        },
+        Row {
+            figure: "Kafka proxy: produce p99 latency added".into(),
+            keygate: Measured("produce_p99_added_ns", Unit::Nanos),
+            peer: None,
+            target: "≤ 0.5 ms",
+            check: AtMost(500_000.0),
+        },
+    ]);
     for alg in ["HS256", "ES256", "EdDSA", "RS256"] {
         rows.push(Row {
             figure: (format!("{alg} mint")),
@@ -232,7 +261,7 @@ fn main() {
     let criterion = root.join("target/criterion");
     // The figures the measurements and throughput benches wrote, in one object.
     let mut figures = serde_json::Map::new();
-    for file in ["measurements.json", "throughput.json"] {
+    for file in ["measurements.json", "throughput.json", "kafka_proxy.json"] {
         let read = std::fs::read_to_string(root.join("target/keygate-bench").join(file))
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Map<String, Value>>(&text).ok());
@@ -309,6 +338,7 @@ fn show(figure: &Figure, value: f64) -> String {
         Figure::Bench(_) | Figure::Measured(_, Unit::Nanos) => nanos(value),
         Figure::Measured(_, Unit::Bytes) => format!("{value:.1} B"),
         Figure::Measured(_, Unit::PerSecond) => format!("{:.2} M/s", value / 1e6),
+        Figure::Measured(_, Unit::BytesPerSecond) => format!("{:.1} MB/s", value / 1e6),
     }
 }
 
