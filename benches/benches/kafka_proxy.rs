@@ -43,7 +43,6 @@ use keygate::{Actor, KeyManager, NewKey, NewPrincipal};
 use keygate_kafka_proxy::{Proxy, ProxyConfig};
 use keygate_store_sql::SqlStore;
 
-const TOPIC: &str = "bench";
 const CLUSTER: &str = "kafka-cluster/lkc-bench";
 /// Versions the proxy offers and Tansu speaks.
 const PRODUCE_VERSION: i16 = 9;
@@ -66,11 +65,8 @@ fn main() {
     let broker = Broker::start(&tansu);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("keygate.db").display().to_string();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (id, secret) = runtime.block_on(key(&store));
     let upstream = format!("127.0.0.1:{}", broker.port);
     let config = ProxyConfig::new(
@@ -86,14 +82,16 @@ fn main() {
         conn.authenticate(&id, &secret);
         conn
     };
-    direct().create_topic();
 
     let batch = record_batch(64, 1024);
     let small = record_batch(1, 100);
     let mut figures = serde_json::Map::new();
     let mut record = |name: &str, direct: Vec<f64>, proxied: Vec<f64>| {
         let (direct, proxied) = (median(direct), median(proxied));
-        println!("{name}: direct {direct:.0}, through the proxy {proxied:.0} ({:.3}x)", proxied / direct);
+        println!(
+            "{name}: direct {direct:.0}, through the proxy {proxied:.0} ({:.3}x)",
+            proxied / direct
+        );
         figures.insert(format!("{name}_direct"), direct.into());
         figures.insert(format!("{name}_proxy"), proxied.into());
         (direct, proxied)
@@ -101,16 +99,28 @@ fn main() {
 
     let paths = Paths { direct: &direct, proxied: &proxied };
     let (d, p): (Vec<f64>, Vec<f64>) = (0..rounds)
-        .map(|round| paths.both(round, |conn| produce_throughput(conn, &batch, window)))
+        .map(|round| {
+            paths.both(round, |conn| produce_throughput(conn, &paths.new_topic(), &batch, window))
+        })
         .unzip();
     record("produce_bytes_per_second", d, p);
 
-    let (d, p): (Vec<f64>, Vec<f64>) =
-        (0..rounds).map(|round| paths.both(round, |conn| fetch_throughput(conn, window))).unzip();
+    // Fetched: a topic of 16 batches (1 MiB), read from the start again and again.
+    let fetched = paths.new_topic();
+    let mut filler = direct();
+    for _ in 0..16 {
+        filler.send(ApiKey::Produce, PRODUCE_VERSION, &produce_request(&fetched, &batch));
+        let _: ProduceResponse = filler.receive(ApiKey::Produce, PRODUCE_VERSION);
+    }
+    let (d, p): (Vec<f64>, Vec<f64>) = (0..rounds)
+        .map(|round| paths.both(round, |conn| fetch_throughput(conn, &fetched, window)))
+        .unzip();
     record("consume_bytes_per_second", d, p);
 
     let (d, p): (Vec<(f64, f64)>, Vec<(f64, f64)>) = (0..rounds)
-        .map(|round| paths.both(round, |conn| produce_latency(conn, &small, samples)))
+        .map(|round| {
+            paths.both(round, |conn| produce_latency(conn, &paths.new_topic(), &small, samples))
+        })
         .unzip();
     let ((d50, d99), (p50, p99)): ((Vec<f64>, Vec<f64>), (Vec<f64>, Vec<f64>)) =
         (d.into_iter().unzip(), p.into_iter().unzip());
@@ -143,11 +153,21 @@ impl Paths<'_> {
             (run(&mut (self.direct)()), proxied)
         }
     }
+
+    /// A new topic of one partition: each run produces into its own, so that no run pays for
+    /// the log an earlier one left in the broker's memory.
+    fn new_topic(&self) -> TopicName {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = TopicName(StrBytes::from_string(format!("bench-{n}")));
+        (self.direct)().create_topic(&name);
+        name
+    }
 }
 
 /// Bytes per second of record batches over `window`, with `PIPELINE` produce requests in flight.
-fn produce_throughput(conn: &mut Conn, batch: &Bytes, window: Duration) -> f64 {
-    let request = produce_request(batch);
+fn produce_throughput(conn: &mut Conn, topic: &TopicName, batch: &Bytes, window: Duration) -> f64 {
+    let request = produce_request(topic, batch);
     let started = Instant::now();
     let mut sent = 0usize;
     let mut answered = 0usize;
@@ -165,8 +185,8 @@ fn produce_throughput(conn: &mut Conn, batch: &Bytes, window: Duration) -> f64 {
 }
 
 /// Bytes of records per second fetched from the start of the topic over `window`.
-fn fetch_throughput(conn: &mut Conn, window: Duration) -> f64 {
-    let request = fetch_request();
+fn fetch_throughput(conn: &mut Conn, topic: &TopicName, window: Duration) -> f64 {
+    let request = fetch_request(topic);
     let started = Instant::now();
     let mut sent = 0usize;
     let mut answered = 0usize;
@@ -183,12 +203,23 @@ fn fetch_throughput(conn: &mut Conn, window: Duration) -> f64 {
         answered += 1;
     }
     assert!(bytes > 0, "nothing fetched");
-    bytes as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed();
+    println!(
+        "  {answered} fetches in {elapsed:.2?}, {} bytes each, {:.2?} each",
+        bytes / answered,
+        elapsed / u32::try_from(answered).unwrap_or(u32::MAX)
+    );
+    bytes as f64 / elapsed.as_secs_f64()
 }
 
 /// p50 and p99 of one-record produce round trips, in nanoseconds.
-fn produce_latency(conn: &mut Conn, batch: &Bytes, samples: usize) -> (f64, f64) {
-    let request = produce_request(batch);
+fn produce_latency(
+    conn: &mut Conn,
+    topic: &TopicName,
+    batch: &Bytes,
+    samples: usize,
+) -> (f64, f64) {
+    let request = produce_request(topic, batch);
     let mut times: Vec<u128> = (0..samples)
         .map(|_| {
             let started = Instant::now();
@@ -202,22 +233,19 @@ fn produce_latency(conn: &mut Conn, batch: &Bytes, samples: usize) -> (f64, f64)
     (at(0.50), at(0.99))
 }
 
-fn produce_request(batch: &Bytes) -> ProduceRequest {
+fn produce_request(topic: &TopicName, batch: &Bytes) -> ProduceRequest {
     let partition = PartitionProduceData::default().with_index(0).with_records(Some(batch.clone()));
-    let topic = TopicProduceData::default()
-        .with_name(TopicName(StrBytes::from_static_str(TOPIC)))
-        .with_partition_data(vec![partition]);
+    let topic =
+        TopicProduceData::default().with_name(topic.clone()).with_partition_data(vec![partition]);
     ProduceRequest::default().with_acks(1).with_timeout_ms(5000).with_topic_data(vec![topic])
 }
 
-fn fetch_request() -> FetchRequest {
+fn fetch_request(topic: &TopicName) -> FetchRequest {
     let partition = FetchPartition::default()
         .with_partition(0)
         .with_fetch_offset(0)
         .with_partition_max_bytes(1024 * 1024);
-    let topic = FetchTopic::default()
-        .with_topic(TopicName(StrBytes::from_static_str(TOPIC)))
-        .with_partitions(vec![partition]);
+    let topic = FetchTopic::default().with_topic(topic.clone()).with_partitions(vec![partition]);
     FetchRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_max_wait_ms(0)
@@ -260,7 +288,8 @@ async fn key(store: &str) -> (String, String) {
     let owner: PrincipalId = "bench".parse().unwrap();
     manager.create_principal(&actor, NewPrincipal::service_account(owner.clone())).await.unwrap();
     let cluster: ResourceRef = CLUSTER.parse().unwrap();
-    let issued = manager.create_key(&actor, NewKey::new(owner, Scope::Resource(cluster))).await.unwrap();
+    let issued =
+        manager.create_key(&actor, NewKey::new(owner, Scope::Resource(cluster))).await.unwrap();
     (issued.record.id().to_string(), issued.secret.expose().to_owned())
 }
 
@@ -359,9 +388,9 @@ impl Conn {
         assert_eq!(response.error_code, 0, "authentication failed");
     }
 
-    fn create_topic(&mut self) {
+    fn create_topic(&mut self, name: &TopicName) {
         let topic = CreatableTopic::default()
-            .with_name(TopicName(StrBytes::from_static_str(TOPIC)))
+            .with_name(name.clone())
             .with_num_partitions(1)
             .with_replication_factor(1);
         let request = CreateTopicsRequest::default().with_topics(vec![topic]).with_timeout_ms(5000);

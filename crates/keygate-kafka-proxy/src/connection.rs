@@ -66,8 +66,7 @@ where
     let (reader, writer) = tokio::io::split(stream);
     let mut frames = FrameReader::new(reader);
     let (queue, pending) = mpsc::channel(PIPELINE);
-    let mut responder =
-        tokio::spawn(respond(writer, pending, advertised, Arc::clone(&shared)));
+    let mut responder = tokio::spawn(respond(writer, pending, advertised, Arc::clone(&shared)));
     let mut client =
         Client { connection, sasl: Sasl::default(), upstream: None, queue, route, shared };
     let (ending, last_words) = loop {
@@ -301,10 +300,10 @@ async fn respond<W: AsyncWrite + Unpin>(
 ) -> Result<(), ProxyError> {
     let mut upstream: Option<FrameReader<OwnedReadHalf>> = None;
     let written = |n: usize| {
-        shared.metrics.bytes_to_clients.fetch_add(
-            u64::try_from(n).unwrap_or(u64::MAX),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        shared
+            .metrics
+            .bytes_to_clients
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), std::sync::atomic::Ordering::Relaxed);
     };
     while let Some(next) = pending.recv().await {
         match next {

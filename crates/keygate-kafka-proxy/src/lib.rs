@@ -231,10 +231,9 @@ impl Proxy {
             None => None,
         };
         let listener = bind(config.listen).await?;
-        let address = listener.local_addr().map_err(|source| ProxyError::Listen {
-            address: config.listen,
-            source,
-        })?;
+        let address = listener
+            .local_addr()
+            .map_err(|source| ProxyError::Listen { address: config.listen, source })?;
         let first_port = config.broker_ports.unwrap_or(address.port().saturating_add(1));
         let metrics = Arc::new(Metrics::new());
         let mut tasks = Vec::new();

@@ -109,8 +109,16 @@ impl Metrics {
             );
         }
         for (name, help, counters) in [
-            ("keygate_proxy_requests_forwarded_total", "Requests forwarded upstream, by API.", &self.forwarded),
-            ("keygate_proxy_requests_refused_total", "Requests refused for want of a permission, by API.", &self.refused),
+            (
+                "keygate_proxy_requests_forwarded_total",
+                "Requests forwarded upstream, by API.",
+                &self.forwarded,
+            ),
+            (
+                "keygate_proxy_requests_refused_total",
+                "Requests refused for want of a permission, by API.",
+                &self.refused,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (key, counter) in counters.iter().enumerate() {

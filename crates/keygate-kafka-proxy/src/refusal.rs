@@ -110,7 +110,8 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
                 .topics
                 .into_iter()
                 .map(|topic| {
-                    let mut answer = txn_offset_commit_response::TxnOffsetCommitResponseTopic::default();
+                    let mut answer =
+                        txn_offset_commit_response::TxnOffsetCommitResponseTopic::default();
                     answer.partitions = topic
                         .partitions
                         .iter()
@@ -545,9 +546,9 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
                 .collect();
             respond(&refused)
         }
-        ApiKey::DescribeAcls => respond(
-            &DescribeAclsResponse::default().with_error_code(CLUSTER_AUTHORIZATION_FAILED),
-        ),
+        ApiKey::DescribeAcls => {
+            respond(&DescribeAclsResponse::default().with_error_code(CLUSTER_AUTHORIZATION_FAILED))
+        }
         ApiKey::DescribeUserScramCredentials => respond(
             &DescribeUserScramCredentialsResponse::default()
                 .with_error_code(CLUSTER_AUTHORIZATION_FAILED),
@@ -562,9 +563,10 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
             let mut refused = AlterUserScramCredentialsResponse::default();
             refused.results = users
                 .map(|user| {
-                    alter_user_scram_credentials_response::AlterUserScramCredentialsResult::default()
-                        .with_user(user)
-                        .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
+                    alter_user_scram_credentials_response::AlterUserScramCredentialsResult::default(
+                    )
+                    .with_user(user)
+                    .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
                 })
                 .collect();
             respond(&refused)

@@ -15,7 +15,9 @@ use crate::ProxyError;
 pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ProxyError> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| ProxyError::Tls(format!("cannot read a certificate chain from {}: {e}", cert.display())))?;
+        .map_err(|e| {
+            ProxyError::Tls(format!("cannot read a certificate chain from {}: {e}", cert.display()))
+        })?;
     if chain.is_empty() {
         return Err(ProxyError::Tls(format!("no certificate in {}", cert.display())));
     }

@@ -46,9 +46,9 @@ impl Versions {
 
     /// Whether `api` v`version` is offered.
     pub(crate) fn offers(&self, api: ApiKey, version: i16) -> bool {
-        self.offered.iter().any(|v| {
-            v.api_key == api as i16 && (v.min_version..=v.max_version).contains(&version)
-        })
+        self.offered
+            .iter()
+            .any(|v| v.api_key == api as i16 && (v.min_version..=v.max_version).contains(&version))
     }
 
     /// How many APIs are offered.

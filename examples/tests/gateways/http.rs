@@ -71,7 +71,8 @@ fn http_requests_authenticate_with_bearer_and_basic() {
         "consume",
     ]);
     let store = operator.store();
-    let mut gateway = Gateway::start(&example("http_gateway"), &["--store", &store, "--resource", resource]);
+    let mut gateway =
+        Gateway::start(&example("http_gateway"), &["--store", &store, "--resource", resource]);
     let base = format!("http://127.0.0.1:{}", gateway.port);
     let whoami = format!("{base}/whoami");
 

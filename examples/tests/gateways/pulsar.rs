@@ -347,7 +347,8 @@ fn topics_are_authorized_by_tenant_in_every_form_pulsar_accepts() {
         "jwt",
     ]);
     let store = operator.store();
-    let mut gateway = Gateway::start(&example("pulsar_gateway"), &["--store", &store, "--resource", TENANT]);
+    let mut gateway =
+        Gateway::start(&example("pulsar_gateway"), &["--store", &store, "--resource", TENANT]);
     let url = format!("pulsar://127.0.0.1:{}", gateway.port);
 
     // A key for one namespace connects to the tenant's gateway and reaches that namespace only.

@@ -53,7 +53,8 @@ fn every_client_and_mechanism_produces_and_consumes_through_the_proxy() {
     let answer = late.ask("produce orders-kafka-python-plain third");
     assert_eq!(answer["offset"], 2, "{answer}");
     let mut again = client(&python, "confluent-kafka", gateway.port, &plain);
-    let answer: Value = again.ask("consume orders-kafka-python-plain group-orders-kafka-python-plain 1");
+    let answer: Value =
+        again.ask("consume orders-kafka-python-plain group-orders-kafka-python-plain 1");
     assert_eq!(answer["records"], json!([[2, "third"]]), "{answer}");
     eprintln!("{}", matrix.join("\n"));
 }

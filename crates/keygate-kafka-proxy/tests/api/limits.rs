@@ -57,7 +57,8 @@ fn connections_over_the_cap_are_closed_at_once() {
 
 #[test]
 fn clients_that_do_not_authenticate_in_time_are_closed_and_good_ones_stay() {
-    let test = "api::limits::clients_that_do_not_authenticate_in_time_are_closed_and_good_ones_stay";
+    let test =
+        "api::limits::clients_that_do_not_authenticate_in_time_are_closed_and_good_ones_stay";
     let Some((_operator, _tansu, mut gateway, id, secret)) = limited(test, &["auth-deadline=1s"])
     else {
         return;

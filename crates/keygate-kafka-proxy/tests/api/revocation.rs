@@ -12,12 +12,8 @@ fn keys_that_do_not_hold_are_refused_at_authentication() {
     let tansu = Tansu::start(&tansu);
     let operator = operator();
     let (good_id, good_secret) = key(&operator, &[]);
-    let (other_id, other_secret) = operator.api_key(&[
-        "--service-account",
-        "orders",
-        "--resource",
-        "kafka-cluster/lkc-other",
-    ]);
+    let (other_id, other_secret) =
+        operator.api_key(&["--service-account", "orders", "--resource", "kafka-cluster/lkc-other"]);
     let (revoked_id, revoked_secret) = key(&operator, &[]);
     let (suspended_id, suspended_secret) = key(&operator, &[]);
     operator.keygate(&["api-key", "revoke", &revoked_id]);

@@ -16,8 +16,7 @@ fn clients_re_authenticate_within_the_session_cap_and_keep_producing() {
     let operator = operator();
     let (id, secret) = key(&operator, &[]);
     let mut gateway = proxy(&operator, &tansu, &["--max-session", "3s"]);
-    let mut producer =
-        client(&python, "confluent-kafka", gateway.port, &["PLAIN", &id, &secret]);
+    let mut producer = client(&python, "confluent-kafka", gateway.port, &["PLAIN", &id, &secret]);
     assert_eq!(producer.ask("create sessions")["ok"], true);
     assert_eq!(producer.ask("produce sessions one")["ok"], true);
     let line = gateway.expect(&format!("authenticated as orders with key {id}"), T);
@@ -38,12 +37,8 @@ fn a_session_that_is_not_renewed_ends_and_a_new_principal_is_refused() {
     let operator = operator();
     operator.keygate(&["service-account", "create", "billing"]);
     let (id, secret) = key(&operator, &[]);
-    let (other_id, other_secret) = operator.api_key(&[
-        "--service-account",
-        "billing",
-        "--resource",
-        super::support::CLUSTER,
-    ]);
+    let (other_id, other_secret) =
+        operator.api_key(&["--service-account", "billing", "--resource", super::support::CLUSTER]);
     let mut gateway = proxy(&operator, &tansu, &["--max-session", "2s"]);
 
     // Re-authenticating with the same principal's key is fine; with another's it is refused,

@@ -164,4 +164,3 @@ pub(crate) fn still_served(stream: &mut TcpStream, correlation: i32) {
     send(stream, ApiKey::Metadata, 1, correlation, &MetadataRequest::default());
     assert!(!receive(stream).is_empty());
 }
-
