@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::ApiKey;
 use keygate_tokio::{Connection, Event, FrameReader};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -27,9 +27,12 @@ use crate::{ProxyError, Shared};
 
 /// Requests in flight on one connection before the proxy stops reading the client.
 const PIPELINE: usize = 256;
-/// The largest response accepted from the upstream broker (Kafka's frames are at most
-/// `i32::MAX` bytes).
-const MAX_RESPONSE: usize = i32::MAX as usize;
+/// The largest response the proxy reads whole to rewrite the brokers it names (Metadata of a
+/// very large cluster stays well below). Other responses are streamed through, whatever their
+/// size.
+const MAX_REWRITTEN: usize = 64 * 1024 * 1024;
+/// The buffer responses stream through.
+const STREAM_BUFFER: usize = 64 * 1024;
 /// How long the responder gets to deliver a last answer (a SASL failure) before the close.
 const LAST_WORDS: Duration = Duration::from_secs(1);
 
@@ -38,7 +41,7 @@ enum Pending {
     /// An answer of the proxy's own, framed.
     Local(Bytes),
     /// The upstream connection, once open: responses are read from it.
-    Attach(FrameReader<OwnedReadHalf>),
+    Attach(BufReader<OwnedReadHalf>),
     /// The upstream's response to this request.
     Upstream { api: ApiKey, version: i16, correlation: i32 },
 }
@@ -209,7 +212,8 @@ impl Client {
                 if self.upstream.is_none() {
                     let (reader, writer) = self.connect().await?.into_split();
                     self.upstream = Some(writer);
-                    self.enqueue(Pending::Attach(FrameReader::new(reader))).await?;
+                    let reader = BufReader::with_capacity(STREAM_BUFFER, reader);
+                    self.enqueue(Pending::Attach(reader)).await?;
                 }
                 Ok(None)
             }
@@ -298,12 +302,12 @@ async fn respond<W: AsyncWrite + Unpin>(
     advertised: Advertised,
     shared: Arc<Shared>,
 ) -> Result<(), ProxyError> {
-    let mut upstream: Option<FrameReader<OwnedReadHalf>> = None;
+    let mut upstream: Option<BufReader<OwnedReadHalf>> = None;
     let written = |n: usize| {
-        shared
-            .metrics
-            .bytes_to_clients
-            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), std::sync::atomic::Ordering::Relaxed);
+        shared.metrics.bytes_to_clients.fetch_add(
+            u64::try_from(n).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     };
     while let Some(next) = pending.recv().await {
         match next {
@@ -314,31 +318,38 @@ async fn respond<W: AsyncWrite + Unpin>(
             Pending::Attach(reader) => upstream = Some(reader),
             Pending::Upstream { api, version, correlation } => {
                 let reader = upstream.as_mut().ok_or(ProxyError::Protocol("no upstream"))?;
-                let frame = reader
-                    .read(MAX_RESPONSE)
-                    .await
-                    .map_err(|e| ProxyError::Upstream(e.to_string()))?
-                    .ok_or_else(|| {
-                        ProxyError::Upstream("the upstream broker closed the connection".into())
-                    })?;
-                if response_correlation(&frame) != Some(correlation) {
+                let (size, head) = response_head(reader).await?;
+                if response_correlation(&head) != Some(correlation) {
                     return Err(ProxyError::Upstream(format!(
                         "a response out of order (expected correlation id {correlation})"
                     )));
                 }
                 if names_brokers(api) {
-                    let (framed, named) = rewrite(api, version, &frame, &advertised)?;
+                    if size > MAX_REWRITTEN {
+                        return Err(ProxyError::Upstream(format!(
+                            "a {api:?} response of {size} bytes, too large to rewrite"
+                        )));
+                    }
+                    let mut frame = vec![0; size];
+                    frame[..4].copy_from_slice(&head);
+                    reader.read_exact(&mut frame[4..]).await.map_err(upstream_gone)?;
+                    let (framed, named) = rewrite(api, version, &Bytes::from(frame), &advertised)?;
                     for broker in named {
                         shared.learn(broker).await;
                     }
                     client.write_all(&framed).await?;
                     written(framed.len());
                 } else {
-                    let size = u32::try_from(frame.len())
-                        .map_err(|_| ProxyError::Upstream("a response too large".into()))?
-                        .to_be_bytes();
-                    client.write_all_buf(&mut Buf::chain(&size[..], &frame[..])).await?;
-                    written(frame.len() + 4);
+                    // Passed through as it arrives: a large fetch is not held whole.
+                    let wire_size = u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes();
+                    client.write_all_buf(&mut Buf::chain(&wire_size[..], &head[..])).await?;
+                    let rest = u64::try_from(size - head.len()).unwrap_or(u64::MAX);
+                    let copied =
+                        tokio::io::copy_buf(&mut (&mut *reader).take(rest), &mut client).await?;
+                    if copied != rest {
+                        return Err(upstream_gone(std::io::ErrorKind::UnexpectedEof.into()));
+                    }
+                    written(size + 4);
                 }
             }
         }
@@ -346,6 +357,28 @@ async fn respond<W: AsyncWrite + Unpin>(
         client.flush().await?;
     }
     Ok(())
+}
+
+/// A response's size and its first four bytes (the correlation id).
+async fn response_head<R: AsyncRead + Unpin>(
+    reader: &mut R,
+) -> Result<(usize, [u8; 4]), ProxyError> {
+    let mut head = [0u8; 8];
+    reader.read_exact(&mut head).await.map_err(upstream_gone)?;
+    let [a, b, c, d, e, f, g, h] = head;
+    let size = usize::try_from(i32::from_be_bytes([a, b, c, d]))
+        .ok()
+        .filter(|&size| size >= 4)
+        .ok_or_else(|| ProxyError::Upstream("a response with an impossible size".into()))?;
+    Ok((size, [e, f, g, h]))
+}
+
+fn upstream_gone(error: std::io::Error) -> ProxyError {
+    if error.kind() == std::io::ErrorKind::UnexpectedEof {
+        ProxyError::Upstream("the upstream broker closed the connection".into())
+    } else {
+        ProxyError::Upstream(format!("read failed: {error}"))
+    }
 }
 
 #[cfg(test)]
