@@ -117,13 +117,15 @@ fn main() {
         .unzip();
     record("consume_bytes_per_second", d, p);
 
-    let (d, p): (Vec<(f64, f64)>, Vec<(f64, f64)>) = (0..rounds)
-        .map(|round| {
-            paths.both(round, |conn| produce_latency(conn, &paths.new_topic(), &small, samples))
-        })
-        .unzip();
-    let ((d50, d99), (p50, p99)): ((Vec<f64>, Vec<f64>), (Vec<f64>, Vec<f64>)) =
-        (d.into_iter().unzip(), p.into_iter().unzip());
+    let (mut d50, mut d99, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (direct, proxied) =
+            paths.both(round, |conn| produce_latency(conn, &paths.new_topic(), &small, samples));
+        d50.push(direct.0);
+        d99.push(direct.1);
+        p50.push(proxied.0);
+        p99.push(proxied.1);
+    }
     record("produce_p50_ns", d50, p50);
     let (direct99, proxied99) = record("produce_p99_ns", d99, p99);
     let added = proxied99 - direct99;
@@ -145,7 +147,7 @@ impl Paths<'_> {
     /// `run` on a fresh connection of each path, (direct, proxied); the direct path goes first
     /// in even rounds and second in odd ones.
     fn both<T>(&self, round: usize, mut run: impl FnMut(&mut Conn) -> T) -> (T, T) {
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             let direct = run(&mut (self.direct)());
             (direct, run(&mut (self.proxied)()))
         } else {

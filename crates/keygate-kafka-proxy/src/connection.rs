@@ -304,10 +304,10 @@ async fn respond<W: AsyncWrite + Unpin>(
 ) -> Result<(), ProxyError> {
     let mut upstream: Option<BufReader<OwnedReadHalf>> = None;
     let written = |n: usize| {
-        shared.metrics.bytes_to_clients.fetch_add(
-            u64::try_from(n).unwrap_or(u64::MAX),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        shared
+            .metrics
+            .bytes_to_clients
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), std::sync::atomic::Ordering::Relaxed);
     };
     while let Some(next) = pending.recv().await {
         match next {

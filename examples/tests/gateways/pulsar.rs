@@ -10,7 +10,7 @@ use keygate::core::{SigningAlgorithm, Timestamp};
 use keygate::token::{Claims, Minter, SigningKey};
 use keygate_wire::pulsar::proto::{BaseCommand, CommandConnect, command, decode_frame};
 
-use super::support::{Client, Gateway, Operator, python};
+use super::support::{Client, Gateway, Operator, example, python, script};
 
 const TENANT: &str = "pulsar-tenant/acme";
 const TOPIC: &str = "persistent://acme/orders/events";
@@ -202,7 +202,7 @@ fn pulsar_clients_refresh_expiring_tokens_and_others_are_disconnected() {
     std::fs::write(&token_file, token_expiring_at(&operator, now() + 3)).unwrap();
     let mut client = Client::start(
         &python,
-        "pulsar_client.py",
+        &script("pulsar_client.py"),
         &[&url, "--token-file", token_file.to_str().unwrap()],
     );
     assert_eq!(client.ask(&format!("produce {TOPIC}"))["ok"], true);
@@ -292,7 +292,7 @@ fn a_public_key_from_key_pair_create_works_without_naming_its_algorithm() {
     drop(gateway);
 
     // Naming the wrong one says which to name.
-    let output = std::process::Command::new(super::support::example("pulsar_gateway"))
+    let output = std::process::Command::new(example("pulsar_gateway"))
         .args(["--store", &store, "--resource", TENANT, "--public-key", &public, "-a", "RS256"])
         .output()
         .unwrap();
