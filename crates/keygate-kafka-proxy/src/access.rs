@@ -91,13 +91,17 @@ pub(crate) const TABLE: &[(ApiKey, Operation)] = &[
     (ApiKey::ListPartitionReassignments, Operation::Admin),
 ];
 
-/// The highest version the proxy offers of `api`, below what the codec knows, where a higher
-/// version would put broker addresses in a response the proxy passes through unread: Produce
-/// v10 and Fetch v16 added `node_endpoints` (KIP-951), which would leak upstream addresses.
+/// The highest version the proxy offers of `api`, where it is below what the codec's
+/// `ApiKey::valid_versions` says:
+/// - Produce v10 and Fetch v16 added `node_endpoints` (KIP-951): broker addresses in responses
+///   that the proxy passes through unread, which would lead clients around it.
+/// - InitProducerId v6, OffsetCommit v10 and OffsetFetch v10 are in that list but not in the
+///   request codecs (kafka-protocol 0.18), so the proxy could not refuse them.
 pub(crate) fn version_cap(api: ApiKey) -> Option<i16> {
     match api {
-        ApiKey::Produce => Some(9),
+        ApiKey::Produce | ApiKey::OffsetCommit | ApiKey::OffsetFetch => Some(9),
         ApiKey::Fetch => Some(15),
+        ApiKey::InitProducerId => Some(5),
         _ => None,
     }
 }

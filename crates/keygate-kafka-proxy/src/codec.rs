@@ -102,3 +102,40 @@ pub(crate) fn request<T: Encodable>(
     buffer[..4].copy_from_slice(&size.to_be_bytes());
     Ok(buffer.freeze())
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::BufMut;
+    use kafka_protocol::messages::{
+        ApiVersionsRequest, SaslAuthenticateRequest, SaslHandshakeRequest,
+    };
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The requests the proxy decodes before a client has authenticated hold no arrays, so
+        /// kafka-protocol reserves nothing a client claims: any body decodes or is an error.
+        #[test]
+        fn what_strangers_send_decodes_or_is_refused(
+            version in 0i16..5,
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            for api in [ApiKey::ApiVersions, ApiKey::SaslHandshake, ApiKey::SaslAuthenticate] {
+                let header = RequestHeader::default()
+                    .with_request_api_key(api as i16)
+                    .with_request_api_version(version)
+                    .with_correlation_id(1);
+                let mut frame = BytesMut::new();
+                header.encode(&mut frame, api.request_header_version(version)).unwrap();
+                frame.put_slice(&body);
+                let Ok(request) = Request::parse(frame.freeze()) else { continue };
+                match api {
+                    ApiKey::ApiVersions => drop(request.decode::<ApiVersionsRequest>()),
+                    ApiKey::SaslHandshake => drop(request.decode::<SaslHandshakeRequest>()),
+                    _ => drop(request.decode::<SaslAuthenticateRequest>()),
+                }
+            }
+        }
+    }
+}

@@ -53,7 +53,11 @@
 //! addresses (KIP-951) in responses that the proxy passes through unread.
 //!
 //! The proxy reaches the upstream in plaintext: run it beside the cluster, on a network the
-//! cluster trusts.
+//! cluster trusts. It trusts the upstream's responses as a client does: those it rewrites are
+//! decoded with kafka-protocol, which believes the counts it is given. Client requests are
+//! never decoded that way when they hold arrays (see the refusals, which read the few fields
+//! they name with every length checked), so no client can make the proxy reserve memory it did
+//! not send.
 //!
 //! # Operators
 //!
@@ -70,6 +74,7 @@ mod log;
 mod metrics;
 mod refusal;
 mod sasl;
+mod shape;
 mod tls;
 mod versions;
 

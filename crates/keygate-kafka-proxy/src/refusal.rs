@@ -1,7 +1,13 @@
 //! Well-formed "not authorized" answers: for a request the key may not make, the response that
-//! API gives, with its own authorization error on everything the request named, as a broker's
-//! authorizer would answer. Clients report these as errors of the call; a dropped connection
-//! they would retry.
+//! API gives, with its own authorization error, as a broker's authorizer would answer. Clients
+//! report these as errors of the call; a dropped connection they would retry.
+//!
+//! Where a client waits for an answer per topic, partition or group (Produce, Fetch,
+//! ListOffsets, OffsetCommit, OffsetFetch, CreateTopics, DeleteTopics, Metadata), the refusal
+//! names each one the request named, read by [`shape`](crate::shape) with every length checked. Other refusals carry the
+//! error at the top level, or (for the rarer administrative APIs whose responses only have
+//! per-item errors) an empty list. Request bodies with arrays are never given to
+//! kafka-protocol's decoders, which reserve memory for whatever count a client claims.
 
 use bytes::Bytes;
 use kafka_protocol::messages::*;
@@ -9,52 +15,49 @@ use kafka_protocol::protocol::Encodable;
 
 use crate::ProxyError;
 use crate::codec::{Request, response};
+use crate::shape;
 
 const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 const GROUP_AUTHORIZATION_FAILED: i16 = 30;
 const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 
-/// Kafka's configuration resource types.
-const CONFIG_TOPIC: i8 = 2;
-const CONFIG_GROUP: i8 = 32;
-
 /// The refusal of `request`, or `None` for a request that gets no response (Produce with
 /// `acks=0`). An API without a refusal here is not in the proxy's table and never reaches this.
 pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
     let respond = |body: &dyn EncodeAs| body.respond(request);
+    let (body, version) = (&request.body, request.version);
     let reply = match request.api {
         ApiKey::Produce => {
-            let produce: ProduceRequest = request.decode()?;
-            if produce.acks == 0 {
+            let (acks, topics) = shape::produce(body, version)?;
+            if acks == 0 {
                 return Ok(None);
             }
             let mut refused = ProduceResponse::default();
-            refused.responses = produce
-                .topic_data
+            refused.responses = topics
                 .into_iter()
                 .map(|topic| {
                     let mut answer = produce_response::TopicProduceResponse::default();
                     answer.partition_responses = topic
-                        .partition_data
+                        .partitions
                         .iter()
-                        .map(|p| {
+                        .map(|&index| {
                             let mut partition =
                                 produce_response::PartitionProduceResponse::default();
-                            partition.index = p.index;
+                            partition.index = index;
                             partition.error_code = TOPIC_AUTHORIZATION_FAILED;
                             partition.base_offset = -1;
                             partition
                         })
                         .collect();
                     answer.name = topic.name;
-                    answer.topic_id = topic.topic_id;
                     answer
                 })
                 .collect();
             respond(&refused)
         }
         ApiKey::InitProducerId => {
+            // No arrays: safe to decode.
             let init: InitProducerIdRequest = request.decode()?;
             let mut refused = InitProducerIdResponse::default();
             refused.error_code = if init.transactional_id.is_some() {
@@ -67,32 +70,10 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
             respond(&refused)
         }
         ApiKey::AddPartitionsToTxn => {
-            let add: AddPartitionsToTxnRequest = request.decode()?;
+            // The response's own error exists from v4; before, only per-partition ones.
             let mut refused = AddPartitionsToTxnResponse::default();
-            if request.version >= 4 {
+            if version >= 4 {
                 refused.error_code = TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-            } else {
-                refused.results_by_topic_v3_and_below = add
-                    .v3_and_below_topics
-                    .into_iter()
-                    .map(|topic| {
-                        let mut answer =
-                            add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::default();
-                        answer.results_by_partition = topic
-                            .partitions
-                            .iter()
-                            .map(|&index| {
-                                let mut partition = add_partitions_to_txn_response::AddPartitionsToTxnPartitionResult::default();
-                                partition.partition_index = index;
-                                partition.partition_error_code =
-                                    TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-                                partition
-                            })
-                            .collect();
-                        answer.name = topic.name;
-                        answer
-                    })
-                    .collect();
             }
             respond(&refused)
         }
@@ -103,44 +84,19 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
         ApiKey::EndTxn => respond(
             &EndTxnResponse::default().with_error_code(TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
         ),
-        ApiKey::TxnOffsetCommit => {
-            let commit: TxnOffsetCommitRequest = request.decode()?;
-            let mut refused = TxnOffsetCommitResponse::default();
-            refused.topics = commit
-                .topics
-                .into_iter()
-                .map(|topic| {
-                    let mut answer =
-                        txn_offset_commit_response::TxnOffsetCommitResponseTopic::default();
-                    answer.partitions = topic
-                        .partitions
-                        .iter()
-                        .map(|p| {
-                            txn_offset_commit_response::TxnOffsetCommitResponsePartition::default()
-                                .with_partition_index(p.partition_index)
-                                .with_error_code(TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-                        })
-                        .collect();
-                    answer.name = topic.name;
-                    answer
-                })
-                .collect();
-            respond(&refused)
-        }
+        ApiKey::TxnOffsetCommit => respond(&TxnOffsetCommitResponse::default()),
         ApiKey::Fetch => {
-            let fetch: FetchRequest = request.decode()?;
             let mut refused = FetchResponse::default();
-            refused.responses = fetch
-                .topics
+            refused.responses = shape::fetch(body, version)?
                 .into_iter()
                 .map(|topic| {
                     let mut answer = fetch_response::FetchableTopicResponse::default();
                     answer.partitions = topic
                         .partitions
                         .iter()
-                        .map(|p| {
+                        .map(|&index| {
                             let mut partition = fetch_response::PartitionData::default();
-                            partition.partition_index = p.partition;
+                            partition.partition_index = index;
                             partition.error_code = TOPIC_AUTHORIZATION_FAILED;
                             partition.high_watermark = -1;
                             partition.last_stable_offset = -1;
@@ -149,28 +105,26 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
                             partition
                         })
                         .collect();
-                    answer.topic = topic.topic;
-                    answer.topic_id = topic.topic_id;
+                    answer.topic = topic.name;
+                    answer.topic_id = topic.id;
                     answer
                 })
                 .collect();
             respond(&refused)
         }
         ApiKey::ListOffsets => {
-            let list: ListOffsetsRequest = request.decode()?;
             let mut refused = ListOffsetsResponse::default();
-            refused.topics = list
-                .topics
+            refused.topics = shape::list_offsets(body, version)?
                 .into_iter()
                 .map(|topic| {
                     let mut answer = list_offsets_response::ListOffsetsTopicResponse::default();
                     answer.partitions = topic
                         .partitions
                         .iter()
-                        .map(|p| {
+                        .map(|&index| {
                             let mut partition =
                                 list_offsets_response::ListOffsetsPartitionResponse::default();
-                            partition.partition_index = p.partition_index;
+                            partition.partition_index = index;
                             partition.error_code = TOPIC_AUTHORIZATION_FAILED;
                             partition.offset = -1;
                             partition.timestamp = -1;
@@ -183,96 +137,41 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
                 .collect();
             respond(&refused)
         }
-        ApiKey::OffsetForLeaderEpoch => {
-            let epochs: OffsetForLeaderEpochRequest = request.decode()?;
-            let mut refused = OffsetForLeaderEpochResponse::default();
-            refused.topics = epochs
-                .topics
-                .into_iter()
-                .map(|topic| {
-                    let mut answer =
-                        offset_for_leader_epoch_response::OffsetForLeaderTopicResult::default();
-                    answer.partitions = topic
-                        .partitions
-                        .iter()
-                        .map(|p| {
-                            let mut partition =
-                                offset_for_leader_epoch_response::EpochEndOffset::default();
-                            partition.partition = p.partition;
-                            partition.error_code = TOPIC_AUTHORIZATION_FAILED;
-                            partition.end_offset = -1;
-                            partition.leader_epoch = -1;
-                            partition
-                        })
-                        .collect();
-                    answer.topic = topic.topic;
-                    answer
-                })
-                .collect();
-            respond(&refused)
-        }
+        ApiKey::OffsetForLeaderEpoch => respond(&OffsetForLeaderEpochResponse::default()),
         ApiKey::OffsetCommit => {
-            let commit: OffsetCommitRequest = request.decode()?;
             let mut refused = OffsetCommitResponse::default();
-            refused.topics = commit
-                .topics
+            refused.topics = shape::offset_commit(body, version)?
                 .into_iter()
                 .map(|topic| {
                     let mut answer = offset_commit_response::OffsetCommitResponseTopic::default();
                     answer.partitions = topic
                         .partitions
                         .iter()
-                        .map(|p| {
+                        .map(|&index| {
                             offset_commit_response::OffsetCommitResponsePartition::default()
-                                .with_partition_index(p.partition_index)
+                                .with_partition_index(index)
                                 .with_error_code(GROUP_AUTHORIZATION_FAILED)
                         })
                         .collect();
                     answer.name = topic.name;
-                    answer.topic_id = topic.topic_id;
                     answer
                 })
                 .collect();
             respond(&refused)
         }
         ApiKey::OffsetFetch => {
-            let fetch: OffsetFetchRequest = request.decode()?;
+            // v1 has only per-partition errors; v2 to v7 the response's own; from v8 each
+            // group's.
             let mut refused = OffsetFetchResponse::default();
-            match request.version {
-                // v1 has no error but the partitions'.
-                1 => {
-                    refused.topics = fetch
-                        .topics
-                        .into_iter()
-                        .flatten()
-                        .map(|topic| {
-                            let mut answer =
-                                offset_fetch_response::OffsetFetchResponseTopic::default();
-                            answer.partitions = topic
-                                .partition_indexes
-                                .iter()
-                                .map(|&index| {
-                                    let mut partition =
-                                        offset_fetch_response::OffsetFetchResponsePartition::default();
-                                    partition.partition_index = index;
-                                    partition.committed_offset = -1;
-                                    partition.error_code = GROUP_AUTHORIZATION_FAILED;
-                                    partition
-                                })
-                                .collect();
-                            answer.name = topic.name;
-                            answer
-                        })
-                        .collect();
-                }
+            match version {
+                ..=1 => {}
                 2..=7 => refused.error_code = GROUP_AUTHORIZATION_FAILED,
                 _ => {
-                    refused.groups = fetch
-                        .groups
+                    refused.groups = shape::offset_fetch_groups(body, version)?
                         .into_iter()
                         .map(|group| {
                             offset_fetch_response::OffsetFetchResponseGroup::default()
-                                .with_group_id(group.group_id)
+                                .with_group_id(group)
                                 .with_error_code(GROUP_AUTHORIZATION_FAILED)
                         })
                         .collect();
@@ -302,48 +201,32 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
         ),
         ApiKey::Metadata => {
             // No brokers: a key that may not describe learns nothing about the cluster.
-            let metadata: MetadataRequest = request.decode()?;
             let mut refused = MetadataResponse::default();
-            refused.topics = metadata
-                .topics
+            refused.topics = shape::metadata(body, version)?
                 .into_iter()
                 .flatten()
-                .map(|topic| {
+                .map(|(name, id)| {
                     let mut answer = metadata_response::MetadataResponseTopic::default();
                     answer.error_code = TOPIC_AUTHORIZATION_FAILED;
-                    answer.name = topic.name;
-                    answer.topic_id = topic.topic_id;
+                    answer.name = name;
+                    answer.topic_id = id;
                     answer
                 })
                 .collect();
-            refused.controller_id = BrokerId(-1);
             respond(&refused)
         }
         ApiKey::FindCoordinator => {
-            let find: FindCoordinatorRequest = request.decode()?;
-            let code = if find.key_type == 1 {
-                TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-            } else {
-                GROUP_AUTHORIZATION_FAILED
-            };
             let mut refused = FindCoordinatorResponse::default();
-            if request.version < 4 {
-                refused.error_code = code;
+            if version < 4 {
+                // No arrays before v4: safe to decode.
+                let find: FindCoordinatorRequest = request.decode()?;
+                refused.error_code = if find.key_type == 1 {
+                    TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                } else {
+                    GROUP_AUTHORIZATION_FAILED
+                };
                 refused.node_id = BrokerId(-1);
                 refused.port = -1;
-            } else {
-                refused.coordinators = find
-                    .coordinator_keys
-                    .into_iter()
-                    .map(|key| {
-                        let mut answer = find_coordinator_response::Coordinator::default();
-                        answer.key = key;
-                        answer.error_code = code;
-                        answer.node_id = BrokerId(-1);
-                        answer.port = -1;
-                        answer
-                    })
-                    .collect();
             }
             respond(&refused)
         }
@@ -352,110 +235,22 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
                 .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
                 .with_controller_id(BrokerId(-1)),
         ),
-        ApiKey::DescribeConfigs => {
-            let describe: DescribeConfigsRequest = request.decode()?;
-            let mut refused = DescribeConfigsResponse::default();
-            refused.results = describe
-                .resources
-                .into_iter()
-                .map(|resource| {
-                    let mut answer = describe_configs_response::DescribeConfigsResult::default();
-                    answer.error_code = config_error(resource.resource_type);
-                    answer.resource_type = resource.resource_type;
-                    answer.resource_name = resource.resource_name;
-                    answer
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::AlterConfigs => {
-            let alter: AlterConfigsRequest = request.decode()?;
-            let mut refused = AlterConfigsResponse::default();
-            refused.responses = alter
-                .resources
-                .into_iter()
-                .map(|resource| {
-                    let mut answer =
-                        alter_configs_response::AlterConfigsResourceResponse::default();
-                    answer.error_code = config_error(resource.resource_type);
-                    answer.resource_type = resource.resource_type;
-                    answer.resource_name = resource.resource_name;
-                    answer
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::IncrementalAlterConfigs => {
-            let alter: IncrementalAlterConfigsRequest = request.decode()?;
-            let mut refused = IncrementalAlterConfigsResponse::default();
-            refused.responses = alter
-                .resources
-                .into_iter()
-                .map(|resource| {
-                    let mut answer =
-                        incremental_alter_configs_response::AlterConfigsResourceResponse::default();
-                    answer.error_code = config_error(resource.resource_type);
-                    answer.resource_type = resource.resource_type;
-                    answer.resource_name = resource.resource_name;
-                    answer
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::DescribeGroups => {
-            let describe: DescribeGroupsRequest = request.decode()?;
-            let mut refused = DescribeGroupsResponse::default();
-            refused.groups = describe
-                .groups
-                .into_iter()
-                .map(|group| {
-                    describe_groups_response::DescribedGroup::default()
-                        .with_group_id(group)
-                        .with_error_code(GROUP_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
+        ApiKey::DescribeConfigs => respond(&DescribeConfigsResponse::default()),
+        ApiKey::AlterConfigs => respond(&AlterConfigsResponse::default()),
+        ApiKey::IncrementalAlterConfigs => respond(&IncrementalAlterConfigsResponse::default()),
+        ApiKey::DescribeGroups => respond(&DescribeGroupsResponse::default()),
         ApiKey::ListGroups => {
             respond(&ListGroupsResponse::default().with_error_code(CLUSTER_AUTHORIZATION_FAILED))
         }
-        ApiKey::ConsumerGroupDescribe => {
-            let describe: ConsumerGroupDescribeRequest = request.decode()?;
-            let mut refused = ConsumerGroupDescribeResponse::default();
-            refused.groups = describe
-                .group_ids
-                .into_iter()
-                .map(|group| {
-                    consumer_group_describe_response::DescribedGroup::default()
-                        .with_group_id(group)
-                        .with_error_code(GROUP_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::DescribeTopicPartitions => {
-            let describe: DescribeTopicPartitionsRequest = request.decode()?;
-            let mut refused = DescribeTopicPartitionsResponse::default();
-            refused.topics = describe
-                .topics
-                .into_iter()
-                .map(|topic| {
-                    describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic::default()
-                        .with_name(Some(topic.name))
-                        .with_error_code(TOPIC_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
+        ApiKey::ConsumerGroupDescribe => respond(&ConsumerGroupDescribeResponse::default()),
+        ApiKey::DescribeTopicPartitions => respond(&DescribeTopicPartitionsResponse::default()),
         ApiKey::CreateTopics => {
-            let create: CreateTopicsRequest = request.decode()?;
             let mut refused = CreateTopicsResponse::default();
-            refused.topics = create
-                .topics
+            refused.topics = shape::create_topics(body, version)?
                 .into_iter()
-                .map(|topic| {
+                .map(|name| {
                     let mut answer = create_topics_response::CreatableTopicResult::default();
-                    answer.name = topic.name;
+                    answer.name = name;
                     answer.error_code = TOPIC_AUTHORIZATION_FAILED;
                     answer.num_partitions = -1;
                     answer.replication_factor = -1;
@@ -466,86 +261,23 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
             respond(&refused)
         }
         ApiKey::DeleteTopics => {
-            let delete: DeleteTopicsRequest = request.decode()?;
             let mut refused = DeleteTopicsResponse::default();
-            let named = delete.topic_names.into_iter().map(|name| (Some(name), Default::default()));
-            let stated = delete.topics.into_iter().map(|topic| (topic.name, topic.topic_id));
-            refused.responses = named
-                .chain(stated)
-                .map(|(name, topic_id)| {
+            refused.responses = shape::delete_topics(body, version)?
+                .into_iter()
+                .map(|(name, id)| {
                     let mut answer = delete_topics_response::DeletableTopicResult::default();
                     answer.name = name;
-                    answer.topic_id = topic_id;
+                    answer.topic_id = id;
                     answer.error_code = TOPIC_AUTHORIZATION_FAILED;
                     answer
                 })
                 .collect();
             respond(&refused)
         }
-        ApiKey::DeleteRecords => {
-            let delete: DeleteRecordsRequest = request.decode()?;
-            let mut refused = DeleteRecordsResponse::default();
-            refused.topics = delete
-                .topics
-                .into_iter()
-                .map(|topic| {
-                    let mut answer = delete_records_response::DeleteRecordsTopicResult::default();
-                    answer.partitions = topic
-                        .partitions
-                        .iter()
-                        .map(|p| {
-                            delete_records_response::DeleteRecordsPartitionResult::default()
-                                .with_partition_index(p.partition_index)
-                                .with_low_watermark(-1)
-                                .with_error_code(TOPIC_AUTHORIZATION_FAILED)
-                        })
-                        .collect();
-                    answer.name = topic.name;
-                    answer
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::DeleteGroups => {
-            let delete: DeleteGroupsRequest = request.decode()?;
-            let mut refused = DeleteGroupsResponse::default();
-            refused.results = delete
-                .groups_names
-                .into_iter()
-                .map(|group| {
-                    delete_groups_response::DeletableGroupResult::default()
-                        .with_group_id(group)
-                        .with_error_code(GROUP_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::CreateAcls => {
-            let create: CreateAclsRequest = request.decode()?;
-            let mut refused = CreateAclsResponse::default();
-            refused.results = create
-                .creations
-                .iter()
-                .map(|_| {
-                    create_acls_response::AclCreationResult::default()
-                        .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
-        ApiKey::DeleteAcls => {
-            let delete: DeleteAclsRequest = request.decode()?;
-            let mut refused = DeleteAclsResponse::default();
-            refused.filter_results = delete
-                .filters
-                .iter()
-                .map(|_| {
-                    delete_acls_response::DeleteAclsFilterResult::default()
-                        .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
+        ApiKey::DeleteRecords => respond(&DeleteRecordsResponse::default()),
+        ApiKey::DeleteGroups => respond(&DeleteGroupsResponse::default()),
+        ApiKey::CreateAcls => respond(&CreateAclsResponse::default()),
+        ApiKey::DeleteAcls => respond(&DeleteAclsResponse::default()),
         ApiKey::DescribeAcls => {
             respond(&DescribeAclsResponse::default().with_error_code(CLUSTER_AUTHORIZATION_FAILED))
         }
@@ -553,24 +285,7 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
             &DescribeUserScramCredentialsResponse::default()
                 .with_error_code(CLUSTER_AUTHORIZATION_FAILED),
         ),
-        ApiKey::AlterUserScramCredentials => {
-            let alter: AlterUserScramCredentialsRequest = request.decode()?;
-            let users = alter
-                .deletions
-                .into_iter()
-                .map(|d| d.name)
-                .chain(alter.upsertions.into_iter().map(|u| u.name));
-            let mut refused = AlterUserScramCredentialsResponse::default();
-            refused.results = users
-                .map(|user| {
-                    alter_user_scram_credentials_response::AlterUserScramCredentialsResult::default(
-                    )
-                    .with_user(user)
-                    .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
-                })
-                .collect();
-            respond(&refused)
-        }
+        ApiKey::AlterUserScramCredentials => respond(&AlterUserScramCredentialsResponse::default()),
         ApiKey::ListPartitionReassignments => respond(
             &ListPartitionReassignmentsResponse::default()
                 .with_error_code(CLUSTER_AUTHORIZATION_FAILED),
@@ -578,14 +293,6 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
         api => return Err(ProxyError::NotServed(api)),
     };
     reply.map(Some)
-}
-
-fn config_error(resource_type: i8) -> i16 {
-    match resource_type {
-        CONFIG_TOPIC => TOPIC_AUTHORIZATION_FAILED,
-        CONFIG_GROUP => GROUP_AUTHORIZATION_FAILED,
-        _ => CLUSTER_AUTHORIZATION_FAILED,
-    }
 }
 
 /// A response body that can answer a request: lets one closure encode every response type.
@@ -596,5 +303,296 @@ trait EncodeAs {
 impl<T: Encodable> EncodeAs for T {
     fn respond(&self, request: &Request) -> Result<Bytes, ProxyError> {
         response(request.api, request.version, request.correlation, self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{BufMut, BytesMut};
+    use kafka_protocol::messages::{RequestHeader, ResponseHeader, ResponseKind};
+    use kafka_protocol::protocol::{Decodable, StrBytes};
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::access::{TABLE, version_cap};
+
+    const TOPIC_ID: Uuid = Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+
+    /// A request frame (without its size) of `api` v`version` with `body`.
+    fn frame(api: ApiKey, version: i16, body: &[u8]) -> Bytes {
+        let header = RequestHeader::default()
+            .with_request_api_key(api as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(42)
+            .with_client_id(Some(StrBytes::from_static_str("test")));
+        let mut buffer = BytesMut::new();
+        header.encode(&mut buffer, api.request_header_version(version)).unwrap();
+        buffer.put_slice(body);
+        buffer.freeze()
+    }
+
+    fn encoded<T: Encodable>(body: &T, version: i16) -> Vec<u8> {
+        let mut buffer = BytesMut::new();
+        body.encode(&mut buffer, version).unwrap();
+        buffer.to_vec()
+    }
+
+    fn orders() -> TopicName {
+        TopicName(StrBytes::from_static_str("orders"))
+    }
+
+    fn readers() -> GroupId {
+        GroupId(StrBytes::from_static_str("readers"))
+    }
+
+    /// A request of `api` v`version` naming topic `orders` (partitions 0 and 7) or group
+    /// `readers` where the refusal names them; an empty body where it does not read the body.
+    fn sample(api: ApiKey, version: i16) -> Vec<u8> {
+        let by_id = |v: i16, from: i16| v >= from;
+        match api {
+            ApiKey::Produce => {
+                let partitions =
+                    [0, 7].map(|i| produce_request::PartitionProduceData::default().with_index(i));
+                let topic = produce_request::TopicProduceData::default()
+                    .with_name(orders())
+                    .with_partition_data(partitions.to_vec());
+                encoded(
+                    &ProduceRequest::default().with_acks(-1).with_topic_data(vec![topic]),
+                    version,
+                )
+            }
+            ApiKey::Fetch => {
+                let partitions =
+                    [0, 7].map(|i| fetch_request::FetchPartition::default().with_partition(i));
+                let mut topic =
+                    fetch_request::FetchTopic::default().with_partitions(partitions.to_vec());
+                if by_id(version, 13) {
+                    topic.topic_id = TOPIC_ID;
+                } else {
+                    topic.topic = orders();
+                }
+                encoded(&FetchRequest::default().with_topics(vec![topic]), version)
+            }
+            ApiKey::ListOffsets => {
+                let partitions = [0, 7].map(|i| {
+                    list_offsets_request::ListOffsetsPartition::default().with_partition_index(i)
+                });
+                let topic = list_offsets_request::ListOffsetsTopic::default()
+                    .with_name(orders())
+                    .with_partitions(partitions.to_vec());
+                encoded(&ListOffsetsRequest::default().with_topics(vec![topic]), version)
+            }
+            ApiKey::OffsetCommit => {
+                let partitions = [0, 7].map(|i| {
+                    offset_commit_request::OffsetCommitRequestPartition::default()
+                        .with_partition_index(i)
+                        .with_committed_metadata(Some(StrBytes::from_static_str("m")))
+                });
+                let topic = offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(orders())
+                    .with_partitions(partitions.to_vec());
+                let commit = OffsetCommitRequest::default()
+                    .with_group_id(readers())
+                    .with_member_id(StrBytes::from_static_str("member"))
+                    .with_topics(vec![topic]);
+                encoded(&commit, version)
+            }
+            ApiKey::OffsetFetch if version >= 8 => {
+                let mut topic = offset_fetch_request::OffsetFetchRequestTopics::default()
+                    .with_partition_indexes(vec![0, 7]);
+                if version >= 10 {
+                    topic.topic_id = TOPIC_ID;
+                } else {
+                    topic.name = orders();
+                }
+                let group = offset_fetch_request::OffsetFetchRequestGroup::default()
+                    .with_group_id(readers())
+                    .with_topics(Some(vec![topic]));
+                encoded(&OffsetFetchRequest::default().with_groups(vec![group]), version)
+            }
+            ApiKey::CreateTopics => {
+                let assignment = create_topics_request::CreatableReplicaAssignment::default()
+                    .with_broker_ids(vec![BrokerId(1), BrokerId(2)]);
+                let config = create_topics_request::CreatableTopicConfig::default()
+                    .with_name(StrBytes::from_static_str("retention.ms"));
+                let topic = create_topics_request::CreatableTopic::default()
+                    .with_name(orders())
+                    .with_assignments(vec![assignment])
+                    .with_configs(vec![config]);
+                encoded(&CreateTopicsRequest::default().with_topics(vec![topic]), version)
+            }
+            ApiKey::DeleteTopics => {
+                let mut delete = DeleteTopicsRequest::default();
+                if version >= 6 {
+                    delete.topics = vec![
+                        delete_topics_request::DeleteTopicState::default()
+                            .with_name(Some(orders()))
+                            .with_topic_id(TOPIC_ID),
+                    ];
+                } else {
+                    delete.topic_names = vec![orders()];
+                }
+                encoded(&delete, version)
+            }
+            ApiKey::Metadata => {
+                let mut topic = metadata_request::MetadataRequestTopic::default();
+                topic.name = Some(orders());
+                if version >= 10 {
+                    topic.topic_id = TOPIC_ID;
+                }
+                encoded(&MetadataRequest::default().with_topics(Some(vec![topic])), version)
+            }
+            ApiKey::InitProducerId => {
+                encoded(&InitProducerIdRequest::default().with_transactional_id(None), version)
+            }
+            ApiKey::FindCoordinator => encoded(&FindCoordinatorRequest::default(), version),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The refusal of a request, decoded as the API's response.
+    fn refused(api: ApiKey, version: i16, body: &[u8]) -> ResponseKind {
+        let request = Request::parse(frame(api, version, body)).unwrap();
+        let answer = refusal(&request).unwrap_or_else(|e| panic!("{api:?} v{version}: {e}"));
+        let mut answer = answer.expect("an answer").slice(4..);
+        let header =
+            ResponseHeader::decode(&mut answer, api.response_header_version(version)).unwrap();
+        assert_eq!(header.correlation_id, 42);
+        let decoded = ResponseKind::decode(api, &mut answer, version)
+            .unwrap_or_else(|e| panic!("{api:?} v{version}: {e}"));
+        assert!(answer.is_empty(), "{api:?} v{version}: bytes left over");
+        decoded
+    }
+
+    /// The versions the proxy may offer of `api`.
+    fn versions(api: ApiKey) -> std::ops::RangeInclusive<i16> {
+        let range = api.valid_versions();
+        range.min..=range.max.min(version_cap(api).unwrap_or(i16::MAX))
+    }
+
+    #[test]
+    fn every_api_is_refused_with_its_own_response_at_every_version() {
+        for &(api, _) in TABLE {
+            for version in versions(api) {
+                let answer = refused(api, version, &sample(api, version));
+                let partitions = |named: Vec<(i32, i16)>| {
+                    assert_eq!(named, [(0, 29), (7, 29)], "{api:?} v{version}");
+                };
+                match answer {
+                    ResponseKind::Produce(r) => {
+                        assert_eq!(r.responses[0].name, orders());
+                        partitions(
+                            r.responses[0]
+                                .partition_responses
+                                .iter()
+                                .map(|p| (p.index, p.error_code))
+                                .collect(),
+                        );
+                    }
+                    ResponseKind::Fetch(r) => {
+                        let topic = &r.responses[0];
+                        if version >= 13 {
+                            assert_eq!(topic.topic_id, TOPIC_ID);
+                        } else {
+                            assert_eq!(topic.topic, orders());
+                        }
+                        partitions(
+                            topic
+                                .partitions
+                                .iter()
+                                .map(|p| (p.partition_index, p.error_code))
+                                .collect(),
+                        );
+                    }
+                    ResponseKind::ListOffsets(r) => {
+                        assert_eq!(r.topics[0].name, orders());
+                        partitions(
+                            r.topics[0]
+                                .partitions
+                                .iter()
+                                .map(|p| (p.partition_index, p.error_code))
+                                .collect(),
+                        );
+                    }
+                    ResponseKind::OffsetCommit(r) => {
+                        assert_eq!(r.topics[0].name, orders());
+                        let codes: Vec<_> = r.topics[0]
+                            .partitions
+                            .iter()
+                            .map(|p| (p.partition_index, p.error_code))
+                            .collect();
+                        assert_eq!(codes, [(0, 30), (7, 30)], "v{version}");
+                    }
+                    ResponseKind::OffsetFetch(r) if version >= 8 => {
+                        assert_eq!(r.groups[0].group_id, readers());
+                        assert_eq!(r.groups[0].error_code, 30);
+                    }
+                    ResponseKind::OffsetFetch(r) if version >= 2 => assert_eq!(r.error_code, 30),
+                    ResponseKind::CreateTopics(r) => {
+                        assert_eq!((&r.topics[0].name, r.topics[0].error_code), (&orders(), 29));
+                    }
+                    ResponseKind::DeleteTopics(r) => {
+                        assert_eq!(r.responses[0].name, Some(orders()));
+                        assert_eq!(r.responses[0].error_code, 29);
+                    }
+                    ResponseKind::Metadata(r) => {
+                        assert!(r.brokers.is_empty());
+                        assert_eq!(
+                            (&r.topics[0].name, r.topics[0].error_code),
+                            (&Some(orders()), 29)
+                        );
+                    }
+                    ResponseKind::JoinGroup(r) => assert_eq!(r.error_code, 30),
+                    ResponseKind::InitProducerId(r) => assert_eq!(r.error_code, 31),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_produce_without_acks_gets_no_answer() {
+        let produce = ProduceRequest::default().with_acks(0);
+        let request = Request::parse(frame(ApiKey::Produce, 7, &encoded(&produce, 7))).unwrap();
+        assert!(refusal(&request).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_count_the_body_cannot_hold_is_refused_before_anything_is_reserved() {
+        // Metadata v0 claiming 54 million topics in 4 bytes, and Produce claiming i32::MAX.
+        let metadata = Request::parse(frame(ApiKey::Metadata, 0, &[3, 0x3c, 0x0c, 0])).unwrap();
+        assert!(matches!(refusal(&metadata), Err(ProxyError::Protocol(_))));
+        let mut produce = vec![0xff, 0xff, 0, 1, 0, 0, 0x75, 0x30];
+        produce.extend_from_slice(&i32::MAX.to_be_bytes());
+        let produce = Request::parse(frame(ApiKey::Produce, 7, &produce)).unwrap();
+        assert!(matches!(refusal(&produce), Err(ProxyError::Protocol(_))));
+    }
+
+    proptest! {
+        /// Whatever a client sends as the body of any API the proxy serves, refusing it gives
+        /// an answer or a typed error: no panic, and no allocation larger than what was sent.
+        #[test]
+        fn any_body_is_refused_without_panicking(
+            at in 0..TABLE.len(),
+            version in 0i16..20,
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let api = TABLE[at].0;
+            let range = versions(api);
+            let span = range.end() - range.start() + 1;
+            let version = range.start() + version % span;
+            if let Ok(request) = Request::parse(frame(api, version, &body)) {
+                let _ = refusal(&request);
+            }
+        }
+
+        /// Any bytes at all as a request frame: parsed or refused with an error.
+        #[test]
+        fn any_frame_parses_or_is_refused(frame in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(request) = Request::parse(Bytes::from(frame)) {
+                let _ = refusal(&request);
+            }
+        }
     }
 }

@@ -1,0 +1,353 @@
+//! What a refusal must name, read from a client's request without trusting its counts.
+//!
+//! kafka-protocol's decoders reserve room for as many elements as an array's length prefix
+//! claims before reading any of them, so a few bytes claiming two billion topics abort the
+//! process when the allocation fails (an abort, not a panic: nothing can catch it). Requests
+//! that reach the proxy from clients are therefore never decoded with kafka-protocol unless
+//! they hold no array at all. The readers here walk only the fields a refusal names (topics,
+//! partitions) and check every length against the bytes that are left, so memory follows what
+//! the client actually sent.
+
+use bytes::Bytes;
+use kafka_protocol::messages::{GroupId, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use crate::ProxyError;
+
+/// A topic a request names, by name or (in newer versions) by id, with its partitions.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Topic {
+    pub(crate) name: TopicName,
+    pub(crate) id: Uuid,
+    pub(crate) partitions: Vec<i32>,
+}
+
+/// Produce v3 to v9: `acks` and the topics and partitions written to.
+pub(crate) fn produce(body: &Bytes, version: i16) -> Result<(i16, Vec<Topic>), ProxyError> {
+    let mut r = Reader::new(body, version >= 9);
+    r.nullable_string()?; // transactional_id
+    let acks = r.i16()?;
+    r.skip(4)?; // timeout_ms
+    let topics = r.array(|r| {
+        let name = r.topic_name()?;
+        let partitions = r.array(|r| {
+            let index = r.i32()?;
+            r.nullable_bytes()?; // records
+            r.tagged_fields()?;
+            Ok(index)
+        })?;
+        r.tagged_fields()?;
+        Ok(Topic { name, id: Uuid::nil(), partitions })
+    })?;
+    Ok((acks, topics))
+}
+
+/// Fetch v4 to v15: the topics (by name to v12, by id from v13) and partitions read.
+pub(crate) fn fetch(body: &Bytes, version: i16) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 12);
+    if version <= 14 {
+        r.skip(4)?; // replica_id
+    }
+    r.skip(4 + 4 + 4 + 1)?; // max_wait_ms, min_bytes, max_bytes, isolation_level
+    if version >= 7 {
+        r.skip(4 + 4)?; // session_id, session_epoch
+    }
+    r.array(|r| {
+        let (name, id) = if version <= 12 {
+            (r.topic_name()?, Uuid::nil())
+        } else {
+            (TopicName::default(), r.uuid()?)
+        };
+        let partitions = r.array(|r| {
+            let partition = r.i32()?;
+            if version >= 9 {
+                r.skip(4)?; // current_leader_epoch
+            }
+            r.skip(8)?; // fetch_offset
+            if version >= 12 {
+                r.skip(4)?; // last_fetched_epoch
+            }
+            if version >= 5 {
+                r.skip(8)?; // log_start_offset
+            }
+            r.skip(4)?; // partition_max_bytes
+            r.tagged_fields()?;
+            Ok(partition)
+        })?;
+        r.tagged_fields()?;
+        Ok(Topic { name, id, partitions })
+    })
+}
+
+/// ListOffsets v1 to v10: the topics and partitions asked about.
+pub(crate) fn list_offsets(body: &Bytes, version: i16) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 6);
+    r.skip(4)?; // replica_id
+    if version >= 2 {
+        r.skip(1)?; // isolation_level
+    }
+    r.array(|r| {
+        let name = r.topic_name()?;
+        let partitions = r.array(|r| {
+            let partition = r.i32()?;
+            if version >= 4 {
+                r.skip(4)?; // current_leader_epoch
+            }
+            r.skip(8)?; // timestamp
+            r.tagged_fields()?;
+            Ok(partition)
+        })?;
+        r.tagged_fields()?;
+        Ok(Topic { name, id: Uuid::nil(), partitions })
+    })
+}
+
+/// OffsetCommit v2 to v9: the topics and partitions whose offsets were to be committed.
+pub(crate) fn offset_commit(body: &Bytes, version: i16) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 8);
+    r.string()?; // group_id
+    r.skip(4)?; // generation_id_or_member_epoch
+    r.string()?; // member_id
+    if version >= 7 {
+        r.nullable_string()?; // group_instance_id
+    }
+    if version <= 4 {
+        r.skip(8)?; // retention_time_ms
+    }
+    r.array(|r| {
+        let name = r.topic_name()?;
+        let partitions = r.array(|r| {
+            let partition = r.i32()?;
+            r.skip(8)?; // committed_offset
+            if version >= 6 {
+                r.skip(4)?; // committed_leader_epoch
+            }
+            r.nullable_string()?; // committed_metadata
+            r.tagged_fields()?;
+            Ok(partition)
+        })?;
+        r.tagged_fields()?;
+        Ok(Topic { name, id: Uuid::nil(), partitions })
+    })
+}
+
+/// OffsetFetch v8 and later: the groups whose offsets were asked for.
+pub(crate) fn offset_fetch_groups(body: &Bytes, version: i16) -> Result<Vec<GroupId>, ProxyError> {
+    let mut r = Reader::new(body, true);
+    r.array(|r| {
+        let group = GroupId(r.string()?);
+        if version >= 9 {
+            r.nullable_string()?; // member_id
+            r.skip(4)?; // member_epoch
+        }
+        r.nullable_array(|r| {
+            if version >= 10 {
+                r.skip(16)?
+            } else {
+                r.string().map(drop)?
+            } // topic id or name
+            r.array(|r| r.skip(4))?; // partition_indexes
+            r.tagged_fields()
+        })?;
+        r.tagged_fields()?;
+        Ok(group)
+    })
+}
+
+/// CreateTopics v2 to v7: the topics to create.
+pub(crate) fn create_topics(body: &Bytes, version: i16) -> Result<Vec<TopicName>, ProxyError> {
+    let mut r = Reader::new(body, version >= 5);
+    r.array(|r| {
+        let name = r.topic_name()?;
+        r.skip(4 + 2)?; // num_partitions, replication_factor
+        r.array(|r| {
+            r.skip(4)?; // partition_index
+            r.array(|r| r.skip(4))?; // broker_ids
+            r.tagged_fields()
+        })?;
+        r.array(|r| {
+            r.string()?; // name
+            r.nullable_string()?; // value
+            r.tagged_fields()
+        })?;
+        r.tagged_fields()?;
+        Ok(name)
+    })
+}
+
+/// DeleteTopics v1 to v6: the topics to delete, by name (and from v6 by id).
+pub(crate) fn delete_topics(
+    body: &Bytes,
+    version: i16,
+) -> Result<Vec<(Option<TopicName>, Uuid)>, ProxyError> {
+    let mut r = Reader::new(body, version >= 4);
+    if version >= 6 {
+        r.array(|r| {
+            let name = r.nullable_string()?.map(TopicName);
+            let id = r.uuid()?;
+            r.tagged_fields()?;
+            Ok((name, id))
+        })
+    } else {
+        r.array(|r| Ok((Some(r.topic_name()?), Uuid::nil())))
+    }
+}
+
+/// Metadata v0 to v13: the topics asked about, or `None` for all of them.
+pub(crate) fn metadata(
+    body: &Bytes,
+    version: i16,
+) -> Result<Option<Vec<(Option<TopicName>, Uuid)>>, ProxyError> {
+    let mut r = Reader::new(body, version >= 9);
+    let topic = |r: &mut Reader<'_>| {
+        let id = if version >= 10 { r.uuid()? } else { Uuid::nil() };
+        let name = if version >= 10 { r.nullable_string()? } else { Some(r.string()?) };
+        r.tagged_fields()?;
+        Ok((name.map(TopicName), id))
+    };
+    if version == 0 { r.array(topic).map(Some) } else { r.nullable_array(topic) }
+}
+
+/// Reads Kafka's primitive types, refusing any length the rest of the body cannot hold.
+struct Reader<'a> {
+    body: &'a Bytes,
+    at: usize,
+    /// Whether the version is flexible: compact lengths and tagged fields.
+    flexible: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(body: &'a Bytes, flexible: bool) -> Reader<'a> {
+        Reader { body, at: 0, flexible }
+    }
+
+    fn left(&self) -> usize {
+        self.body.len() - self.at
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ProxyError> {
+        let body: &'a [u8] = self.body;
+        let taken = body.get(self.at..self.at.checked_add(n).ok_or(SHORT)?).ok_or(SHORT)?;
+        self.at += n;
+        Ok(taken)
+    }
+
+    fn skip(&mut self, n: usize) -> Result<(), ProxyError> {
+        self.take(n).map(drop)
+    }
+
+    fn i16(&mut self) -> Result<i16, ProxyError> {
+        let bytes = self.take(2)?;
+        Ok(i16::from_be_bytes([bytes[0], bytes[1]]))
+    }
+
+    fn i32(&mut self) -> Result<i32, ProxyError> {
+        let bytes = self.take(4)?;
+        Ok(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    fn uuid(&mut self) -> Result<Uuid, ProxyError> {
+        let bytes: [u8; 16] = self.take(16)?.try_into().map_err(|_| SHORT)?;
+        Ok(Uuid::from_bytes(bytes))
+    }
+
+    fn varint(&mut self) -> Result<u32, ProxyError> {
+        let mut value: u32 = 0;
+        for shift in (0..35).step_by(7) {
+            let byte = self.take(1)?[0];
+            value |= u32::from(byte & 0x7f).checked_shl(shift).ok_or(MALFORMED)?;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(MALFORMED)
+    }
+
+    /// A length prefix: `None` for null. Within what is left, or an error.
+    fn length(&mut self) -> Result<Option<usize>, ProxyError> {
+        let length = if self.flexible {
+            match self.varint()? {
+                0 => None,
+                n => Some(usize::try_from(n - 1).map_err(|_| MALFORMED)?),
+            }
+        } else {
+            match self.i32()? {
+                -1 => None,
+                n => Some(usize::try_from(n).map_err(|_| MALFORMED)?),
+            }
+        };
+        match length {
+            Some(n) if n > self.left() => Err(SHORT),
+            other => Ok(other),
+        }
+    }
+
+    /// A string's length prefix, 2 bytes unless flexible: `None` for null.
+    fn string_length(&mut self) -> Result<Option<usize>, ProxyError> {
+        if self.flexible {
+            return self.length();
+        }
+        match self.i16()? {
+            -1 => Ok(None),
+            n => usize::try_from(n).map(Some).map_err(|_| MALFORMED),
+        }
+    }
+
+    fn nullable_string(&mut self) -> Result<Option<StrBytes>, ProxyError> {
+        let Some(n) = self.string_length()? else { return Ok(None) };
+        let text = std::str::from_utf8(self.take(n)?).map_err(|_| MALFORMED)?;
+        Ok(Some(StrBytes::from_string(text.to_owned())))
+    }
+
+    fn string(&mut self) -> Result<StrBytes, ProxyError> {
+        self.nullable_string()?.ok_or(MALFORMED)
+    }
+
+    fn topic_name(&mut self) -> Result<TopicName, ProxyError> {
+        self.string().map(TopicName)
+    }
+
+    fn nullable_bytes(&mut self) -> Result<(), ProxyError> {
+        if let Some(n) = self.length()? {
+            self.skip(n)?;
+        }
+        Ok(())
+    }
+
+    /// An array, each element read by `element`. Its count is checked against what is left
+    /// (every element takes a byte at least), and nothing is reserved for it up front.
+    fn nullable_array<T>(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Result<T, ProxyError>,
+    ) -> Result<Option<Vec<T>>, ProxyError> {
+        let Some(count) = self.length()? else { return Ok(None) };
+        let mut elements = Vec::new();
+        for _ in 0..count {
+            elements.push(element(self)?);
+        }
+        Ok(Some(elements))
+    }
+
+    fn array<T>(
+        &mut self,
+        element: impl FnMut(&mut Self) -> Result<T, ProxyError>,
+    ) -> Result<Vec<T>, ProxyError> {
+        self.nullable_array(element)?.ok_or(MALFORMED)
+    }
+
+    fn tagged_fields(&mut self) -> Result<(), ProxyError> {
+        if !self.flexible {
+            return Ok(());
+        }
+        for _ in 0..self.varint()? {
+            self.varint()?; // tag
+            let size = usize::try_from(self.varint()?).map_err(|_| MALFORMED)?;
+            self.skip(size)?;
+        }
+        Ok(())
+    }
+}
+
+const SHORT: ProxyError = ProxyError::Protocol("a request shorter than its lengths say");
+const MALFORMED: ProxyError = ProxyError::Protocol("a malformed request body");
