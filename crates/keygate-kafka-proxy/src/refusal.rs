@@ -205,11 +205,11 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
             refused.topics = shape::metadata(body, version)?
                 .into_iter()
                 .flatten()
-                .map(|(name, id)| {
+                .map(|topic| {
                     let mut answer = metadata_response::MetadataResponseTopic::default();
                     answer.error_code = TOPIC_AUTHORIZATION_FAILED;
-                    answer.name = name;
-                    answer.topic_id = id;
+                    answer.name = topic.name;
+                    answer.topic_id = topic.id;
                     answer
                 })
                 .collect();
@@ -264,10 +264,10 @@ pub(crate) fn refusal(request: &Request) -> Result<Option<Bytes>, ProxyError> {
             let mut refused = DeleteTopicsResponse::default();
             refused.responses = shape::delete_topics(body, version)?
                 .into_iter()
-                .map(|(name, id)| {
+                .map(|topic| {
                     let mut answer = delete_topics_response::DeletableTopicResult::default();
-                    answer.name = name;
-                    answer.topic_id = id;
+                    answer.name = topic.name;
+                    answer.topic_id = topic.id;
                     answer.error_code = TOPIC_AUTHORIZATION_FAILED;
                     answer
                 })

@@ -23,6 +23,13 @@ pub(crate) struct Topic {
     pub(crate) partitions: Vec<i32>,
 }
 
+/// A topic named by name, id or both, as DeleteTopics and Metadata name them.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TopicRef {
+    pub(crate) name: Option<TopicName>,
+    pub(crate) id: Uuid,
+}
+
 /// Produce v3 to v9: `acks` and the topics and partitions written to.
 pub(crate) fn produce(body: &Bytes, version: i16) -> Result<(i16, Vec<Topic>), ProxyError> {
     let mut r = Reader::new(body, version >= 9);
@@ -177,34 +184,28 @@ pub(crate) fn create_topics(body: &Bytes, version: i16) -> Result<Vec<TopicName>
 }
 
 /// DeleteTopics v1 to v6: the topics to delete, by name (and from v6 by id).
-pub(crate) fn delete_topics(
-    body: &Bytes,
-    version: i16,
-) -> Result<Vec<(Option<TopicName>, Uuid)>, ProxyError> {
+pub(crate) fn delete_topics(body: &Bytes, version: i16) -> Result<Vec<TopicRef>, ProxyError> {
     let mut r = Reader::new(body, version >= 4);
     if version >= 6 {
         r.array(|r| {
             let name = r.nullable_string()?.map(TopicName);
             let id = r.uuid()?;
             r.tagged_fields()?;
-            Ok((name, id))
+            Ok(TopicRef { name, id })
         })
     } else {
-        r.array(|r| Ok((Some(r.topic_name()?), Uuid::nil())))
+        r.array(|r| Ok(TopicRef { name: Some(r.topic_name()?), id: Uuid::nil() }))
     }
 }
 
 /// Metadata v0 to v13: the topics asked about, or `None` for all of them.
-pub(crate) fn metadata(
-    body: &Bytes,
-    version: i16,
-) -> Result<Option<Vec<(Option<TopicName>, Uuid)>>, ProxyError> {
+pub(crate) fn metadata(body: &Bytes, version: i16) -> Result<Option<Vec<TopicRef>>, ProxyError> {
     let mut r = Reader::new(body, version >= 9);
     let topic = |r: &mut Reader<'_>| {
         let id = if version >= 10 { r.uuid()? } else { Uuid::nil() };
         let name = if version >= 10 { r.nullable_string()? } else { Some(r.string()?) };
         r.tagged_fields()?;
-        Ok((name.map(TopicName), id))
+        Ok(TopicRef { name: name.map(TopicName), id })
     };
     if version == 0 { r.array(topic).map(Some) } else { r.nullable_array(topic) }
 }
