@@ -86,10 +86,22 @@ impl Refusal {
     pub(crate) fn reason(&self) -> String {
         match self {
             Refusal::Wire(_) => "malformed".to_owned(),
-            Refusal::Auth(error) => format!("{:?}", error.kind()).to_lowercase(),
+            Refusal::Auth(error) => snake_case(&format!("{:?}", error.kind())),
             Refusal::Handshake(_) => "mechanism".to_owned(),
         }
     }
+}
+
+/// `WrongResource` as `wrong_resource`, for a metric label.
+fn snake_case(name: &str) -> String {
+    let mut label = String::with_capacity(name.len() + 4);
+    for (at, c) in name.char_indices() {
+        if c.is_ascii_uppercase() && at > 0 {
+            label.push('_');
+        }
+        label.push(c.to_ascii_lowercase());
+    }
+    label
 }
 
 impl fmt::Display for Refusal {
@@ -217,5 +229,16 @@ impl Sasl {
                 Ok(Step::Refused { reply, refusal })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_kinds_are_metric_labels() {
+        assert_eq!(snake_case("WrongResource"), "wrong_resource");
+        assert_eq!(snake_case("Revoked"), "revoked");
     }
 }

@@ -1,10 +1,9 @@
 //! Each request is authorized by the key's permissions: what a key may not do gets the API's own
 //! authorization error, and the connection carries on.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
-use super::support::{Tansu, client, connect, externals, key, operator, proxy};
+use super::support::{Tansu, client, externals, key, operator, proxy, scrape};
 
 #[test]
 fn each_request_needs_its_permission() {
@@ -63,13 +62,3 @@ fn each_request_needs_its_permission() {
 }
 
 const T: Duration = Duration::from_secs(5);
-
-/// The proxy's metrics page.
-fn scrape(port: u16) -> String {
-    let mut stream = connect(port);
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    text
-}

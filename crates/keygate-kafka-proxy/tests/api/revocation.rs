@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::support::{Tansu, client, externals, key, operator, proxy};
+use super::support::{Tansu, client, externals, free_port, key, operator, proxy, scrape};
 
 #[test]
 fn keys_that_do_not_hold_are_refused_at_authentication() {
@@ -18,20 +18,29 @@ fn keys_that_do_not_hold_are_refused_at_authentication() {
     let (suspended_id, suspended_secret) = key(&operator, &[]);
     operator.keygate(&["api-key", "revoke", &revoked_id]);
     operator.keygate(&["api-key", "suspend", &suspended_id]);
-    let mut gateway = proxy(&operator, &tansu, &[]);
+    let metrics_port = free_port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let mut gateway = proxy(&operator, &tansu, &["--metrics", &metrics]);
     let port = gateway.port;
-    let bad_secret = format!("{}x", &good_secret[..good_secret.len() - 1]);
+    // A secret that fails its checksum, and a well-formed one that is not the key's.
+    let broken = format!("{}x", &good_secret[..good_secret.len() - 1]);
+    let random = keygate::token::SystemRandom::new();
+    let forged = keygate::token::ApiKey::generate_for(good_id.parse().unwrap(), &random).unwrap();
+    let forged = forged.expose().to_string();
 
     for library in ["kafka-python", "confluent-kafka"] {
         for (id, secret, logged) in [
             (&other_id, &other_secret, "not valid on kafka-cluster/lkc-proxy"),
             (&revoked_id, &revoked_secret, "revoked"),
             (&suspended_id, &suspended_secret, "suspended"),
-            (&good_id, &bad_secret, "authentication failed"),
+            (&good_id, &broken, "malformed"),
+            (&good_id, &forged, "authentication failed"),
         ] {
             // Clients retry; what the last one's retries logged is not this one's.
             gateway.drain();
             let mut refused = client(&python, library, port, &["PLAIN", id, secret]);
+            // Clients retry a refused authentication until they give up; no need to wait long.
+            refused.ask("timeout 3");
             let answer = refused.ask("produce orders never");
             assert_eq!(answer["ok"], false, "{library} {logged}: {answer}");
             let line = gateway.expect(logged, T);
@@ -44,6 +53,14 @@ fn keys_that_do_not_hold_are_refused_at_authentication() {
     let mut good = client(&python, "kafka-python", port, &["PLAIN", &good_id, &good_secret]);
     assert_eq!(good.ask("create orders")["ok"], true);
     assert_eq!(good.ask("produce orders fine")["ok"], true);
+
+    let text = scrape(metrics_port);
+    for reason in ["wrong_resource", "revoked", "suspended", "malformed", "bad_secret"] {
+        let line = format!(
+            "keygate_proxy_authentications_total{{outcome=\"failure\",reason=\"{reason}\"}}"
+        );
+        assert!(text.contains(&line), "no {line} in\n{text}");
+    }
 }
 
 #[test]

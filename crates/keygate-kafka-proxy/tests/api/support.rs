@@ -164,3 +164,13 @@ pub(crate) fn still_served(stream: &mut TcpStream, correlation: i32) {
     send(stream, ApiKey::Metadata, 1, correlation, &MetadataRequest::default());
     assert!(!receive(stream).is_empty());
 }
+
+/// The proxy's metrics page.
+pub(crate) fn scrape(port: u16) -> String {
+    let mut stream = connect(port);
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text
+}

@@ -13,6 +13,7 @@ Then, on standard input, one command a line:
                                 consumer (and its connections) open afterwards
     fetch TOPIC                 read partition 0 from the start, without a group
     produce-again TOPIC VALUE   produce on the producer made by an earlier produce
+    timeout SECONDS             how long the next produce waits (8 s unless set)
     quit
 and, for each, one JSON line on standard output: {"ok": true, ...} or
 {"ok": false, "error": "...", "code": "TOPIC_AUTHORIZATION_FAILED"} (the Kafka error name, when
@@ -77,7 +78,9 @@ class KafkaPython:
         from kafka import KafkaProducer
 
         if self.producer is None:
-            self.producer = KafkaProducer(max_block_ms=TIMEOUT * 1000, retries=0, **self.config)
+            self.producer = KafkaProducer(
+                max_block_ms=TIMEOUT * 1000, bootstrap_timeout_ms=TIMEOUT * 1000, retries=0, **self.config
+            )
         metadata = self.producer.send(topic, value.encode()).get(timeout=TIMEOUT)
         return {"offset": metadata.offset}
 
@@ -242,6 +245,10 @@ def main():
                 result = client.consume(command[1], command[2], int(command[3]))
             elif command[0] == "fetch":
                 result = client.fetch(command[1])
+            elif command[0] == "timeout":
+                global TIMEOUT
+                TIMEOUT = int(command[1])
+                result = {}
             else:
                 raise ValueError("unknown command %r" % command[0])
             answer(dict(ok=True, **result))
