@@ -215,17 +215,20 @@ impl Proxy {
     /// Opens the store (the first sync before this returns), asks the upstream which versions
     /// it speaks, and starts listening.
     pub async fn start(config: ProxyConfig) -> Result<Proxy, ProxyError> {
-        let log = Log::new();
+        let log = Arc::new(Log::new());
         let mut auth = AuthConfig::default();
         if let Some(max) = config.max_session {
             auth = auth.with_max_session(max);
         }
+        let sync_log = Arc::clone(&log);
         let server_config = ServerConfig::default()
             .with_auth(auth)
             .with_limits(config.limits.clone())
-            .on_sync(|outcome| {
+            .on_sync(move |outcome| {
                 if let Err(error) = outcome {
-                    println!("sync failed (the authenticator keeps its state): {error}");
+                    sync_log.line(format_args!(
+                        "sync failed (the authenticator keeps its state): {error}"
+                    ));
                 }
             });
         let server = Server::open(&config.store, config.resource.clone(), server_config).await?;
@@ -266,9 +269,11 @@ impl Proxy {
         tasks.push(tokio::spawn(accept(Arc::clone(&shared), listener, Route::Bootstrap)));
         let weak = Arc::downgrade(&shared);
         tasks.push(tokio::spawn(async move {
+            // Aborted when the proxy is dropped, and the broker listeners' loops with it.
+            let mut loops = tokio::task::JoinSet::new();
             while let Some((listener, route)) = opened.recv().await {
                 let Some(shared) = weak.upgrade() else { return };
-                tokio::spawn(accept(shared, listener, route));
+                loops.spawn(accept(shared, listener, route));
             }
         }));
         shared.log.line(format_args!(
@@ -318,7 +323,7 @@ pub(crate) struct Shared {
     brokers: Brokers,
     tls: Option<Tls>,
     metrics: Arc<Metrics>,
-    log: Log,
+    log: Arc<Log>,
     connect_timeout: Duration,
     /// Broker listeners to accept on: a task of the proxy's own spawns their accept loops, so
     /// that a connection (spawned by an accept loop) does not spawn one itself.
