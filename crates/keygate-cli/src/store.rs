@@ -1,6 +1,6 @@
 //! Opening the store the command works on, and the audit log it writes to.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -33,21 +33,52 @@ impl Workspace {
 }
 
 /// The store at `location` (as [`SqlStore::open_location`] reads it); by default the per-user
-/// data path, whose directory is created on first use.
+/// data path, whose directory is created on first use, private to its owner. A store file that
+/// other users can read is opened with a warning: it holds signing keys.
 async fn open_store(location: Option<&str>) -> Result<SqlStore, Failure> {
-    let opened = match location {
-        Some(location) => SqlStore::open_location(location).await,
+    let (opened, file) = match location {
+        Some(location) => {
+            let file = SqlStore::file_of(location).map(Path::to_path_buf);
+            (SqlStore::open_location(location).await, file)
+        }
         None => {
             let path = default_store_path()?;
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir.display(), e))?;
+                create_private_dir(dir)?;
             }
-            SqlStore::open(&path).await
+            (SqlStore::open(&path).await, Some(path))
         }
     };
-    opened.map_err(|error| {
+    let store = opened.map_err(|error| {
         Failure::error(format!("cannot open the store: {}", Failure::from(error).message()))
-    })
+    })?;
+    if let Some(file) = file.filter(|file| keygate_store_sql::readable_by_others(file)) {
+        eprintln!(
+            "keygate: warning: other users can read the store {} (it holds signing keys); \
+             `chmod 600` it",
+            file.display()
+        );
+    }
+    Ok(store)
+}
+
+/// Creates `dir` readable by its owner only (0700) if it does not exist; its parents as usual.
+fn create_private_dir(dir: &Path) -> Result<(), Failure> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Failure::io(parent.display(), e))?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(Failure::io(dir.display(), e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `$XDG_DATA_HOME/keygate/keygate.db`, or `$HOME/.local/share/keygate/keygate.db`.

@@ -88,6 +88,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::StrBytes;
 use keygate::AuthConfig;
 use keygate::core::{ResourceRef, Span};
+use keygate_store_sql::{SqlStore, readable_by_others};
 use keygate_tokio::{Limits, Server, ServerConfig};
 use tokio::net::TcpListener;
 
@@ -232,6 +233,13 @@ impl Proxy {
                 }
             });
         let server = Server::open(&config.store, config.resource.clone(), server_config).await?;
+        let exposed = SqlStore::file_of(&config.store).filter(|file| readable_by_others(file));
+        if let Some(file) = exposed {
+            log.line(format_args!(
+                "warning: other users can read the store {} (it holds signing keys); chmod 600 it",
+                file.display()
+            ));
+        }
         let upstream = versions::probe(&config.upstream, config.upstream_timeout).await?;
         let versions = Versions::new(&upstream);
         let tls = match &config.tls {

@@ -82,7 +82,7 @@ pub use error::SqlError;
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
 pub use schema::SCHEMA_VERSION;
-pub use store::{SqlOptions, SqlStore};
+pub use store::{SqlOptions, SqlStore, readable_by_others};
 
 #[doc(no_inline)]
 pub use keygate_store::StoreError;

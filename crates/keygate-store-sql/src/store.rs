@@ -76,6 +76,10 @@ impl SqlStore {
     ///
     /// A file that is not a SQLite database, one holding tables keygate did not create, and one
     /// with a newer keygate schema are refused without being written to.
+    ///
+    /// A new file is created readable and writable by its owner only (0600), whatever the
+    /// umask; SQLite gives its `-wal` and `-shm` files the database file's mode. An existing
+    /// file keeps its mode: [`readable_by_others`] says whether that is a concern.
     pub async fn open(path: impl AsRef<Path>) -> Result<SqlStore, StoreError> {
         SqlStore::open_with(path, SqlOptions::default()).await
     }
@@ -86,9 +90,11 @@ impl SqlStore {
         options: SqlOptions,
     ) -> Result<SqlStore, StoreError> {
         // An absolute path, so the URL the driver is handed has no host part to misread.
-        let path = std::path::absolute(path.as_ref()).map_err(|e| {
+        let io = |e: std::io::Error| {
             StoreError::backend(SqlError::Driver { backend: Backend::Sqlite, source: e.into() })
-        })?;
+        };
+        let path = std::path::absolute(path.as_ref()).map_err(io)?;
+        create_private(&path).map_err(io)?;
         let url = SqliteConnectOptions::new().filename(path).create_if_missing(true).to_url_lossy();
         let pool = pool_options(&options);
         SqlStore::start(url.as_str(), Backend::Sqlite, pool, options.acquire_timeout, Kind::File)
@@ -154,16 +160,23 @@ impl SqlStore {
         if Backend::of_url(location).is_some() {
             return SqlStore::connect_with(location, options).await;
         }
-        if location.contains("://") {
-            return Err(SqlError::UnsupportedUrl {
+        match SqlStore::file_of(location) {
+            Some(path) => SqlStore::open_with(path, options).await,
+            None if location.is_empty() => {
+                Err(SqlError::UnsupportedUrl { reason: "the store location is empty" }.into())
+            }
+            None => Err(SqlError::UnsupportedUrl {
                 reason: "use a sqlite: or postgres:// URL, or a SQLite file path",
             }
-            .into());
+            .into()),
         }
-        if location.is_empty() {
-            return Err(SqlError::UnsupportedUrl { reason: "the store location is empty" }.into());
-        }
-        SqlStore::open_with(location, options).await
+    }
+
+    /// The SQLite file `location` names, if it is a file path rather than a URL, as
+    /// [`SqlStore::open_location`] reads it.
+    pub fn file_of(location: &str) -> Option<&Path> {
+        let url = Backend::of_url(location).is_some() || location.contains("://");
+        (!url && !location.is_empty()).then(|| Path::new(location))
     }
 
     /// Which database it runs on.
@@ -325,4 +338,33 @@ where
             _ => "column of the wrong type".to_owned(),
         },
     })
+}
+
+/// Whether users other than the file's owner may read the file at `path`: a store holding
+/// signing material should not be. False where permissions are not Unix modes, and for a file
+/// that cannot be examined.
+pub fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o044 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Creates an empty file at `path`, private to its owner, unless one exists.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
 }

@@ -19,6 +19,34 @@ fn the_default_store_is_created_in_the_data_directory_on_first_use() {
     assert!(other.exists());
 }
 
+/// With the usual umask (022), the store's directory and files are still private to their
+/// owner, and a store someone opened up is reported.
+#[cfg(unix)]
+#[test]
+fn the_store_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let data = sandbox.file("data");
+    let status = std::process::Command::new("sh")
+        .args(["-c", "umask 022 && exec \"$0\" service-account create orders"])
+        .arg(env!("CARGO_BIN_EXE_keygate"))
+        .env_remove("KEYGATE_STORE")
+        .env("KEYGATE_ACTOR", "test:operator")
+        .env("XDG_DATA_HOME", &data)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data.join("keygate")), 0o700);
+    let store = data.join("keygate/keygate.db");
+    assert_eq!(mode(&store), 0o600);
+
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let listed = sandbox.run(&["--store", store.to_str().unwrap(), "service-account", "list"]).ok();
+    assert!(listed.stderr.contains("other users can read the store"), "{}", listed.stderr);
+}
+
 #[test]
 fn an_unusable_store_is_a_one_line_error_and_exit_2() {
     let sandbox = Sandbox::new();

@@ -285,3 +285,23 @@ async fn a_location_is_a_file_path_or_a_url_of_a_known_scheme() {
         store.close().await;
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_store_and_its_wal_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keygate.db");
+    let store = SqlStore::open(&path).await.unwrap();
+    store.create_principal(&orders()).await.unwrap();
+    assert!(!keygate_store_sql::readable_by_others(&path));
+    // While the store is open, SQLite keeps its write-ahead log and shared memory beside it.
+    for name in ["keygate.db", "keygate.db-wal", "keygate.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
+    }
+
+    // A store someone made readable is noticed.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(keygate_store_sql::readable_by_others(&path));
+}
