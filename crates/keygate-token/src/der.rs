@@ -86,6 +86,24 @@ pub(crate) fn parse_spki(der: &[u8]) -> Result<PublicKeyInfo<'_>, Error> {
 
 /// Reads the algorithm of a PKCS#8 PrivateKeyInfo (v1 or v2). The whole document is what ring
 /// loads, so only the kind is returned.
+/// The start of an Ed25519 PKCS#8 document up to its 32-byte seed, in v2 (as ring writes it,
+/// the public key following the seed) and v1 (RFC 8410, the seed alone).
+const ED25519_V2_PREFIX: [u8; 16] =
+    [0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const ED25519_V1_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/// The PKCS#8 v1 form of an Ed25519 key that ring wrote in v2, or `None` if `der` is not of
+/// that form. The seed is copied; the public key, which can be derived from it, is dropped.
+pub(crate) fn ed25519_pkcs8_v1(der: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let rest = der.strip_prefix(&ED25519_V2_PREFIX[..])?;
+    let seed = rest.get(..32)?;
+    let mut v1 = zeroize::Zeroizing::new(Vec::with_capacity(48));
+    v1.extend_from_slice(&ED25519_V1_PREFIX);
+    v1.extend_from_slice(seed);
+    Some(v1)
+}
+
 pub(crate) fn pkcs8_kind(der: &[u8]) -> Result<PrivateKeyKind, Error> {
     let mut outer = Reader::new(der);
     let mut info = Reader::new(outer.expect(SEQUENCE)?);

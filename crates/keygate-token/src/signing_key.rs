@@ -73,7 +73,11 @@ impl SigningKey {
             Family::Ed25519 => {
                 let document = signature::Ed25519KeyPair::generate_pkcs8(&random)
                     .map_err(|_| keygate_core::Error::RandomUnavailable)?;
-                SigningKey::from_pkcs8_der(algorithm, document.as_ref())
+                // ring writes PKCS#8 v2 (RFC 5958, the public key included), which OpenSSL 3 and
+                // Python's cryptography refuse; v1 (RFC 8410) is what every tool reads.
+                let v1 = der::ed25519_pkcs8_v1(document.as_ref())
+                    .ok_or(Error::KeyRejected("ring wrote an Ed25519 key of an unknown form"))?;
+                SigningKey::from_pkcs8_der(algorithm, &v1)
             }
             Family::Rsa { .. } => Err(Error::Unsupported(
                 "ring cannot generate RSA keys: make one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -outform DER` and load it",

@@ -271,3 +271,64 @@ fn pulsar_keys_and_tokens_work_as_pulsar_writes_them() {
         ])
         .ok();
 }
+
+/// Pulsar users open key files with OpenSSL and Python's `cryptography`: every key pair
+/// `key-pair create` writes, DER and PEM, reads in both, and the public half matches.
+#[test]
+fn key_pairs_are_readable_by_openssl_and_python_cryptography() {
+    let Some(python) = keygate_testkit::external(
+        "KEYGATE_PYTHON",
+        "cli::tokens::key_pairs_are_readable_by_openssl_and_python_cryptography",
+    ) else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    for algorithm in ["EdDSA", "ES256", "ES384", "RS256"] {
+        for pem in [false, true] {
+            let name = format!("{algorithm}-{}", if pem { "pem" } else { "der" });
+            let private = sandbox.file(&format!("{name}.key"));
+            let public = sandbox.file(&format!("{name}.pub"));
+            let mut args = vec!["key-pair", "create", "-a", algorithm];
+            args.extend(["--output-private-key", private.to_str().unwrap()]);
+            args.extend(["--output-public-key", public.to_str().unwrap()]);
+            if pem {
+                args.push("--pem");
+            }
+            sandbox.run(&args).ok();
+
+            let form = if pem { "PEM" } else { "DER" };
+            let openssl = std::process::Command::new("openssl")
+                .args(["pkey", "-inform", form, "-in", private.to_str().unwrap(), "-pubout"])
+                .args(["-outform", "DER"])
+                .output()
+                .unwrap();
+            assert!(
+                openssl.status.success(),
+                "openssl pkey refused {name}: {}",
+                String::from_utf8_lossy(&openssl.stderr)
+            );
+            let script = r#"
+import sys
+from cryptography.hazmat.primitives import serialization as s
+data = open(sys.argv[1], "rb").read()
+load = s.load_pem_private_key if sys.argv[3] == "PEM" else s.load_der_private_key
+key = load(data, password=None)
+public = key.public_key().public_bytes(s.Encoding.DER, s.PublicFormat.SubjectPublicKeyInfo)
+expected = open(sys.argv[2], "rb").read()
+if sys.argv[3] == "PEM":
+    expected = s.load_pem_public_key(expected).public_bytes(s.Encoding.DER, s.PublicFormat.SubjectPublicKeyInfo)
+sys.stdout.buffer.write(public if public == expected else b"MISMATCH")
+"#;
+            let read = std::process::Command::new(&python)
+                .args(["-c", script, private.to_str().unwrap(), public.to_str().unwrap(), form])
+                .output()
+                .unwrap();
+            assert!(
+                read.status.success(),
+                "cryptography refused {name}: {}",
+                String::from_utf8_lossy(&read.stderr)
+            );
+            assert_eq!(read.stdout, openssl.stdout, "{name}: the public halves differ");
+        }
+    }
+}
