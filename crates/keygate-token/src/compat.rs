@@ -46,6 +46,9 @@ pub fn stricter_than_jsonwebtoken(error: &Error) -> Option<&'static str> {
                 "a claim keygate reads may appear only once (jsonwebtoken keeps the last of claims it does not validate)",
             )
         }
+        Error::InvalidClaim(name) if claim(name) == "sub" => {
+            Some("an empty subject names no principal; jsonwebtoken accepts any string")
+        }
         Error::IssuedInFuture { .. } => Some(
             "an iat later than now plus the leeway is refused; jsonwebtoken does not look at iat",
         ),

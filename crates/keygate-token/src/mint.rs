@@ -1,5 +1,6 @@
 //! Minting JWT API keys.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -76,6 +77,10 @@ impl Minter {
 
     /// Mints a token with exactly these claims.
     pub fn mint(&self, claims: &Claims<'_>) -> Result<MintedToken, Error> {
+        // A token for no one would be refused by every verifier; refuse to make it.
+        if claims.subject.as_deref() == Some("") {
+            return Err(Error::InvalidClaim(Cow::Borrowed("sub")));
+        }
         let mut header = jsonwebtoken::Header::new(to_jwt_algorithm(self.key.algorithm()));
         header.typ = self.token_type.clone();
         header.kid = self.key.kid().map(|kid| kid.as_str().to_owned());

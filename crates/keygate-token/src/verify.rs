@@ -496,8 +496,14 @@ fn check_claims(claims: &Claims<'_>, options: &VerifyOptions, now: Timestamp) ->
             Some(_) => {}
         }
     }
-    if options.require_subject && claims.subject.is_none() {
-        return Err(Error::MissingClaim(Cow::Owned(options.subject_claim.to_string())));
+    match claims.subject.as_deref() {
+        // No principal is named by nothing: an empty subject is refused whether or not one is
+        // required.
+        Some("") => return Err(Error::InvalidClaim(Cow::Owned(options.subject_claim.to_string()))),
+        None if options.require_subject => {
+            return Err(Error::MissingClaim(Cow::Owned(options.subject_claim.to_string())));
+        }
+        _ => {}
     }
     Ok(())
 }

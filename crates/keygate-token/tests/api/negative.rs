@@ -413,3 +413,23 @@ fn errors_never_echo_untrusted_text_or_secrets() {
     assert!(!format!("{:?}", hs256()).contains(&secret[..8]));
     let _ = verifier_of;
 }
+
+#[test]
+fn an_empty_subject_is_neither_minted_nor_verified() {
+    assert_eq!(
+        check(r#"{"sub":"","exp":1800003600}"#).unwrap_err(),
+        Error::InvalidClaim(Cow::Borrowed("sub"))
+    );
+    let without_requirement = options().allow_no_subject();
+    let refused = verify(
+        &verifier(&[&hs256()]),
+        &token(r#"{"sub":"","exp":1800003600}"#),
+        &without_requirement,
+        at(NOW),
+    );
+    assert_eq!(refused.unwrap_err(), Error::InvalidClaim(Cow::Borrowed("sub")));
+
+    let minter = keygate_token::Minter::new(std::sync::Arc::new(hs256()));
+    let nobody = keygate_token::Claims::new("");
+    assert_eq!(minter.mint(&nobody).unwrap_err(), Error::InvalidClaim(Cow::Borrowed("sub")));
+}
