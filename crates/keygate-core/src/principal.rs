@@ -30,6 +30,25 @@ impl PrincipalId {
     /// The longest principal id, in bytes.
     pub const MAX_LEN: usize = 128;
 
+    /// The longest name of a principal keygate creates, in bytes.
+    pub const NAME_MAX_LEN: usize = 64;
+
+    /// Whether this id may name a principal keygate creates: lowercase letters, digits and
+    /// `. _ - @`, at most 64 bytes, not starting with `-`, so that `orders`, `Orders` and
+    /// `ORDERS` cannot be three principals. Ids parse more widely (ASCII letters of either case
+    /// and `: + =` too, up to 128 bytes) because tokens minted elsewhere, such as a Pulsar
+    /// broker's, name roles in that wider alphabet; such a principal can be authenticated but
+    /// not created here.
+    pub fn check_name(&self) -> Result<(), Error> {
+        check_identifier(
+            "principal name",
+            &self.0,
+            Self::NAME_MAX_LEN,
+            |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b),
+            "lowercase letters, digits and . _ - @",
+        )
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -63,3 +63,18 @@ fn invalid_names_and_descriptions_are_refused() {
     let listed = sandbox.run(&["service-account", "list", "--output", "json"]).ok().json();
     assert_eq!(listed.as_array().unwrap().len(), 0, "a refused create wrote something");
 }
+
+#[test]
+fn principal_names_follow_the_rule_the_help_states() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "upper"]).ok();
+    for refused in ["Upper", "UPPER", "role:admin"] {
+        sandbox.run(&["service-account", "create", refused]).fails(2, "lowercase letters");
+        sandbox.run(&["user", "create", refused]).fails(2, "lowercase letters");
+    }
+    let long = "a".repeat(65);
+    sandbox.run(&["service-account", "create", &long]).fails(2, "the limit is 64");
+    sandbox.run(&["service-account", "create", &"a".repeat(64)]).ok();
+    let listed = sandbox.run(&["service-account", "list", "--output", "json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+}

@@ -9,12 +9,14 @@ use crate::audit::{Actor, AuditAction};
 use super::{KeyManager, NewPrincipal};
 
 impl KeyManager {
-    /// Creates a principal.
+    /// Creates a principal. Its id must follow the naming rule of
+    /// [`PrincipalId::check_name`]: lowercase, at most 64 bytes.
     pub async fn create_principal(
         &self,
         actor: &Actor,
         new: NewPrincipal,
     ) -> Result<Principal, ManagerError> {
+        new.id.check_name()?;
         let now = self.clock.now();
         let mut principal = Principal::new(new.id, new.kind, now).with_description(new.description);
         if let Some(display_name) = new.display_name {
