@@ -173,6 +173,17 @@ pub(crate) async fn run(
                         .map_err(|e| Failure::error(format!("--permission: {e}")))
                 })
                 .transpose()?;
+            // A typo here would make every key look refused; say so instead.
+            if let Some(permission) = &permission {
+                let profile = workspace.manager.profile();
+                let asked = keygate::core::Permissions::only([permission.clone()]);
+                if profile.unknown_permission(&asked).is_some() {
+                    return Err(Failure::error(format!(
+                        "--permission: unknown permission {permission}; known: {}",
+                        profile.known_permissions()
+                    )));
+                }
+            }
             let from_stdin = if stdin { Some(read_stdin()?) } else { None };
             let credential = match (&key_id, &secret, &key, &token, &from_stdin) {
                 (Some(key_id), Some(secret), ..) => Credential::KeyAndSecret { key_id, secret },

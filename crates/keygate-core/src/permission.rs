@@ -27,6 +27,11 @@ impl Permission {
     /// Change topics, configuration and ACLs.
     pub const ADMIN: Permission = Permission(Cow::Borrowed("admin"));
 
+    /// The permissions keygate names: `produce`, `consume`, `describe` and `admin`. Embedders
+    /// that need more declare them (the facade's `Profile::with_permission`).
+    pub const WELL_KNOWN: [Permission; 4] =
+        [Permission::PRODUCE, Permission::CONSUME, Permission::DESCRIBE, Permission::ADMIN];
+
     /// The longest permission name, in bytes.
     pub const MAX_LEN: usize = 64;
 

@@ -242,6 +242,15 @@ pub enum ManagerError {
     /// Key material or minting failed.
     #[error(transparent)]
     Token(#[from] keygate_token::Error),
+    /// A key was to carry a permission the profile does not know: a typo, or a name the
+    /// deployment has not declared ([`Profile::with_permission`](crate::Profile::with_permission)).
+    #[error("unknown permission {name}; known: {known}")]
+    UnknownPermission {
+        /// The name given.
+        name: Permission,
+        /// The names known, comma-separated.
+        known: String,
+    },
     /// A JWT key was requested, and there is no active signing key with a private key to sign it.
     #[error("no active signing key to mint JWT API keys with; create one first")]
     NoSigningKey,

@@ -1,7 +1,9 @@
 //! What the control plane and the data plane must agree on, as one value both take.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use keygate_core::{Permission, Permissions};
 use keygate_token::SecretHasher;
 
 /// The settings a [`KeyManager`](crate::KeyManager) and every
@@ -32,11 +34,18 @@ pub struct Profile {
     pub hasher: Arc<SecretHasher>,
     /// The `iss` of JWT API keys, if the deployment sets one.
     pub issuer: Option<String>,
+    /// The permission names keys may carry: [`Permission::WELL_KNOWN`] and any the deployment
+    /// declares. A name outside them is a typo until declared, and is refused.
+    pub permissions: Arc<BTreeSet<Permission>>,
 }
 
 impl Default for Profile {
     fn default() -> Profile {
-        Profile { hasher: Arc::new(SecretHasher::sha256()), issuer: None }
+        Profile {
+            hasher: Arc::new(SecretHasher::sha256()),
+            issuer: None,
+            permissions: Arc::new(Permission::WELL_KNOWN.into_iter().collect()),
+        }
     }
 }
 
@@ -51,5 +60,42 @@ impl Profile {
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Profile {
         self.issuer = Some(issuer.into());
         self
+    }
+
+    /// Declares a permission beyond the well-known four, for an embedder whose broker
+    /// authorizes more operations.
+    pub fn with_permission(mut self, permission: Permission) -> Profile {
+        Arc::make_mut(&mut self.permissions).insert(permission);
+        self
+    }
+
+    /// The first permission of `permissions` that is not known, if any.
+    pub fn unknown_permission<'a>(&self, permissions: &'a Permissions) -> Option<&'a Permission> {
+        match permissions {
+            Permissions::Unrestricted => None,
+            Permissions::Only(set) => set.iter().find(|p| !self.permissions.contains(*p)),
+        }
+    }
+
+    /// The known permission names, comma-separated, for an error message.
+    pub fn known_permissions(&self) -> String {
+        self.permissions.iter().map(Permission::as_str).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permission_is_unknown_until_declared() {
+        let schema: Permission = "schema-write".parse().unwrap();
+        let wanted = Permissions::only([Permission::PRODUCE, schema.clone()]);
+        let profile = Profile::default();
+        assert_eq!(profile.unknown_permission(&wanted), Some(&schema));
+        assert_eq!(profile.unknown_permission(&Permissions::Unrestricted), None);
+        assert_eq!(profile.known_permissions(), "admin, consume, describe, produce");
+        let declared = profile.with_permission(schema);
+        assert_eq!(declared.unknown_permission(&wanted), None);
     }
 }

@@ -251,3 +251,29 @@ fn bad_input_is_refused_before_anything_is_written() {
         0
     );
 }
+
+#[test]
+fn a_permission_typo_is_refused_with_the_known_names() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    let create = ["api-key", "create", "--service-account", "orders", "--resource"];
+    let mut typo = create.to_vec();
+    typo.extend(["kafka-cluster/lkc-1", "--permission", "produc"]);
+    sandbox
+        .run(&typo)
+        .fails(2, "unknown permission produc; known: admin, consume, describe, produce");
+    let listed = sandbox.run(&["api-key", "list", "--output", "json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 0, "a refused key was written: {listed}");
+
+    let mut good = create.to_vec();
+    good.extend(["kafka-cluster/lkc-1", "--permission", "produce", "--output", "json"]);
+    let key = sandbox.run(&good).ok().json();
+    let (id, secret) = (key["key_id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let verify = ["api-key", "verify", "--resource", "kafka-cluster/lkc-1", "--permission"];
+    let mut typo = verify.to_vec();
+    typo.extend(["prodce", id, secret]);
+    sandbox.run(&typo).fails(2, "unknown permission prodce");
+    let mut right = verify.to_vec();
+    right.extend(["produce", id, secret]);
+    sandbox.run(&right).ok();
+}

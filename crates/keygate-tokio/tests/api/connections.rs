@@ -67,7 +67,12 @@ async fn a_rotation_brings_the_session_deadline_forward() {
     let (_client, socket) = tokio::io::duplex(64);
     let mut frames = FrameReader::new(socket);
     let event = timeout(Duration::from_secs(4), connection.next(&mut frames)).await.unwrap();
-    assert!(matches!(event, Ok(Event::SessionExpired)), "{event:?}");
+    // Either the earlier deadline fires, or a sync that runs in the same second as the old
+    // key's expiry finds it expired first and closes the connection: both end the session by
+    // the new expiry, long before the old deadline.
+    let ended = matches!(event, Ok(Event::SessionExpired))
+        || matches!(event, Err(Ending::Refused(AuthError::Expired { .. })));
+    assert!(ended, "{event:?}");
     assert!(Instant::now() < before);
 }
 

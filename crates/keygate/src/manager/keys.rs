@@ -20,9 +20,14 @@ use super::{IssuedKey, IssuedSecret, KeyManager, NewKey, Revoked, Rotation};
 const ATTEMPTS: usize = 3;
 
 impl KeyManager {
-    /// Issues a key: checks the policy (user keys, lifetime bounds; the quota atomically with the
-    /// insert), generates its id and secret, and returns the secret this once.
+    /// Issues a key: checks its permissions against the profile's and the policy (user keys,
+    /// lifetime bounds; the quota atomically with the insert), generates its id and secret, and
+    /// returns the secret this once.
     pub async fn create_key(&self, actor: &Actor, new: NewKey) -> Result<IssuedKey, ManagerError> {
+        if let Some(name) = self.profile.unknown_permission(&new.permissions) {
+            let known = self.profile.known_permissions();
+            return Err(ManagerError::UnknownPermission { name: name.clone(), known });
+        }
         let now = self.clock.now();
         let owner = self.store.principal(&new.owner).await?;
         let expires = match new.lifetime {

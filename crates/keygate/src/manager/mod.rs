@@ -80,6 +80,11 @@ impl KeyManager {
         self
     }
 
+    /// The profile it issues keys under.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
     /// Sets where audit events go.
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> KeyManager {
         self.audit = audit;
