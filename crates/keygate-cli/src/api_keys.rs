@@ -71,12 +71,15 @@ pub(crate) async fn run(
                 filter = filter.with_status(state.parse::<KeyStatus>()?, now);
             }
             let keys = all_keys(workspace, &filter).await?;
-            print_keys(printer, &keys, now)
+            print_keys(printer, &keys, now, &SigningKeys::load(workspace).await?)
         }
         ApiKeyCommand::Describe { key } => {
             let record = key_named(workspace, &key).await?;
+            let status = SigningKeys::load(workspace).await?.status(&record, now);
             if printer.is_json() {
-                return printer.json(&key_json(&record, now));
+                let mut value = key_json(&record, now);
+                value["status"] = json!(status);
+                return printer.json(&value);
             }
             let mut fields = vec![
                 ("key id", record.id().to_string()),
@@ -84,7 +87,7 @@ pub(crate) async fn run(
                 ("scope", record.scope().to_string()),
                 ("permissions", record.permissions().to_string()),
                 ("format", record.format().to_string()),
-                ("status", record.status_at(now).to_string()),
+                ("status", status),
                 ("created", record.created_at().to_string()),
                 ("valid from", record.not_before().to_string()),
                 ("expires", expiry(record.expires())),
@@ -163,7 +166,7 @@ pub(crate) async fn run(
         }
         ApiKeyCommand::Expiring { within } => {
             let keys = manager.expiring_within(span_from("--within", &within)?).await?;
-            print_keys(printer, &keys, now)
+            print_keys(printer, &keys, now, &SigningKeys::load(workspace).await?)
         }
         ApiKeyCommand::Verify { resource, permission, key_id, secret, key, token, stdin } => {
             let resource = resource_from(&resource)?;
@@ -287,9 +290,19 @@ fn print_issued(
 }
 
 /// Prints keys as a table or a JSON array.
-fn print_keys(printer: Printer, keys: &[KeyRecord], now: Timestamp) -> Result<(), Failure> {
+fn print_keys(
+    printer: Printer,
+    keys: &[KeyRecord],
+    now: Timestamp,
+    signing: &SigningKeys,
+) -> Result<(), Failure> {
     if printer.is_json() {
-        return printer.json(&Value::Array(keys.iter().map(|key| key_json(key, now)).collect()));
+        let values = keys.iter().map(|key| {
+            let mut value = key_json(key, now);
+            value["status"] = json!(signing.status(key, now));
+            value
+        });
+        return printer.json(&Value::Array(values.collect()));
     }
     let rows: Vec<Vec<String>> = keys
         .iter()
@@ -299,7 +312,7 @@ fn print_keys(printer: Printer, keys: &[KeyRecord], now: Timestamp) -> Result<()
                 key.owner().to_string(),
                 key.scope().to_string(),
                 key.format().to_string(),
-                key.status_at(now).to_string(),
+                signing.status(key, now),
                 expiry(key.expires()),
                 key.description().to_string(),
             ]
@@ -307,6 +320,28 @@ fn print_keys(printer: Printer, keys: &[KeyRecord], now: Timestamp) -> Result<()
         .collect();
     printer
         .table(&["KEY ID", "OWNER", "SCOPE", "FORMAT", "STATUS", "EXPIRES", "DESCRIPTION"], &rows)
+}
+
+/// The signing keys that exist, to tell a JWT key whose signing key was retired (it can no
+/// longer be verified) from one that works.
+struct SigningKeys(Vec<keygate::core::SigningKeyId>);
+
+impl SigningKeys {
+    async fn load(workspace: &Workspace) -> Result<SigningKeys, Failure> {
+        let keys = workspace.manager.signing_keys().await?;
+        Ok(SigningKeys(keys.into_iter().map(|key| key.kid).collect()))
+    }
+
+    /// The key's status at `now`, or "unusable" when it would be usable but its signing key is
+    /// gone.
+    fn status(&self, key: &KeyRecord, now: Timestamp) -> String {
+        match key.signing_key() {
+            Some(kid) if key.is_usable_at(now) && !self.0.contains(kid) => {
+                format!("unusable (signing key {kid} retired)")
+            }
+            _ => key.status_at(now).to_string(),
+        }
+    }
 }
 
 /// Reports a change: a sentence for people, the key as it now is for scripts.

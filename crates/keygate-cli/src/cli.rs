@@ -410,10 +410,14 @@ pub(crate) enum SigningKeyCommand {
         /// The key id.
         kid: String,
     },
-    /// Removes a verifying key: the tokens it signed stop verifying.
+    /// Removes a verifying key: the tokens it signed stop verifying. If live JWT API keys were
+    /// signed with it, says which and changes nothing unless given --yes.
     Retire {
         /// The key id.
         kid: String,
+        /// Retire it even though the JWT API keys it signed then stop working.
+        #[arg(long)]
+        yes: bool,
     },
     /// Prints the public signing keys as a JWKS.
     Jwks,

@@ -1,5 +1,6 @@
 //! `keygate signing-key`: the key ring that signs JWT API keys.
 
+use keygate::ManagerError;
 use keygate::core::SigningKeyId;
 use keygate::store::SigningKeyStatus;
 use serde_json::Value;
@@ -72,10 +73,25 @@ pub(crate) async fn run(
                 "Signing key {kid} now signs new JWT API keys; the previous one keeps verifying."
             ))
         }
-        SigningKeyCommand::Retire { kid } => {
+        SigningKeyCommand::Retire { kid, yes } => {
             let kid = kid_from(&kid)?;
-            manager.retire_signing_key(actor, &kid).await?;
-            printer.line(&format!("Retired signing key {kid}: tokens it signed no longer verify."))
+            if yes {
+                let broken = manager.signing_key_dependants(&kid).await?.len();
+                manager.retire_signing_key_and_its_keys(actor, &kid).await?;
+                return printer.line(&format!(
+                    "Retired signing key {kid}: tokens it signed no longer verify ({broken} live \
+                     JWT API key(s) stopped working)."
+                ));
+            }
+            match manager.retire_signing_key(actor, &kid).await {
+                Err(error @ ManagerError::SigningKeyInUse { .. }) => Err(Failure::error(format!(
+                    "{error}; nothing was changed: pass --yes to retire it anyway"
+                ))),
+                Err(error) => Err(error.into()),
+                Ok(()) => printer.line(&format!(
+                    "Retired signing key {kid}: tokens it signed no longer verify."
+                )),
+            }
         }
         SigningKeyCommand::Jwks => {
             let jwks = manager.jwks().await?;

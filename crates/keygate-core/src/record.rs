@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    Description, Error, Expiry, KeyId, KeyState, KeyStatus, Permissions, PrincipalId, Scope, Span,
-    Timestamp, Transition, Validity, ValidityError,
+    Description, Error, Expiry, KeyId, KeyState, KeyStatus, Permissions, PrincipalId, Scope,
+    SigningKeyId, Span, Timestamp, Transition, Validity, ValidityError,
 };
 
 /// How the secret of a key is presented.
@@ -177,6 +177,8 @@ pub struct KeyTemplate {
     pub expires: Expiry,
     /// The key it replaces, in a rotation.
     pub replaces: Option<KeyId>,
+    /// For a JWT key, the signing key its token is signed with.
+    pub signing_key: Option<SigningKeyId>,
 }
 
 impl KeyTemplate {
@@ -196,6 +198,7 @@ impl KeyTemplate {
             not_before: None,
             expires,
             replaces: None,
+            signing_key: None,
         }
     }
 
@@ -220,6 +223,12 @@ impl KeyTemplate {
     /// Marks the key as the replacement of `old`.
     pub fn with_replaces(mut self, old: KeyId) -> KeyTemplate {
         self.replaces = Some(old);
+        self
+    }
+
+    /// Records the signing key a JWT key's token is signed with.
+    pub fn with_signing_key(mut self, kid: SigningKeyId) -> KeyTemplate {
+        self.signing_key = Some(kid);
         self
     }
 }
@@ -261,6 +270,9 @@ pub struct KeyRecordParts {
     pub replaces: Option<KeyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_digest: Option<SecretDigest>,
+    /// Absent in records written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<SigningKeyId>,
 }
 
 impl KeyRecord {
@@ -285,6 +297,7 @@ impl KeyRecord {
             state: KeyState::Active,
             replaces: template.replaces,
             secret_digest,
+            signing_key: template.signing_key,
         })
     }
 
@@ -308,6 +321,9 @@ impl KeyRecord {
         if parts.replaces == Some(parts.id) {
             return Err(Error::InconsistentRecord("a key cannot replace itself"));
         }
+        if parts.format != KeyFormat::Jwt && parts.signing_key.is_some() {
+            return Err(Error::InconsistentRecord("only a JWT key has a signing key"));
+        }
         Ok(KeyRecord { parts })
     }
 
@@ -324,6 +340,12 @@ impl KeyRecord {
     /// The public key id.
     pub fn id(&self) -> KeyId {
         self.parts.id
+    }
+
+    /// For a JWT key, the signing key its token was signed with; `None` for opaque keys and for
+    /// JWT keys issued before keygate recorded it.
+    pub fn signing_key(&self) -> Option<&SigningKeyId> {
+        self.parts.signing_key.as_ref()
     }
 
     /// The principal that owns the key.

@@ -86,6 +86,8 @@ pub fn plan_rotation(
         not_before: None,
         expires,
         replaces: Some(parts.id),
+        // Signed by whichever key is active when the replacement is minted.
+        signing_key: None,
     };
     Ok(RotationPlan { replacement, old_expires })
 }

@@ -1,6 +1,8 @@
 //! The errors of the facade: authentication failures, manager failures, sync failures.
 
-use keygate_core::{KeyId, Permission, ResourceRef, Scope, Span, Timestamp, ValidityError};
+use keygate_core::{
+    KeyId, Permission, ResourceRef, Scope, SigningKeyId, Span, Timestamp, ValidityError,
+};
 use keygate_revocation::Reason;
 use keygate_store::StoreError;
 
@@ -251,6 +253,14 @@ pub enum ManagerError {
         /// The names known, comma-separated.
         known: String,
     },
+    /// A signing key that live JWT API keys depend on was to be retired.
+    #[error("signing key {kid} signs {} live JWT API key(s): {}", keys.len(), list(keys))]
+    SigningKeyInUse {
+        /// The signing key.
+        kid: SigningKeyId,
+        /// The keys that would stop working.
+        keys: Vec<KeyId>,
+    },
     /// A JWT key was requested, and there is no active signing key with a private key to sign it.
     #[error("no active signing key to mint JWT API keys with; create one first")]
     NoSigningKey,
@@ -288,4 +298,14 @@ pub enum SyncError {
         /// The state's position.
         current: keygate_store::Seq,
     },
+}
+
+/// Key ids for a message: the first few, and how many more.
+fn list(keys: &[KeyId]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = keys.iter().take(SHOWN).map(KeyId::to_string).collect::<Vec<_>>().join(", ");
+    if keys.len() > SHOWN {
+        text.push_str(&format!(" and {} more", keys.len() - SHOWN));
+    }
+    text
 }

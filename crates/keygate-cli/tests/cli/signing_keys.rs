@@ -70,10 +70,30 @@ fn the_ring_signs_jwt_api_keys_and_rotates() {
     sandbox
         .run(&["signing-key", "retire", "second"])
         .fails(2, "active signing key cannot be removed");
-    sandbox.run(&["signing-key", "retire", &first_kid]).ok();
+    // The first signed a live key: retiring it says which, and changes nothing without --yes.
+    let jwt_id =
+        sandbox.run(&["token", "show", &jwt, "--output", "json"]).ok().json()["claims"]["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let refused = sandbox.run(&["signing-key", "retire", &first_kid]).fails(2, "pass --yes");
+    assert!(
+        refused.stderr.contains(&format!("signs 1 live JWT API key(s): {jwt_id}"))
+            && refused.stderr.contains("nothing was changed"),
+        "{}",
+        refused.stderr
+    );
+    sandbox.run(&["api-key", "verify", "--resource", "kafka-cluster/lkc-1", "--token", &jwt]).ok();
+    let retired = sandbox.run(&["signing-key", "retire", &first_kid, "--yes"]).ok().stdout;
+    assert!(retired.contains("1 live JWT API key(s) stopped working"), "{retired}");
     sandbox
         .run(&["api-key", "verify", "--resource", "kafka-cluster/lkc-1", "--token", &jwt])
         .fails(1, "refused");
+    // Its keys show as unusable, not active.
+    let described = sandbox.run(&["api-key", "describe", &jwt_id, "--output", "json"]).ok().json();
+    assert_eq!(described["status"], format!("unusable (signing key {first_kid} retired)"));
+    let listed = sandbox.run(&["api-key", "list"]).ok().stdout;
+    assert!(listed.contains("unusable (signing key"), "{listed}");
     sandbox
         .run(&["api-key", "verify", "--resource", "kafka-cluster/lkc-1", "--token", &newer])
         .ok();

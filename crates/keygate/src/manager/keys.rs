@@ -241,8 +241,12 @@ impl KeyManager {
         let id = KeyId::generate(&*self.random)?;
         match template.format {
             KeyFormat::Jwt => {
-                let record = KeyRecord::issue(template, id, now, None)?;
                 let minter = minter.ok_or(ManagerError::NoSigningKey)?;
+                let template = match minter.key().kid() {
+                    Some(kid) => template.with_signing_key(kid.clone()),
+                    None => template,
+                };
+                let record = KeyRecord::issue(template, id, now, None)?;
                 let token = minter.mint_api_key(&record, now)?;
                 Ok(IssuedKey { record, secret: IssuedSecret(token.into_zeroizing()) })
             }
@@ -273,7 +277,10 @@ impl KeyManager {
         Err(ManagerError::Contended(id))
     }
 
-    async fn all_keys(&self, filter: &KeyFilter) -> Result<Vec<KeyRecord>, ManagerError> {
+    pub(super) async fn all_keys(
+        &self,
+        filter: &KeyFilter,
+    ) -> Result<Vec<KeyRecord>, ManagerError> {
         let mut all = Vec::new();
         let mut page = PageRequest::first(1000);
         loop {

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use keygate_core::{Clock, SecureRandom, SigningAlgorithm, SigningKeyId, base32};
+use keygate_core::{
+    Clock, KeyFormat, KeyRecord, KeyStatus, SecureRandom, SigningAlgorithm, SigningKeyId, base32,
+};
+use keygate_store::KeyFilter;
 use keygate_store::{
     SecretBytes, SigningKeyRecord, SigningKeyStatus, StoreError, VerificationMaterial,
 };
@@ -80,8 +83,30 @@ impl KeyManager {
         Ok(())
     }
 
-    /// Removes a verifying signing key: the tokens it signed stop verifying.
+    /// Removes a verifying signing key: the tokens it signed stop verifying. Refused with
+    /// [`ManagerError::SigningKeyInUse`] while live JWT API keys depend on it (see
+    /// [`signing_key_dependants`](KeyManager::signing_key_dependants));
+    /// [`retire_signing_key_and_its_keys`](KeyManager::retire_signing_key_and_its_keys) retires
+    /// it anyway.
     pub async fn retire_signing_key(
+        &self,
+        actor: &Actor,
+        kid: &SigningKeyId,
+    ) -> Result<(), ManagerError> {
+        let keys = self.store.signing_keys().await?;
+        let active = keys.iter().any(|k| &k.kid == kid && k.status == SigningKeyStatus::Active);
+        // The active key cannot be retired at all; the store says so.
+        let dependants = if active { Vec::new() } else { self.signing_key_dependants(kid).await? };
+        if !dependants.is_empty() {
+            let keys = dependants.iter().map(KeyRecord::id).collect();
+            return Err(ManagerError::SigningKeyInUse { kid: kid.clone(), keys });
+        }
+        self.retire_signing_key_and_its_keys(actor, kid).await
+    }
+
+    /// Removes a verifying signing key even though live JWT API keys depend on it: they stop
+    /// working with it.
+    pub async fn retire_signing_key_and_its_keys(
         &self,
         actor: &Actor,
         kid: &SigningKeyId,
@@ -90,6 +115,23 @@ impl KeyManager {
         self.store.remove_signing_key(kid, now).await?;
         self.audit(now, actor, AuditAction::SigningKeyRetired { kid: kid.clone() }).await;
         Ok(())
+    }
+
+    /// The JWT API keys that stop working if `kid` is retired: those not revoked or expired whose
+    /// token it signed, and, to be safe, those issued before keygate recorded which key signed
+    /// them.
+    pub async fn signing_key_dependants(
+        &self,
+        kid: &SigningKeyId,
+    ) -> Result<Vec<KeyRecord>, ManagerError> {
+        let now = self.clock.now();
+        let all = self.all_keys(&KeyFilter::all()).await?;
+        Ok(all
+            .into_iter()
+            .filter(|key| key.format() == KeyFormat::Jwt)
+            .filter(|key| key.signing_key().is_none_or(|signed_by| signed_by == kid))
+            .filter(|key| !matches!(key.status_at(now), KeyStatus::Revoked | KeyStatus::Expired))
+            .collect())
     }
 
     /// The signing keys.
