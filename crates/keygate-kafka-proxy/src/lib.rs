@@ -36,7 +36,10 @@
 //!
 //! A request the key may not make gets that API's own response with its authorization error
 //! (TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED or
-//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED) on everything it named; the connection stays open.
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED): on each topic, partition or group it named where
+//! clients wait for an answer per item (Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch,
+//! CreateTopics, DeleteTopics, Metadata), at the top level or as an empty list otherwise. The
+//! connection stays open.
 //! An API not in the table is not offered in ApiVersions, and a client that sends it anyway is
 //! disconnected. Permissions narrow a key; the principal's ACLs on the cluster still apply.
 //!
