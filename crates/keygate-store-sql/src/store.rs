@@ -138,7 +138,21 @@ impl SqlStore {
                 }
                 .into());
             }
-            Backend::Sqlite => Kind::File,
+            Backend::Sqlite => {
+                // A URL that lets SQLite create the file (`mode=rwc`): create it first, private
+                // to its owner, as `open` does.
+                if url.contains("mode=rwc")
+                    && let Ok(sqlite) = SqliteConnectOptions::from_str(url)
+                {
+                    create_private(sqlite.get_filename()).map_err(|e| {
+                        StoreError::backend(SqlError::Driver {
+                            backend: Backend::Sqlite,
+                            source: e.into(),
+                        })
+                    })?;
+                }
+                Kind::File
+            }
         };
         SqlStore::start(url, backend, pool_options(&options), options.acquire_timeout, kind).await
     }

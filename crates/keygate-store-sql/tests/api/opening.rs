@@ -301,6 +301,13 @@ async fn a_new_store_and_its_wal_files_are_private_to_their_owner() {
         assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
     }
 
+    // Created through a URL that lets SQLite create it: private too.
+    let by_url = dir.path().join("by-url.db");
+    let url = format!("sqlite://{}?mode=rwc", by_url.display());
+    SqlStore::open_location(&url).await.unwrap();
+    let mode = std::fs::metadata(&by_url).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "by-url.db has mode {:o}", mode & 0o777);
+
     // A store someone made readable is noticed.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(keygate_store_sql::readable_by_others(&path));
