@@ -21,7 +21,6 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +41,7 @@ use keygate::core::{PrincipalId, ResourceRef, Scope};
 use keygate::{Actor, KeyManager, NewKey, NewPrincipal};
 use keygate_kafka_proxy::{Proxy, ProxyConfig};
 use keygate_store_sql::SqlStore;
+use keygate_testkit::process::Tansu;
 
 const CLUSTER: &str = "kafka-cluster/lkc-bench";
 /// Versions the proxy offers and Tansu speaks.
@@ -62,7 +62,7 @@ fn main() {
     } else {
         (Duration::from_secs(2), 3, 2000)
     };
-    let broker = Broker::start(&tansu);
+    let broker = Tansu::start(&tansu);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("keygate.db").display().to_string();
     let runtime =
@@ -302,39 +302,6 @@ fn tansu_binary() -> Option<PathBuf> {
     let home = std::env::var_os("HOME")?;
     let cached = PathBuf::from(home).join(".cache/keygate/tansu-0.6.0/bin/tansu");
     cached.exists().then_some(cached)
-}
-
-/// Tansu on a free loopback port, stopped on drop.
-struct Broker {
-    child: Child,
-    port: u16,
-}
-
-impl Broker {
-    fn start(binary: &PathBuf) -> Broker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Tansu did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Broker { child, port }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A blocking Kafka connection.

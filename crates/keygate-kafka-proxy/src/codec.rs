@@ -67,15 +67,11 @@ pub(crate) fn response<T: Encodable>(
     body: &T,
 ) -> Result<Bytes, ProxyError> {
     let header = ResponseHeader::default().with_correlation_id(correlation);
-    let mut buffer = BytesMut::with_capacity(64);
-    buffer.put_i32(0);
-    header
-        .encode(&mut buffer, api.response_header_version(version))
-        .and_then(|()| body.encode(&mut buffer, version))
-        .map_err(|_| ProxyError::Encode(api))?;
-    let size = i32::try_from(buffer.len() - 4).map_err(|_| ProxyError::Encode(api))?;
-    buffer[..4].copy_from_slice(&size.to_be_bytes());
-    Ok(buffer.freeze())
+    framed(api, |buffer| {
+        header
+            .encode(buffer, api.response_header_version(version))
+            .and_then(|()| body.encode(buffer, version))
+    })
 }
 
 /// A request frame, size prefix included: for the proxy's own requests to the upstream.
@@ -92,12 +88,21 @@ pub(crate) fn request<T: Encodable>(
         .with_client_id(Some(kafka_protocol::protocol::StrBytes::from_static_str(
             "keygate-kafka-proxy",
         )));
+    framed(api, |buffer| {
+        header
+            .encode(buffer, api.request_header_version(version))
+            .and_then(|()| body.encode(buffer, version))
+    })
+}
+
+/// What `encode` writes, behind its 4-byte size.
+fn framed<E>(
+    api: ApiKey,
+    encode: impl FnOnce(&mut BytesMut) -> Result<(), E>,
+) -> Result<Bytes, ProxyError> {
     let mut buffer = BytesMut::with_capacity(64);
     buffer.put_i32(0);
-    header
-        .encode(&mut buffer, api.request_header_version(version))
-        .and_then(|()| body.encode(&mut buffer, version))
-        .map_err(|_| ProxyError::Encode(api))?;
+    encode(&mut buffer).map_err(|_| ProxyError::Encode(api))?;
     let size = i32::try_from(buffer.len() - 4).map_err(|_| ProxyError::Encode(api))?;
     buffer[..4].copy_from_slice(&size.to_be_bytes());
     Ok(buffer.freeze())

@@ -4,7 +4,7 @@
 //! Behind the `process` feature, for the test binaries that need it.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
@@ -258,6 +258,49 @@ impl Drop for Client {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Tansu broker (a Kafka-compatible broker) with in-memory storage on a free loopback port,
+/// stopped on drop.
+#[derive(Debug)]
+pub struct Tansu {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Tansu {
+    /// Starts `binary` and waits until it listens.
+    pub fn start(binary: impl AsRef<std::ffi::OsStr>) -> Tansu {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(binary)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let tansu = Tansu { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "Tansu did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        tansu
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -4,8 +4,6 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::{
@@ -14,7 +12,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 pub(crate) use keygate_testkit::process::{
-    Client, Gateway, Operator, closed_within, connect, free_port, python,
+    Client, Gateway, Operator, Tansu, closed_within, connect, free_port, python,
 };
 
 /// The cluster the proxy fronts in every test.
@@ -28,44 +26,6 @@ pub(crate) fn tansu(test: &str) -> Option<String> {
 /// Python and Tansu both, or `None`.
 pub(crate) fn externals(test: &str) -> Option<(String, String)> {
     Some((python(test)?, tansu(test)?))
-}
-
-/// A Tansu broker with in-memory storage on a free loopback port, stopped on drop.
-pub(crate) struct Tansu {
-    child: Child,
-    pub(crate) port: u16,
-}
-
-impl Tansu {
-    pub(crate) fn start(binary: &str) -> Tansu {
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let tansu = Tansu { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Tansu did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        tansu
-    }
-
-    pub(crate) fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The proxy in front of `tansu`, keys from `operator`'s store, with `extra` arguments.
