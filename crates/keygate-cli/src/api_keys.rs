@@ -218,7 +218,12 @@ async fn verify(
     resource: &ResourceRef,
     permission: Option<&Permission>,
 ) -> Result<Identity, Failure> {
-    let authenticator = Authenticator::new(AuthConfig::default());
+    // A broker verifies HMAC-signed keys only with the master key; so does this.
+    let config = match &workspace.master_key {
+        Some(master_key) => AuthConfig::default().with_master_key(Arc::clone(master_key)),
+        None => AuthConfig::default(),
+    };
+    let authenticator = Authenticator::new(config);
     let mut replica = Replica::new(authenticator.clone(), Arc::new(SystemClock));
     replica
         .sync_once(&*workspace.store)

@@ -2,7 +2,7 @@
 
 use keygate::AuditEvent;
 use keygate::core::{Clock, KeyId, Span, SystemClock, Timestamp};
-use keygate_store_sql::{AuditEntry, AuditQuery};
+use keygate::store::{AuditLog, AuditQuery};
 use serde_json::Value;
 
 use crate::cli::AuditCommand;
@@ -29,18 +29,25 @@ pub(crate) async fn run(
     if let Some(principal) = principal {
         query = query.about_principal(principal_id(&principal)?);
     }
-    let entries: Vec<AuditEntry<AuditEvent>> = workspace.store.audit_log(&query).await?;
-    if printer.is_json() {
-        let events =
-            entries.iter().map(|entry| serde_json::to_value(&entry.event).map_err(Failure::error));
-        return printer.json(&Value::Array(events.collect::<Result<_, _>>()?));
-    }
-    let rows: Vec<Vec<String>> = entries
+    let entries = workspace.store.audit_log(&query).await?;
+    let events: Vec<AuditEvent> = entries
         .iter()
         .map(|entry| {
-            let action = serde_json::to_value(&entry.event.action).unwrap_or(Value::Null);
+            serde_json::from_str(&entry.record.event).map_err(|_| {
+                Failure::error(format!("audit entry {} is not an event keygate reads", entry.position))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if printer.is_json() {
+        let events = events.iter().map(|event| serde_json::to_value(event).map_err(Failure::error));
+        return printer.json(&Value::Array(events.collect::<Result<_, _>>()?));
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|event| {
+            let action = serde_json::to_value(&event.action).unwrap_or(Value::Null);
             let name = action["action"].as_str().unwrap_or("?").to_owned();
-            vec![entry.at.to_string(), entry.event.actor.to_string(), name, details(&action)]
+            vec![event.at.to_string(), event.actor.to_string(), name, details(&action)]
         })
         .collect();
     printer.table(&["AT", "ACTOR", "ACTION", "DETAILS"], &rows)

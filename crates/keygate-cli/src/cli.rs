@@ -37,6 +37,20 @@ pub(crate) struct Cli {
     )]
     pub(crate) actor: Option<String>,
 
+    /// The master key that seals the store's private signing keys: `file:PATH`,
+    /// `data:;base64,…` or base64 text of 32 bytes. Defaults to $KEYGATE_MASTER_KEY, else, for
+    /// a SQLite store, the file beside it (STORE.master-key), created with it. Needed to create
+    /// signing keys and mint JWT API keys, and to verify HMAC-signed ones.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYGATE_MASTER_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        help_heading = "Global options"
+    )]
+    pub(crate) master_key: Option<String>,
+
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table, help_heading = "Global options")]
     pub(crate) output: Output,

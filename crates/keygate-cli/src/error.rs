@@ -65,6 +65,10 @@ impl From<ManagerError> for Failure {
                 "there is no active signing key for JWT API keys; create one with \
                  `keygate signing-key create`",
             ),
+            ManagerError::NoMasterKey => Failure::error(
+                "no master key: signing keys are sealed under it; give --master-key (or \
+                 KEYGATE_MASTER_KEY), or keep the STORE.master-key file beside a SQLite store",
+            ),
             ManagerError::Store(error) => error.into(),
             error => Failure::Error(with_sources(&error)),
         }

@@ -63,7 +63,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token(command) => return token::run(command, printer),
         command => command,
     };
-    let workspace = Workspace::open(cli.store.as_deref(), cli.actor.as_deref()).await?;
+    let workspace =
+        Workspace::open(cli.store.as_deref(), cli.actor.as_deref(), cli.master_key.as_deref())
+            .await?;
     let result = match command {
         Command::ServiceAccount(command) => {
             principals::run(PrincipalKind::ServiceAccount, command, &workspace, printer).await

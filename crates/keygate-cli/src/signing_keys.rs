@@ -42,7 +42,16 @@ pub(crate) async fn run(
             printer.line(&format!(
                 "Created signing key {} ({}); {role}.",
                 record.kid, record.algorithm
-            ))
+            ))?;
+            if record.algorithm.is_symmetric() {
+                eprintln!(
+                    "keygate: note: an HMAC key's secret both signs and verifies, so every \
+                     broker that is to accept its JWT API keys needs the master key, and with it \
+                     the power to mint them; an EdDSA or ES256 key keeps that power off the \
+                     brokers"
+                );
+            }
+            Ok(())
         }
         SigningKeyCommand::List => {
             let keys = manager.signing_keys().await?;

@@ -1,41 +1,173 @@
-//! Opening the store the command works on, and the audit log it writes to.
+//! Opening the store the command works on, and the master key that seals its signing keys.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use keygate::store::KeyStore;
-use keygate::{Actor, AuditEvent, AuditSink, KeyManager};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keygate::store::{Sealed, StoreError, VerificationMaterial};
+use keygate::token::MasterKey;
+use keygate::{Actor, KeyManager};
 use keygate_store_sql::SqlStore;
+use zeroize::Zeroizing;
 
 use crate::error::Failure;
+use crate::keys::key_bytes;
 
-/// The store and the manager over it, with the audit log in the same database.
+/// The store, the manager over it, and the master key, if there is one.
 pub(crate) struct Workspace {
     pub(crate) store: Arc<SqlStore>,
     pub(crate) manager: KeyManager,
     pub(crate) actor: Actor,
+    pub(crate) master_key: Option<Arc<MasterKey>>,
 }
 
 impl Workspace {
     /// Opens the store at `location` (by default the per-user one, created on first use), for
-    /// changes made by `actor`.
+    /// changes made by `actor`, with the master key given (`--master-key`), else the one beside
+    /// a SQLite store (created with it).
     pub(crate) async fn open(
         location: Option<&str>,
         actor_name: Option<&str>,
+        master_key: Option<&str>,
     ) -> Result<Workspace, Failure> {
         let actor = actor(actor_name)?;
-        let store = Arc::new(open_store(location).await?);
-        let manager = KeyManager::new(store.clone())
-            .with_audit(Arc::new(SqlAudit { store: Arc::clone(&store) }));
-        Ok(Workspace { store, manager, actor })
+        let (store, file) = open_store(location).await?;
+        let store = Arc::new(store);
+        let master_key = match master_key {
+            Some(value) => Some(Arc::new(master_key_from(&key_bytes("--master-key", value)?)?)),
+            None => match &file {
+                Some(file) => beside(&store, file).await?.map(Arc::new),
+                None => None,
+            },
+        };
+        if let Some(master_key) = &master_key {
+            seal_plaintext(&store, master_key).await?;
+        }
+        let mut manager = KeyManager::new(store.clone());
+        if let Some(master_key) = &master_key {
+            manager = manager.with_master_key(Arc::clone(master_key));
+        }
+        Ok(Workspace { store, manager, actor, master_key })
     }
+}
+
+/// Where the master key of the SQLite store `file` lives when none is given: beside it.
+pub(crate) fn master_key_path(file: &Path) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_os_string();
+    name.push(".master-key");
+    file.with_file_name(name)
+}
+
+/// The master key beside the SQLite store `file`: read if it exists; created (0600) if it does
+/// not and nothing in the store is sealed yet, saying so once; otherwise none, and commands
+/// that need it say where they looked.
+async fn beside(store: &SqlStore, file: &Path) -> Result<Option<MasterKey>, Failure> {
+    let path = master_key_path(file);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            if keygate_store_sql::readable_by_others(&path) {
+                eprintln!(
+                    "keygate: warning: other users can read the master key {}; `chmod 600` it",
+                    path.display()
+                );
+            }
+            let bytes = Zeroizing::new(bytes);
+            return master_key_from(&bytes)
+                .map(Some)
+                .map_err(|e| Failure::error(format!("{}: {}", path.display(), e.message())));
+        }
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Failure::io(path.display(), error));
+        }
+        Err(_) => {}
+    }
+    if holds_sealed_keys(store).await? {
+        return Ok(None);
+    }
+    let bytes = MasterKey::generate_bytes().map_err(Failure::error)?;
+    let text = Zeroizing::new(format!("{}\n", STANDARD.encode(&*bytes)));
+    write_new_private(&path, text.as_bytes())?;
+    let key = MasterKey::from_bytes(&bytes).map_err(Failure::error)?;
+    eprintln!(
+        "keygate: created the master key {} ({}), which seals this store's signing keys; \
+         back it up apart from the store: without it, no new JWT API key can be signed",
+        path.display(),
+        key.fingerprint()
+    );
+    Ok(Some(key))
+}
+
+/// Whether any signing key in the store has sealed material, which only its own master key
+/// opens.
+async fn holds_sealed_keys(store: &SqlStore) -> Result<bool, Failure> {
+    use keygate::store::SigningKeyStore;
+    for key in store.signing_keys().await? {
+        if matches!(key.verification, VerificationMaterial::SealedSecret(_)) {
+            return Ok(true);
+        }
+        match store.signing_key_private(&key.kid).await {
+            Ok(_) => return Ok(true),
+            Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(false)
+}
+
+/// A master key as given: 32 bytes, raw or as base64 text (as the file keygate creates holds).
+fn master_key_from(bytes: &[u8]) -> Result<MasterKey, Failure> {
+    if bytes.len() == MasterKey::LEN {
+        return MasterKey::from_bytes(bytes).map_err(Failure::error);
+    }
+    let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or_default();
+    let decoded = Zeroizing::new(STANDARD.decode(text).unwrap_or_default());
+    MasterKey::from_bytes(&decoded).map_err(|_| {
+        Failure::error(format!(
+            "a master key is {} bytes, raw or as base64 text; this is neither",
+            MasterKey::LEN
+        ))
+    })
+}
+
+/// Seals what an older keygate left in the clear in the store, saying so.
+async fn seal_plaintext(store: &SqlStore, master_key: &MasterKey) -> Result<(), Failure> {
+    let sealed = store
+        .seal_plaintext_signing_keys(|kid, bytes| {
+            master_key
+                .seal(kid.as_str().as_bytes(), bytes)
+                .map(Sealed::new)
+                .map_err(|_| StoreError::Invalid("sealing a signing key failed"))
+        })
+        .await
+        .map_err(|e| Failure::error(format!("cannot seal the store's signing keys: {e}")))?;
+    if !sealed.is_empty() {
+        let kids: Vec<String> = sealed.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "keygate: sealed signing key(s) {} under master key {}: an older keygate stored \
+             them in the clear",
+            kids.join(", "),
+            master_key.fingerprint()
+        );
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file at `path`, readable by its owner only.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| Failure::io(path.display(), e))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Failure::io(path.display(), e))
 }
 
 /// The store at `location` (as [`SqlStore::open_location`] reads it); by default the per-user
 /// data path, whose directory is created on first use, private to its owner. A store file that
 /// other users can read is opened with a warning: it holds signing keys.
-async fn open_store(location: Option<&str>) -> Result<SqlStore, Failure> {
+async fn open_store(location: Option<&str>) -> Result<(SqlStore, Option<PathBuf>), Failure> {
     let (opened, file) = match location {
         Some(location) => {
             let file = SqlStore::file_of(location).map(Path::to_path_buf);
@@ -52,14 +184,15 @@ async fn open_store(location: Option<&str>) -> Result<SqlStore, Failure> {
     let store = opened.map_err(|error| {
         Failure::error(format!("cannot open the store: {}", Failure::from(error).message()))
     })?;
-    if let Some(file) = file.filter(|file| keygate_store_sql::readable_by_others(file)) {
+    if let Some(file) = file.as_ref().filter(|file| keygate_store_sql::readable_by_others(file))
+    {
         eprintln!(
             "keygate: warning: other users can read the store {} (it holds signing keys); \
              `chmod 600` it",
             file.display()
         );
     }
-    Ok(store)
+    Ok((store, file))
 }
 
 /// Creates `dir` readable by its owner only (0700) if it does not exist; its parents as usual.
@@ -107,31 +240,4 @@ fn actor(name: Option<&str>) -> Result<Actor, Failure> {
         },
     };
     Actor::new(&name).map_err(|e| Failure::error(format!("--actor: {e}")))
-}
-
-/// Audit events, appended to the store's audit log. An event about a key is filed under the
-/// key's owner too, so `audit list --principal` finds revocations and suspensions.
-#[derive(Debug)]
-struct SqlAudit {
-    store: Arc<SqlStore>,
-}
-
-#[async_trait]
-impl AuditSink for SqlAudit {
-    async fn record(&self, event: &AuditEvent) {
-        let keys = event.keys();
-        let mut principal = event.principal().cloned();
-        if principal.is_none()
-            && let Some(first) = keys.first()
-            && let Ok(key) = self.store.key(*first).await
-        {
-            principal = Some(key.owner().clone());
-        }
-        if let Err(error) =
-            self.store.append_audit(event.at, principal.as_ref(), &keys, event).await
-        {
-            // The change itself happened; say that its record did not.
-            eprintln!("keygate: warning: the audit log did not record this change: {error}");
-        }
-    }
 }

@@ -1,130 +1,68 @@
-//! The audit log: events of the embedder's type, kept beside the store's state and found by
-//! instant, principal and key.
-//!
-//! The log is not part of the store contract (the facade's `AuditSink` is where events go);
-//! it is what a self-contained deployment, such as the `keygate` command, persists them in. The
-//! event type is the caller's: anything that serialises, stored as JSON.
+//! The audit log: each change's [`AuditRecord`], appended in the change's own transaction, and
+//! found by instant, principal and key.
 
-use keygate_core::{KeyId, PrincipalId, Timestamp};
-use keygate_store::StoreError;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use keygate_core::KeyId;
+use keygate_store::{AuditEntry, AuditLog, AuditQuery, AuditRecord, StoreError};
 use sqlx::any::AnyArguments;
 use sqlx::{Arguments, AssertSqlSafe};
 
 use crate::SqlStore;
-use crate::codec::{from_json, timestamp_from_db, to_json};
+use crate::codec::timestamp_from_db;
 use crate::store::column;
 use crate::writer::Writer;
 
-/// Which entries of the audit log to read. Every field narrows; entries come oldest first.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuditQuery {
-    /// Entries at or after this instant.
-    pub since: Option<Timestamp>,
-    /// Entries about this principal.
-    pub principal: Option<PrincipalId>,
-    /// Entries about this key.
-    pub key: Option<KeyId>,
-    /// The most entries to return.
-    pub limit: usize,
-}
-
-impl Default for AuditQuery {
-    fn default() -> AuditQuery {
-        AuditQuery { since: None, principal: None, key: None, limit: 1000 }
-    }
-}
-
-impl AuditQuery {
-    /// Entries at or after `since`.
-    pub fn since(mut self, since: Timestamp) -> AuditQuery {
-        self.since = Some(since);
-        self
-    }
-
-    /// Entries about `principal`.
-    pub fn about_principal(mut self, principal: PrincipalId) -> AuditQuery {
-        self.principal = Some(principal);
-        self
-    }
-
-    /// Entries about `key`.
-    pub fn about_key(mut self, key: KeyId) -> AuditQuery {
-        self.key = Some(key);
-        self
-    }
-
-    /// At most `limit` entries (at least one).
-    pub fn with_limit(mut self, limit: usize) -> AuditQuery {
-        self.limit = limit.max(1);
-        self
-    }
-}
-
-/// One entry of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuditEntry<T> {
-    /// Its position in the log, from 1.
-    pub id: i64,
-    /// When the event happened.
-    pub at: Timestamp,
-    /// The event.
-    pub event: T,
-}
-
-impl SqlStore {
-    /// Appends `event`, which happened at `at`, to the audit log, to be found by `principal`
-    /// and by each of `keys`. Returns its position.
-    pub async fn append_audit<T: Serialize>(
-        &self,
-        at: Timestamp,
-        principal: Option<&PrincipalId>,
-        keys: &[KeyId],
-        event: &T,
-    ) -> Result<i64, StoreError> {
-        // The feed's lock orders appends too: positions never collide.
-        let mut w = Writer::begin(&self.shared).await?;
-        let row = w
+impl Writer<'_> {
+    /// Appends `record`, filed under `keys` too, at the log's next position. A refused record
+    /// or a failed statement fails the write, and with it the change being recorded. The feed's
+    /// lock, held since [`Writer::begin`], orders appends: positions never collide.
+    pub(crate) async fn audit(
+        &mut self,
+        record: Option<&AuditRecord>,
+        keys: impl IntoIterator<Item = KeyId>,
+    ) -> Result<(), StoreError> {
+        let Some(record) = record else { return Ok(()) };
+        record.check()?;
+        let record = record.clone().with_keys(keys);
+        let row = self
             .fetch_optional(sqlx::query(
                 "SELECT COALESCE(MAX(id), 0) + 1 AS next FROM keygate_audit",
             ))
             .await?
             .ok_or(StoreError::Invalid("the audit log has no next position"))?;
         let id: i64 = column(&row, "next")?;
-        w.execute(
+        self.execute(
             sqlx::query(
                 "INSERT INTO keygate_audit (id, at, principal, event) VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
-            .bind(at.unix())
-            .bind(principal.map(|p| p.as_str().to_owned()))
-            .bind(to_json(event)?),
+            .bind(record.at.unix())
+            .bind(record.principal.as_ref().map(|p| p.as_str().to_owned()))
+            .bind(record.event),
         )
         .await?;
-        let mut keys = keys.to_vec();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            w.execute(
+        for key in record.keys {
+            self.execute(
                 sqlx::query("INSERT INTO keygate_audit_keys (key_id, entry) VALUES ($1, $2)")
                     .bind(key.to_string())
                     .bind(id),
             )
             .await?;
         }
-        w.commit().await?;
-        Ok(id)
+        Ok(())
     }
+}
 
-    /// The entries of the audit log that `query` selects, oldest first.
-    pub async fn audit_log<T: DeserializeOwned>(
-        &self,
-        query: &AuditQuery,
-    ) -> Result<Vec<AuditEntry<T>>, StoreError> {
-        let mut sql = String::from("SELECT id, at, event FROM keygate_audit WHERE 1 = 1");
+#[async_trait]
+impl AuditLog for SqlStore {
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut sql =
+            String::from("SELECT id, at, principal, event FROM keygate_audit WHERE 1 = 1");
         let mut arguments = AnyArguments::default();
         let bound = |result: Result<(), _>| result.map_err(|_| StoreError::Invalid("unbindable"));
         // Only fixed text and placeholders go into the statement; values are bound.
@@ -144,15 +82,58 @@ impl SqlStore {
             ));
         }
         bound(arguments.add(i64::try_from(query.limit).unwrap_or(i64::MAX)))?;
-        sql.push_str(&format!(" ORDER BY id LIMIT ${}", arguments.len()));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", arguments.len()));
         let rows = self.shared.fetch_all(sqlx::query_with(AssertSqlSafe(sql), arguments)).await?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = column(row, "id")?;
-                let at = timestamp_from_db("audit entry", column(row, "at")?)?;
-                let event = from_json("audit entry", id, &column::<String>(row, "event")?)?;
-                Ok(AuditEntry { id, at, event })
+        let mut entries = BTreeMap::new();
+        for row in &rows {
+            let id: i64 = column(row, "id")?;
+            let at = timestamp_from_db("audit entry", column(row, "at")?)?;
+            let mut record = AuditRecord::new(at, column(row, "event")?);
+            let principal: Option<String> = column(row, "principal")?;
+            if let Some(principal) = principal {
+                record = record.with_principal(stored(
+                    &principal,
+                    "an audit entry names an invalid principal",
+                )?);
+            }
+            entries.insert(id, record);
+        }
+        if let (Some(first), Some(last)) = (entries.keys().next(), entries.keys().next_back()) {
+            let keys = self
+                .shared
+                .fetch_all(
+                    sqlx::query(
+                        "SELECT entry, key_id FROM keygate_audit_keys \
+                         WHERE entry >= $1 AND entry <= $2 ORDER BY entry, key_id",
+                    )
+                    .bind(*first)
+                    .bind(*last),
+                )
+                .await?;
+            for row in &keys {
+                let entry: i64 = column(row, "entry")?;
+                if let Some(record) = entries.get_mut(&entry) {
+                    let key: KeyId = stored(
+                        &column::<String>(row, "key_id")?,
+                        "an audit entry names an invalid key",
+                    )?;
+                    record.keys.push(key);
+                }
+            }
+        }
+        entries
+            .into_iter()
+            .map(|(id, record)| {
+                let position = u64::try_from(id)
+                    .map_err(|_| StoreError::Invalid("an audit entry at a negative position"))?;
+                Ok(AuditEntry::new(position, record))
             })
             .collect()
     }
+}
+
+/// An id as the log stored it; one that does not parse is a corrupt row, reported as
+/// `corrupt`.
+fn stored<T: std::str::FromStr>(text: &str, corrupt: &'static str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| StoreError::Invalid(corrupt))
 }

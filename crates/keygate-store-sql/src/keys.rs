@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use keygate_core::{Description, Expiry, KeyId, KeyRecord, KeyState, Scope, Timestamp};
 use keygate_store::backend::{change_state, check_quota, rotation, shorten};
 use keygate_store::{
-    ChangeEvent, KeyFilter, KeyStore, Page, PageRequest, Quota, Rotated, Seq, StoreError,
+    AuditRecord, ChangeEvent, KeyFilter, KeyStore, Page, PageRequest, Quota, Rotated, Seq,
+    StoreError,
 };
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments};
@@ -19,10 +20,16 @@ const SCAN_BATCH: usize = 256;
 
 #[async_trait]
 impl KeyStore for SqlStore {
-    async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError> {
+    async fn insert_key(
+        &self,
+        key: &KeyRecord,
+        quota: Quota,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         w.check_insert(key, quota).await?;
         let seq = w.insert_key(key).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(seq)
     }
@@ -74,11 +81,13 @@ impl KeyStore for SqlStore {
         id: KeyId,
         description: &Description,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let mut key = w.key(id).await?;
         key.set_description(description.clone());
         let key = w.update_key(key, at).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(key)
     }
@@ -89,10 +98,12 @@ impl KeyStore for SqlStore {
         expected: &KeyState,
         new: &KeyState,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let next = change_state(&w.key(id).await?, expected, new)?;
         let key = w.update_key(next, at).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(key)
     }
@@ -102,10 +113,12 @@ impl KeyStore for SqlStore {
         id: KeyId,
         expires: Expiry,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let next = shorten(&w.key(id).await?, expires)?;
         let key = w.update_key(next, at).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(key)
     }
@@ -115,6 +128,7 @@ impl KeyStore for SqlStore {
         replacement: &KeyRecord,
         old_expires: Expiry,
         quota: Quota,
+        audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError> {
         let old_id = replacement
             .replaces()
@@ -124,14 +138,21 @@ impl KeyStore for SqlStore {
         w.check_insert(replacement, quota).await?;
         let old = w.update_key(old, replacement.created_at()).await?;
         w.insert_key(replacement).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(Rotated::new(old, replacement.clone()))
     }
 
-    async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError> {
+    async fn delete_key(
+        &self,
+        id: KeyId,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<KeyRecord, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let key = w.key(id).await?;
         w.delete_key(&key, at).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(key)
     }

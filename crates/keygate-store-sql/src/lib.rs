@@ -27,13 +27,15 @@
 //! Postgres-compatible distributed databases too. A failed or interrupted mutation rolls back
 //! whole: no partial principal, key or feed entry is ever visible.
 //!
-//! Beside the store's state, [`SqlStore::append_audit`] and [`SqlStore::audit_log`] keep an
-//! audit log of events of the caller's type, for deployments (like the `keygate` command) whose
-//! audit trail lives with their keys.
+//! The audit record a mutation is given is appended to `keygate_audit` in the same transaction:
+//! a change that commits has its audit entry, and a failed append rolls the change back.
 //!
 //! Records are stored as JSON text beside the columns that are filtered, ordered or locked on;
-//! id columns order bytewise, as the ids do in Rust. Private signing keys, when a caller stores
-//! them, are stored as given: a database holding them must be guarded like the keys.
+//! id columns order bytewise, as the ids do in Rust. Private signing keys are stored only as
+//! the [`Sealed`](keygate_store::Sealed) bytes a caller gives; stores of schema 2 kept them in
+//! the clear, and [`SqlStore::seal_plaintext_signing_keys`] seals what such a store still holds.
+//! A SQLite store is created readable by its owner only, and deleted content is overwritten
+//! (`secure_delete`), so a sealed key leaves no plaintext behind in free pages.
 //!
 //! One code path serves both databases through sqlx's `Any` driver, which [`SqlStore`] installs
 //! (SQLite and PostgreSQL) unless the embedder installed drivers first; the few statements that
@@ -55,7 +57,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = SqlStore::in_memory().await?;
 //! let now = Timestamp::from_unix(1_800_000_000)?;
-//! store.create_principal(&Principal::new("orders".parse()?, PrincipalKind::ServiceAccount, now)).await?;
+//! store.create_principal(&Principal::new("orders".parse()?, PrincipalKind::ServiceAccount, now), None).await?;
 //! assert_eq!(store.head().await?, Seq(1));
 //! # Ok(())
 //! # }
@@ -76,7 +78,6 @@ mod signing;
 mod store;
 mod writer;
 
-pub use audit::{AuditEntry, AuditQuery};
 pub use dialect::Backend;
 pub use error::SqlError;
 #[cfg(feature = "fault-injection")]

@@ -1,10 +1,10 @@
 //! [`PrincipalStore`] on SQL.
 
 use async_trait::async_trait;
-use keygate_core::{Principal, PrincipalId, Timestamp};
+use keygate_core::{KeyRecord, Principal, PrincipalId, Timestamp};
 use keygate_store::backend::principal_watermark;
 use keygate_store::{
-    ChangeEvent, DeletedPrincipal, Page, PageRequest, PrincipalStore, Seq, StoreError,
+    AuditRecord, ChangeEvent, DeletedPrincipal, Page, PageRequest, PrincipalStore, Seq, StoreError,
 };
 
 use crate::SqlStore;
@@ -14,7 +14,11 @@ use crate::writer::{Writer, decode_key};
 
 #[async_trait]
 impl PrincipalStore for SqlStore {
-    async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError> {
+    async fn create_principal(
+        &self,
+        principal: &Principal,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         if w.principal(&principal.id).await?.is_some() {
             return Err(StoreError::already_exists("principal", &principal.id));
@@ -27,6 +31,7 @@ impl PrincipalStore for SqlStore {
         .await?;
         let event = ChangeEvent::PrincipalCreated { principal: principal.clone() };
         let seq = w.record(principal.created_at, &event).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(seq)
     }
@@ -76,6 +81,7 @@ impl PrincipalStore for SqlStore {
         &self,
         id: &PrincipalId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<DeletedPrincipal, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let principal =
@@ -98,6 +104,7 @@ impl PrincipalStore for SqlStore {
         w.execute(sqlx::query("DELETE FROM keygate_principals WHERE id = $1").bind(id.as_str()))
             .await?;
         w.record(at, &ChangeEvent::PrincipalDeleted { id: id.clone() }).await?;
+        w.audit(audit, keys.iter().map(KeyRecord::id)).await?;
         w.commit().await?;
         Ok(DeletedPrincipal::new(principal, keys))
     }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use keygate_core::Timestamp;
 use keygate_revocation::Revocation;
-use keygate_store::{RevocationStore, Seq, StoreError};
+use keygate_store::{AuditRecord, RevocationStore, Seq, StoreError};
 
 use crate::SqlStore;
 use crate::writer::Writer;
@@ -14,9 +14,11 @@ impl RevocationStore for SqlStore {
         &self,
         revocation: &Revocation,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
         let seq = w.revoke(revocation, at).await?;
+        w.audit(audit, []).await?;
         w.commit().await?;
         Ok(seq)
     }

@@ -6,7 +6,7 @@ use crate::error::driver;
 use crate::{Backend, SqlError};
 
 /// The schema version this build creates and reads. A database at a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// One step of the schema, in both dialects. Steps are never edited once released: a change is
 /// a new step.
@@ -29,6 +29,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sqlite: include_str!("../migrations/sqlite/0002_audit.sql"),
         postgres: include_str!("../migrations/postgres/0002_audit.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "sealed",
+        sqlite: include_str!("../migrations/sqlite/0003_sealed.sql"),
+        postgres: include_str!("../migrations/postgres/0003_sealed.sql"),
     },
 ];
 

@@ -249,6 +249,16 @@ impl SqlStore {
                 None
             }
         };
+        let pool = match backend {
+            // Deleted and overwritten content is zeroed, so a key sealed in place or a row
+            // deleted leaves nothing behind in the file's free space.
+            Backend::Sqlite => pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA secure_delete = ON").execute(conn).await.map(drop)
+                })
+            }),
+            Backend::Postgres => pool,
+        };
         Ok(SqlStore {
             shared: Arc::new(Shared {
                 pool: pool.acquire_timeout(timeout).connect_lazy_with(options),

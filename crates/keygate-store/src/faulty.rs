@@ -11,9 +11,9 @@ use keygate_core::{
 use keygate_revocation::Revocation;
 
 use crate::{
-    Change, ChangeFeed, DeletedPrincipal, KeyFilter, KeyStore, Page, PageRequest, PrincipalStore,
-    Quota, RevocationStore, Rotated, SecretBytes, Seq, SigningKeyRecord, SigningKeyStore,
-    StoreError, StoreSnapshot,
+    AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, DeletedPrincipal, KeyFilter,
+    KeyStore, Page, PageRequest, PrincipalStore, Quota, RevocationStore, Rotated, Sealed, Seq,
+    SigningKeyRecord, SigningKeyStore, StoreError, StoreSnapshot,
 };
 
 /// Every store operation, by name.
@@ -40,6 +40,7 @@ pub enum Operation {
     SigningKeyPrivate,
     PromoteSigningKey,
     RemoveSigningKey,
+    AuditLog,
     Head,
     ChangesSince,
     Snapshot,
@@ -191,8 +192,12 @@ fn injected(operation: Operation, when: When) -> StoreError {
 
 #[async_trait]
 impl<S: PrincipalStore> PrincipalStore for FaultyStore<S> {
-    async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError> {
-        self.around(Operation::CreatePrincipal, self.inner.create_principal(principal)).await
+    async fn create_principal(
+        &self,
+        principal: &Principal,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError> {
+        self.around(Operation::CreatePrincipal, self.inner.create_principal(principal, audit)).await
     }
     async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {
         self.around(Operation::Principal, self.inner.principal(id)).await
@@ -207,15 +212,21 @@ impl<S: PrincipalStore> PrincipalStore for FaultyStore<S> {
         &self,
         id: &PrincipalId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<DeletedPrincipal, StoreError> {
-        self.around(Operation::DeletePrincipal, self.inner.delete_principal(id, at)).await
+        self.around(Operation::DeletePrincipal, self.inner.delete_principal(id, at, audit)).await
     }
 }
 
 #[async_trait]
 impl<S: KeyStore> KeyStore for FaultyStore<S> {
-    async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError> {
-        self.around(Operation::InsertKey, self.inner.insert_key(key, quota)).await
+    async fn insert_key(
+        &self,
+        key: &KeyRecord,
+        quota: Quota,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError> {
+        self.around(Operation::InsertKey, self.inner.insert_key(key, quota, audit)).await
     }
     async fn key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
         self.around(Operation::Key, self.inner.key(id)).await
@@ -232,10 +243,11 @@ impl<S: KeyStore> KeyStore for FaultyStore<S> {
         id: KeyId,
         description: &Description,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
         self.around(
             Operation::UpdateDescription,
-            self.inner.update_description(id, description, at),
+            self.inner.update_description(id, description, at, audit),
         )
         .await
     }
@@ -245,10 +257,11 @@ impl<S: KeyStore> KeyStore for FaultyStore<S> {
         expected: &KeyState,
         new: &KeyState,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
         self.around(
             Operation::CompareAndSetState,
-            self.inner.compare_and_set_state(id, expected, new, at),
+            self.inner.compare_and_set_state(id, expected, new, at, audit),
         )
         .await
     }
@@ -257,20 +270,31 @@ impl<S: KeyStore> KeyStore for FaultyStore<S> {
         id: KeyId,
         expires: Expiry,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
-        self.around(Operation::ShortenExpiry, self.inner.shorten_expiry(id, expires, at)).await
+        self.around(Operation::ShortenExpiry, self.inner.shorten_expiry(id, expires, at, audit))
+            .await
     }
     async fn rotate_key(
         &self,
         replacement: &KeyRecord,
         old_expires: Expiry,
         quota: Quota,
+        audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError> {
-        self.around(Operation::RotateKey, self.inner.rotate_key(replacement, old_expires, quota))
-            .await
+        self.around(
+            Operation::RotateKey,
+            self.inner.rotate_key(replacement, old_expires, quota, audit),
+        )
+        .await
     }
-    async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError> {
-        self.around(Operation::DeleteKey, self.inner.delete_key(id, at)).await
+    async fn delete_key(
+        &self,
+        id: KeyId,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<KeyRecord, StoreError> {
+        self.around(Operation::DeleteKey, self.inner.delete_key(id, at, audit)).await
     }
 }
 
@@ -280,8 +304,10 @@ impl<S: RevocationStore> RevocationStore for FaultyStore<S> {
         &self,
         revocation: &Revocation,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
-        self.around(Operation::AddRevocation, self.inner.add_revocation(revocation, at)).await
+        self.around(Operation::AddRevocation, self.inner.add_revocation(revocation, at, audit))
+            .await
     }
     async fn prune_revocations(&self, before: Timestamp) -> Result<usize, StoreError> {
         self.around(Operation::PruneRevocations, self.inner.prune_revocations(before)).await
@@ -293,30 +319,43 @@ impl<S: SigningKeyStore> SigningKeyStore for FaultyStore<S> {
     async fn add_signing_key(
         &self,
         key: &SigningKeyRecord,
-        private: Option<&SecretBytes>,
+        private: Option<&Sealed>,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
-        self.around(Operation::AddSigningKey, self.inner.add_signing_key(key, private, at)).await
+        self.around(Operation::AddSigningKey, self.inner.add_signing_key(key, private, at, audit))
+            .await
     }
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
         self.around(Operation::SigningKeys, self.inner.signing_keys()).await
     }
-    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<SecretBytes, StoreError> {
+    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<Sealed, StoreError> {
         self.around(Operation::SigningKeyPrivate, self.inner.signing_key_private(kid)).await
     }
     async fn promote_signing_key(
         &self,
         kid: &SigningKeyId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
-        self.around(Operation::PromoteSigningKey, self.inner.promote_signing_key(kid, at)).await
+        self.around(Operation::PromoteSigningKey, self.inner.promote_signing_key(kid, at, audit))
+            .await
     }
     async fn remove_signing_key(
         &self,
         kid: &SigningKeyId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
-        self.around(Operation::RemoveSigningKey, self.inner.remove_signing_key(kid, at)).await
+        self.around(Operation::RemoveSigningKey, self.inner.remove_signing_key(kid, at, audit))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: AuditLog> AuditLog for FaultyStore<S> {
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.around(Operation::AuditLog, self.inner.audit_log(query)).await
     }
 }
 

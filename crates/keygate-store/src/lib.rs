@@ -1,5 +1,5 @@
-//! keygate's storage: object-safe async traits for principals, keys, revocations, signing keys
-//! and the change feed; [`InMemoryStore`]; [`FaultyStore`] for testing the layers above; and,
+//! keygate's storage: object-safe async traits for principals, keys, revocations, signing keys,
+//! the audit log and the change feed; [`InMemoryStore`]; [`FaultyStore`] for testing the layers above; and,
 //! behind the `conformance` feature, the suite every backend runs.
 //!
 //! This crate does no I/O of its own and reads no clock: mutations take the instant they happen
@@ -9,7 +9,7 @@
 //! # The contract
 //!
 //! The traits ([`PrincipalStore`], [`KeyStore`], [`RevocationStore`], [`SigningKeyStore`],
-//! [`ChangeFeed`], together [`Store`]) are small, and each method documents its atomicity and its
+//! [`AuditLog`], [`ChangeFeed`], together [`Store`]) are small, and each method documents its atomicity and its
 //! errors. The races are part of the contract, as in object_store's conditional writes:
 //!
 //! - create-if-absent: creating a principal or key that exists is `AlreadyExists`;
@@ -18,7 +18,10 @@
 //! - cascade delete of a principal and its keys in one step;
 //! - rotation (insert the replacement, shorten the old key) in one step;
 //! - every mutation appends its change to the feed in the same atomic step, with sequence
-//!   numbers in commit order, so a reader tailing [`ChangeFeed::changes_since`] never skips one.
+//!   numbers in commit order, so a reader tailing [`ChangeFeed::changes_since`] never skips one;
+//! - every mutation appends the [`AuditRecord`] it is given to the audit log in that same step:
+//!   a change is never without its audit event, and a failed append fails the change;
+//! - private signing keys are stored [`Sealed`] only, never in the clear.
 //!
 //! Errors ([`StoreError`]) come in categories a caller can act on: not found, already exists,
 //! conflict (with the current value), quota exceeded (with limit and count), compacted,
@@ -53,7 +56,7 @@
 //! let store = InMemoryStore::new();
 //! let now = Timestamp::from_unix(1_800_000_000)?;
 //! let orders = Principal::new("orders".parse()?, PrincipalKind::ServiceAccount, now);
-//! store.create_principal(&orders).await?;
+//! store.create_principal(&orders, None).await?;
 //!
 //! let changes = store.changes_since(Seq::ZERO, 10).await?;
 //! assert!(matches!(&changes[0].event, ChangeEvent::PrincipalCreated { principal } if principal.id == orders.id));
@@ -61,6 +64,7 @@
 //! # }
 //! ```
 
+mod audit;
 pub mod backend;
 mod change;
 #[cfg(feature = "conformance")]
@@ -72,13 +76,16 @@ mod query;
 mod signing;
 mod traits;
 
+pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use change::{Change, ChangeEvent, Seq, StoreSnapshot};
 pub use error::StoreError;
 pub use faulty::{FaultyStore, Operation, When};
 pub use memory::InMemoryStore;
 pub use query::{DeletedPrincipal, KeyFilter, Page, PageRequest, Quota, Rotated};
-pub use signing::{SecretBytes, SigningKeyRecord, SigningKeyStatus, VerificationMaterial};
-pub use traits::{ChangeFeed, KeyStore, PrincipalStore, RevocationStore, SigningKeyStore, Store};
+pub use signing::{Sealed, SecretBytes, SigningKeyRecord, SigningKeyStatus, VerificationMaterial};
+pub use traits::{
+    AuditLog, ChangeFeed, KeyStore, PrincipalStore, RevocationStore, SigningKeyStore, Store,
+};
 
 #[doc(hidden)]
 #[cfg(feature = "conformance")]

@@ -15,9 +15,10 @@ use crate::backend::{
     change_state, check_quota, deletion_tombstone, principal_watermark, rotation, shorten,
 };
 use crate::{
-    Change, ChangeEvent, ChangeFeed, DeletedPrincipal, KeyFilter, KeyStore, Page, PageRequest,
-    PrincipalStore, Quota, RevocationStore, Rotated, SecretBytes, Seq, SigningKeyRecord,
-    SigningKeyStatus, SigningKeyStore, StoreError, StoreSnapshot,
+    AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeEvent, ChangeFeed,
+    DeletedPrincipal, KeyFilter, KeyStore, Page, PageRequest, PrincipalStore, Quota,
+    RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStatus, SigningKeyStore,
+    StoreError, StoreSnapshot,
 };
 
 /// A store in memory: every trait, always compiled, the embedded default for libraries and
@@ -37,8 +38,9 @@ struct Inner {
     keys: BTreeMap<KeyId, KeyRecord>,
     keys_by_owner: BTreeMap<PrincipalId, BTreeSet<KeyId>>,
     revocations: Vec<Revocation>,
-    signing_keys: BTreeMap<SigningKeyId, (SigningKeyRecord, Option<SecretBytes>)>,
+    signing_keys: BTreeMap<SigningKeyId, (SigningKeyRecord, Option<Sealed>)>,
     changes: VecDeque<Change>,
+    audit: Vec<AuditEntry>,
     head: Seq,
     compacted_through: Seq,
 }
@@ -61,6 +63,16 @@ impl Inner {
         self.head = self.head.next();
         self.changes.push_back(Change { seq: self.head, at, event });
         self.head
+    }
+
+    /// Appends `record` (checked by [`checked`] before anything changed) to the audit log, filed
+    /// under `keys` too.
+    fn audit(&mut self, record: Option<&AuditRecord>, keys: impl IntoIterator<Item = KeyId>) {
+        if let Some(record) = record {
+            let position = self.audit.len() as u64 + 1;
+            let record = record.clone().with_keys(keys);
+            self.audit.push(AuditEntry::new(position, record));
+        }
     }
 
     fn key(&self, id: KeyId) -> Result<&KeyRecord, StoreError> {
@@ -112,14 +124,25 @@ impl Inner {
     }
 }
 
+/// Refuses an audit record the log would not keep, before anything changes.
+fn checked(audit: Option<&AuditRecord>) -> Result<(), StoreError> {
+    audit.map_or(Ok(()), AuditRecord::check)
+}
+
 #[async_trait]
 impl PrincipalStore for InMemoryStore {
-    async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError> {
+    async fn create_principal(
+        &self,
+        principal: &Principal,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         if inner.principals.contains_key(&principal.id) {
             return Err(StoreError::already_exists("principal", &principal.id));
         }
         inner.principals.insert(principal.id.clone(), principal.clone());
+        inner.audit(audit, []);
         Ok(inner.record(
             principal.created_at,
             ChangeEvent::PrincipalCreated { principal: principal.clone() },
@@ -155,13 +178,17 @@ impl PrincipalStore for InMemoryStore {
         &self,
         id: &PrincipalId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<DeletedPrincipal, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         let principal =
             inner.principals.remove(id).ok_or_else(|| StoreError::not_found("principal", id))?;
         let ids: Vec<KeyId> =
             inner.keys_by_owner.remove(id).unwrap_or_default().into_iter().collect();
-        let keys = ids.into_iter().filter_map(|key| inner.remove_key(key, at)).collect();
+        let keys: Vec<KeyRecord> =
+            ids.into_iter().filter_map(|key| inner.remove_key(key, at)).collect();
+        inner.audit(audit, keys.iter().map(KeyRecord::id));
         let watermark = principal_watermark(id, at);
         inner.revocations.push(watermark.clone());
         inner.record(at, ChangeEvent::Revoked { revocation: watermark });
@@ -172,9 +199,16 @@ impl PrincipalStore for InMemoryStore {
 
 #[async_trait]
 impl KeyStore for InMemoryStore {
-    async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError> {
+    async fn insert_key(
+        &self,
+        key: &KeyRecord,
+        quota: Quota,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         inner.check_insert(key, quota)?;
+        inner.audit(audit, []);
         Ok(inner.insert(key.clone()))
     }
 
@@ -206,10 +240,13 @@ impl KeyStore for InMemoryStore {
         id: KeyId,
         description: &Description,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         let mut key = inner.key(id)?.clone();
         key.set_description(description.clone());
+        inner.audit(audit, []);
         Ok(inner.update(key, at))
     }
 
@@ -219,9 +256,12 @@ impl KeyStore for InMemoryStore {
         expected: &KeyState,
         new: &KeyState,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         let next = change_state(inner.key(id)?, expected, new)?;
+        inner.audit(audit, []);
         Ok(inner.update(next, at))
     }
 
@@ -230,9 +270,12 @@ impl KeyStore for InMemoryStore {
         id: KeyId,
         expires: Expiry,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         let next = shorten(inner.key(id)?, expires)?;
+        inner.audit(audit, []);
         Ok(inner.update(next, at))
     }
 
@@ -241,20 +284,32 @@ impl KeyStore for InMemoryStore {
         replacement: &KeyRecord,
         old_expires: Expiry,
         quota: Quota,
+        audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         let old_id = replacement
             .replaces()
             .ok_or(StoreError::Invalid("the replacement does not name the key it replaces"))?;
         let old = rotation(inner.key(old_id)?, replacement, old_expires)?;
         inner.check_insert(replacement, quota)?;
+        inner.audit(audit, []);
         let old = inner.update(old, replacement.created_at());
         inner.insert(replacement.clone());
         Ok(Rotated::new(old, replacement.clone()))
     }
 
-    async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError> {
-        self.lock().remove_key(id, at).ok_or_else(|| StoreError::not_found("key", id))
+    async fn delete_key(
+        &self,
+        id: KeyId,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<KeyRecord, StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        let key = inner.remove_key(id, at).ok_or_else(|| StoreError::not_found("key", id))?;
+        inner.audit(audit, []);
+        Ok(key)
     }
 }
 
@@ -264,9 +319,12 @@ impl RevocationStore for InMemoryStore {
         &self,
         revocation: &Revocation,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         inner.revocations.push(revocation.clone());
+        inner.audit(audit, []);
         Ok(inner.record(at, ChangeEvent::Revoked { revocation: revocation.clone() }))
     }
 
@@ -283,9 +341,11 @@ impl SigningKeyStore for InMemoryStore {
     async fn add_signing_key(
         &self,
         key: &SigningKeyRecord,
-        private: Option<&SecretBytes>,
+        private: Option<&Sealed>,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         if inner.signing_keys.contains_key(&key.kid) {
             return Err(StoreError::already_exists("signing key", &key.kid));
@@ -298,6 +358,7 @@ impl SigningKeyStore for InMemoryStore {
             });
         }
         inner.signing_keys.insert(key.kid.clone(), (key.clone(), private.cloned()));
+        inner.audit(audit, []);
         Ok(inner.record(at, ChangeEvent::SigningKeyChanged { key: key.clone() }))
     }
 
@@ -305,7 +366,7 @@ impl SigningKeyStore for InMemoryStore {
         Ok(self.lock().signing_keys.values().map(|(key, _)| key.clone()).collect())
     }
 
-    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<SecretBytes, StoreError> {
+    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<Sealed, StoreError> {
         self.lock()
             .signing_keys
             .get(kid)
@@ -317,11 +378,14 @@ impl SigningKeyStore for InMemoryStore {
         &self,
         kid: &SigningKeyId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         if !inner.signing_keys.contains_key(kid) {
             return Err(StoreError::not_found("signing key", kid));
         }
+        inner.audit(audit, []);
         let mut changed = Vec::new();
         for (key, _) in inner.signing_keys.values_mut() {
             let status = if key.kid == *kid {
@@ -345,7 +409,9 @@ impl SigningKeyStore for InMemoryStore {
         &self,
         kid: &SigningKeyId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
+        checked(audit)?;
         let mut inner = self.lock();
         match inner.signing_keys.get(kid) {
             None => return Err(StoreError::not_found("signing key", kid)),
@@ -358,7 +424,25 @@ impl SigningKeyStore for InMemoryStore {
             Some(_) => {}
         }
         inner.signing_keys.remove(kid);
+        inner.audit(audit, []);
         Ok(inner.record(at, ChangeEvent::SigningKeyRemoved { kid: kid.clone() }))
+    }
+}
+
+#[async_trait]
+impl AuditLog for InMemoryStore {
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let inner = self.lock();
+        let mut newest: Vec<AuditEntry> = inner
+            .audit
+            .iter()
+            .rev()
+            .filter(|entry| query.matches(entry))
+            .take(query.limit)
+            .cloned()
+            .collect();
+        newest.reverse();
+        Ok(newest)
     }
 }
 

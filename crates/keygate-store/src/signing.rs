@@ -51,16 +51,45 @@ impl SigningKeyRecord {
 /// What verifies a signing key's tokens.
 ///
 /// For asymmetric keys, the public key: safe to ship anywhere. For HMAC keys the verifier needs
-/// the shared secret itself, so every replica, every change feed reader and every snapshot holds
-/// it: a fleet of brokers is better served by EdDSA or ES256 signing keys.
+/// the secret itself, so it travels sealed, and only a replica given the key-encryption key can
+/// verify HS-signed tokens: a fleet of brokers is better served by EdDSA or ES256 signing keys,
+/// which keep the power to mint off the brokers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "der", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum VerificationMaterial {
     /// An X.509 SubjectPublicKeyInfo in DER, hex-encoded when serialised.
     PublicKey(#[serde(with = "hex")] Vec<u8>),
-    /// The HMAC secret.
+    /// The HMAC secret in the clear: how stores written before sealing kept it. Replicas still
+    /// read it; the `keygate` command seals it on the first run with a master key.
     SharedSecret(SecretBytes),
+    /// The HMAC secret, sealed under the key-encryption key.
+    SealedSecret(Sealed),
+}
+
+/// A private signing key or HMAC secret sealed under a key-encryption key that the store never
+/// holds (an AEAD ciphertext, bound to its signing key's id). Opaque to stores; not secret, but
+/// `Debug` prints the length only all the same. Serialised as hex.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sealed(#[serde(with = "hex")] Vec<u8>);
+
+impl Sealed {
+    /// Wraps sealed `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Sealed {
+        Sealed(bytes)
+    }
+
+    /// The sealed bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sealed({} bytes)", self.0.len())
+    }
 }
 
 /// Secret bytes: the private key of a signing key, or an HMAC secret. `Debug` prints the length

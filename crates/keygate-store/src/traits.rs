@@ -11,18 +11,24 @@ use keygate_core::{
 use keygate_revocation::Revocation;
 
 use crate::{
-    Change, DeletedPrincipal, KeyFilter, Page, PageRequest, Quota, Rotated, SecretBytes, Seq,
-    SigningKeyRecord, StoreError, StoreSnapshot,
+    AuditEntry, AuditQuery, AuditRecord, Change, DeletedPrincipal, KeyFilter, Page, PageRequest,
+    Quota, Rotated, Sealed, Seq, SigningKeyRecord, StoreError, StoreSnapshot,
 };
 
 /// Principals: the owners of keys.
 ///
-/// Every mutation appends its change to the feed in the same atomic step as the mutation.
+/// Every mutation appends its change to the feed, and its `audit` record (when given) to the
+/// audit log, in the same atomic step as the mutation: a mutation that fails, for any reason
+/// including a refused or failed audit append, writes none of the three.
 #[async_trait]
 pub trait PrincipalStore: Send + Sync {
     /// Creates `principal`. Fails with `AlreadyExists` if one with its id exists. Records
     /// `PrincipalCreated`.
-    async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError>;
+    async fn create_principal(
+        &self,
+        principal: &Principal,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError>;
 
     /// The principal `id`, or `NotFound`.
     async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError>;
@@ -43,20 +49,26 @@ pub trait PrincipalStore: Send + Sync {
         &self,
         id: &PrincipalId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<DeletedPrincipal, StoreError>;
 }
 
 /// Keys: the records of API keys (never their secrets, only digests).
 ///
-/// Every mutation appends its change to the feed in the same atomic step as the mutation, and a
-/// failed mutation writes nothing.
+/// Every mutation appends its change to the feed, and its `audit` record (when given) to the
+/// audit log, in the same atomic step as the mutation, and a failed mutation writes nothing.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Inserts `key`, atomically checking that its owner exists (`NotFound`), its id is new
     /// (`AlreadyExists`), and its owner holds fewer than `quota.limit` keys that count toward the
     /// quota at `quota.now` (`QuotaExceeded`). Concurrent inserts for one principal can never
     /// exceed the quota. Records `KeyCreated`.
-    async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError>;
+    async fn insert_key(
+        &self,
+        key: &KeyRecord,
+        quota: Quota,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Seq, StoreError>;
 
     /// The key `id`, or `NotFound`.
     async fn key(&self, id: KeyId) -> Result<KeyRecord, StoreError>;
@@ -74,6 +86,7 @@ pub trait KeyStore: Send + Sync {
         id: KeyId,
         description: &Description,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError>;
 
     /// Sets the state of key `id` to `new` if it is `expected` now; otherwise `Conflict` with the
@@ -85,6 +98,7 @@ pub trait KeyStore: Send + Sync {
         expected: &KeyState,
         new: &KeyState,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError>;
 
     /// Brings the expiry of key `id` forward to `expires`; an expiry later than the current one
@@ -94,6 +108,7 @@ pub trait KeyStore: Send + Sync {
         id: KeyId,
         expires: Expiry,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<KeyRecord, StoreError>;
 
     /// A rotation as one atomic step: inserts `replacement` (whose `replaces` names the old key,
@@ -106,11 +121,17 @@ pub trait KeyStore: Send + Sync {
         replacement: &KeyRecord,
         old_expires: Expiry,
         quota: Quota,
+        audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError>;
 
     /// Deletes key `id` and returns it as it was. Records a `Revoked` tombstone first for an
     /// unexpired JWT key (its token would otherwise still verify), then `KeyDeleted`.
-    async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError>;
+    async fn delete_key(
+        &self,
+        id: KeyId,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<KeyRecord, StoreError>;
 }
 
 /// Revocations of credentials that have no key record of their own: tokens minted elsewhere,
@@ -122,6 +143,7 @@ pub trait RevocationStore: Send + Sync {
         &self,
         revocation: &Revocation,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError>;
 
     /// Drops recorded revocations whose credentials expired before `before`: they can no longer
@@ -131,29 +153,31 @@ pub trait RevocationStore: Send + Sync {
 
 /// The key ring that signs JWT API keys.
 ///
-/// A store holds the public half of every signing key (or the shared secret of an HMAC key) and
-/// ships it to replicas. It holds a private key only when one is passed to
-/// [`add_signing_key`](SigningKeyStore::add_signing_key): a store that does so must be trusted
-/// like the key itself (the `keygate` command does, for a self-contained deployment; an embedder
-/// may keep private keys in a KMS and store public halves only).
+/// A store holds what verifies each signing key's tokens (the public half, or an HMAC key's
+/// secret sealed) and ships it to replicas. It holds a private key only when one is passed to
+/// [`add_signing_key`](SigningKeyStore::add_signing_key), and then only [`Sealed`]: the
+/// key-encryption key that opens it lives outside the store, so reading the store does not
+/// give the power to mint. An embedder may also keep private keys in a KMS and store public
+/// halves only.
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
-    /// Adds a signing key (with its private key, if given). `AlreadyExists` for a known kid; a
+    /// Adds a signing key (with its sealed private key, if given). `AlreadyExists` for a known kid; a
     /// key added as active while another is active is `Conflict` (promote instead). Records
     /// `SigningKeyChanged`.
     async fn add_signing_key(
         &self,
         key: &SigningKeyRecord,
-        private: Option<&SecretBytes>,
+        private: Option<&Sealed>,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError>;
 
     /// Every signing key, in kid order.
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
 
-    /// The private key of `kid`; `NotFound` if the key is unknown or its private half was not
-    /// stored.
-    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<SecretBytes, StoreError>;
+    /// The sealed private key of `kid`; `NotFound` if the key is unknown or its private half was
+    /// not stored.
+    async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<Sealed, StoreError>;
 
     /// Makes `kid` the active key, and the previously active key verifying, in one step.
     /// Records `SigningKeyChanged` for each key whose status changed.
@@ -161,6 +185,7 @@ pub trait SigningKeyStore: Send + Sync {
         &self,
         kid: &SigningKeyId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError>;
 
     /// Removes a verifying key; tokens it signed stop verifying. The active key cannot be removed
@@ -169,7 +194,15 @@ pub trait SigningKeyStore: Send + Sync {
         &self,
         kid: &SigningKeyId,
         at: Timestamp,
+        audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError>;
+}
+
+/// The audit log, appended to by the mutations of the traits above.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// The entries `query` selects: the newest `query.limit` that match, oldest first.
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// The ordered, gap-free feed of every change, and the snapshot that bootstraps a reader.
@@ -194,12 +227,20 @@ pub trait ChangeFeed: Send + Sync {
 /// A complete store: every trait above. Blanket-implemented, and object safe, so backends are
 /// used as `Arc<dyn Store>`.
 pub trait Store:
-    PrincipalStore + KeyStore + RevocationStore + SigningKeyStore + ChangeFeed + Debug
+    PrincipalStore + KeyStore + RevocationStore + SigningKeyStore + AuditLog + ChangeFeed + Debug
 {
 }
 
-impl<T: PrincipalStore + KeyStore + RevocationStore + SigningKeyStore + ChangeFeed + Debug + ?Sized>
-    Store for T
+impl<
+    T: PrincipalStore
+        + KeyStore
+        + RevocationStore
+        + SigningKeyStore
+        + AuditLog
+        + ChangeFeed
+        + Debug
+        + ?Sized,
+> Store for T
 {
 }
 
@@ -209,8 +250,8 @@ macro_rules! forward {
     ($($pointer:ident),*) => {$(
         #[async_trait]
         impl<T: PrincipalStore + ?Sized> PrincipalStore for $pointer<T> {
-            async fn create_principal(&self, principal: &Principal) -> Result<Seq, StoreError> {
-                (**self).create_principal(principal).await
+            async fn create_principal(&self, principal: &Principal, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
+                (**self).create_principal(principal, audit).await
             }
             async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {
                 (**self).principal(id).await
@@ -218,15 +259,15 @@ macro_rules! forward {
             async fn list_principals(&self, page: &PageRequest<PrincipalId>) -> Result<Page<Principal, PrincipalId>, StoreError> {
                 (**self).list_principals(page).await
             }
-            async fn delete_principal(&self, id: &PrincipalId, at: Timestamp) -> Result<DeletedPrincipal, StoreError> {
-                (**self).delete_principal(id, at).await
+            async fn delete_principal(&self, id: &PrincipalId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<DeletedPrincipal, StoreError> {
+                (**self).delete_principal(id, at, audit).await
             }
         }
 
         #[async_trait]
         impl<T: KeyStore + ?Sized> KeyStore for $pointer<T> {
-            async fn insert_key(&self, key: &KeyRecord, quota: Quota) -> Result<Seq, StoreError> {
-                (**self).insert_key(key, quota).await
+            async fn insert_key(&self, key: &KeyRecord, quota: Quota, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
+                (**self).insert_key(key, quota, audit).await
             }
             async fn key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
                 (**self).key(id).await
@@ -234,27 +275,27 @@ macro_rules! forward {
             async fn list_keys(&self, filter: &KeyFilter, page: &PageRequest<KeyId>) -> Result<Page<KeyRecord, KeyId>, StoreError> {
                 (**self).list_keys(filter, page).await
             }
-            async fn update_description(&self, id: KeyId, description: &Description, at: Timestamp) -> Result<KeyRecord, StoreError> {
-                (**self).update_description(id, description, at).await
+            async fn update_description(&self, id: KeyId, description: &Description, at: Timestamp, audit: Option<&AuditRecord>) -> Result<KeyRecord, StoreError> {
+                (**self).update_description(id, description, at, audit).await
             }
-            async fn compare_and_set_state(&self, id: KeyId, expected: &KeyState, new: &KeyState, at: Timestamp) -> Result<KeyRecord, StoreError> {
-                (**self).compare_and_set_state(id, expected, new, at).await
+            async fn compare_and_set_state(&self, id: KeyId, expected: &KeyState, new: &KeyState, at: Timestamp, audit: Option<&AuditRecord>) -> Result<KeyRecord, StoreError> {
+                (**self).compare_and_set_state(id, expected, new, at, audit).await
             }
-            async fn shorten_expiry(&self, id: KeyId, expires: Expiry, at: Timestamp) -> Result<KeyRecord, StoreError> {
-                (**self).shorten_expiry(id, expires, at).await
+            async fn shorten_expiry(&self, id: KeyId, expires: Expiry, at: Timestamp, audit: Option<&AuditRecord>) -> Result<KeyRecord, StoreError> {
+                (**self).shorten_expiry(id, expires, at, audit).await
             }
-            async fn rotate_key(&self, replacement: &KeyRecord, old_expires: Expiry, quota: Quota) -> Result<Rotated, StoreError> {
-                (**self).rotate_key(replacement, old_expires, quota).await
+            async fn rotate_key(&self, replacement: &KeyRecord, old_expires: Expiry, quota: Quota, audit: Option<&AuditRecord>) -> Result<Rotated, StoreError> {
+                (**self).rotate_key(replacement, old_expires, quota, audit).await
             }
-            async fn delete_key(&self, id: KeyId, at: Timestamp) -> Result<KeyRecord, StoreError> {
-                (**self).delete_key(id, at).await
+            async fn delete_key(&self, id: KeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<KeyRecord, StoreError> {
+                (**self).delete_key(id, at, audit).await
             }
         }
 
         #[async_trait]
         impl<T: RevocationStore + ?Sized> RevocationStore for $pointer<T> {
-            async fn add_revocation(&self, revocation: &Revocation, at: Timestamp) -> Result<Seq, StoreError> {
-                (**self).add_revocation(revocation, at).await
+            async fn add_revocation(&self, revocation: &Revocation, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
+                (**self).add_revocation(revocation, at, audit).await
             }
             async fn prune_revocations(&self, before: Timestamp) -> Result<usize, StoreError> {
                 (**self).prune_revocations(before).await
@@ -263,20 +304,27 @@ macro_rules! forward {
 
         #[async_trait]
         impl<T: SigningKeyStore + ?Sized> SigningKeyStore for $pointer<T> {
-            async fn add_signing_key(&self, key: &SigningKeyRecord, private: Option<&SecretBytes>, at: Timestamp) -> Result<Seq, StoreError> {
-                (**self).add_signing_key(key, private, at).await
+            async fn add_signing_key(&self, key: &SigningKeyRecord, private: Option<&Sealed>, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
+                (**self).add_signing_key(key, private, at, audit).await
             }
             async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
                 (**self).signing_keys().await
             }
-            async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<SecretBytes, StoreError> {
+            async fn signing_key_private(&self, kid: &SigningKeyId) -> Result<Sealed, StoreError> {
                 (**self).signing_key_private(kid).await
             }
-            async fn promote_signing_key(&self, kid: &SigningKeyId, at: Timestamp) -> Result<Seq, StoreError> {
-                (**self).promote_signing_key(kid, at).await
+            async fn promote_signing_key(&self, kid: &SigningKeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
+                (**self).promote_signing_key(kid, at, audit).await
             }
-            async fn remove_signing_key(&self, kid: &SigningKeyId, at: Timestamp) -> Result<Seq, StoreError> {
-                (**self).remove_signing_key(kid, at).await
+            async fn remove_signing_key(&self, kid: &SigningKeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
+                (**self).remove_signing_key(kid, at, audit).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: AuditLog + ?Sized> AuditLog for $pointer<T> {
+            async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+                (**self).audit_log(query).await
             }
         }
 

@@ -44,10 +44,10 @@ mod faults {
     async fn a_fault_before_the_call_means_it_did_not_happen() {
         let store = FaultyStore::new(InMemoryStore::new());
         store.fail_next(Operation::CreatePrincipal, When::Before, 1);
-        let error = store.create_principal(&alice()).await.unwrap_err();
+        let error = store.create_principal(&alice(), None).await.unwrap_err();
         assert!(error.is_transient(), "{error}");
         assert_eq!(store.head().await.unwrap(), Seq::ZERO);
-        store.create_principal(&alice()).await.unwrap();
+        store.create_principal(&alice(), None).await.unwrap();
         assert_eq!(store.injected(), 1);
     }
 
@@ -55,10 +55,10 @@ mod faults {
     async fn a_fault_after_the_call_hides_that_it_happened() {
         let store = FaultyStore::new(InMemoryStore::new());
         store.fail_next(Operation::CreatePrincipal, When::After, 1);
-        assert!(store.create_principal(&alice()).await.is_err());
+        assert!(store.create_principal(&alice(), None).await.is_err());
         // It did happen: a retry finds it.
         assert!(matches!(
-            store.create_principal(&alice()).await,
+            store.create_principal(&alice(), None).await,
             Err(StoreError::AlreadyExists { .. })
         ));
     }

@@ -9,6 +9,7 @@ use keygate_core::{
 };
 use keygate_revocation::{CredentialFacts, DEFAULT_MAX_STALENESS, Freshness, Reason};
 use keygate_token::{
+    MasterKey,
     API_KEY_TOKEN_TYPE, ApiKey, ClaimsBuffer, VerifiedToken, Verifier, VerifyOptions, token_digest,
 };
 
@@ -41,6 +42,11 @@ pub struct AuthConfig {
     pub token_cache_slots: usize,
     /// Tokens from another issuer this authenticator also trusts.
     pub external: Option<ExternalTokens>,
+    /// The key-encryption key that opens HMAC signing keys' sealed secrets. Only an
+    /// authenticator that must accept HS-signed JWT API keys needs it; without it, those keys
+    /// are left out and their tokens refused, while opaque keys and asymmetric JWT keys verify
+    /// with public material alone.
+    pub master_key: Option<Arc<MasterKey>>,
 }
 
 /// Tokens minted outside keygate that an authenticator accepts too, as a Pulsar broker accepts
@@ -70,6 +76,7 @@ impl Default for AuthConfig {
             profile: Profile::default(),
             token_cache_slots: keygate_token::DEFAULT_CACHE_SLOTS,
             external: None,
+            master_key: None,
         }
     }
 }
@@ -109,6 +116,14 @@ impl AuthConfig {
     /// Remembers up to `slots` verified JWTs; 0 turns the cache off.
     pub fn with_token_cache_slots(mut self, slots: usize) -> AuthConfig {
         self.token_cache_slots = slots;
+        self
+    }
+
+    /// Opens HMAC signing keys' sealed secrets with `master_key`, so HS-signed JWT API keys
+    /// verify here. This puts the power to mint those keys on this host: prefer asymmetric
+    /// signing keys for a fleet.
+    pub fn with_master_key(mut self, master_key: Arc<MasterKey>) -> AuthConfig {
+        self.master_key = Some(master_key);
         self
     }
 

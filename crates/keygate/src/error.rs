@@ -264,6 +264,20 @@ pub enum ManagerError {
     /// A JWT key was requested, and there is no active signing key with a private key to sign it.
     #[error("no active signing key to mint JWT API keys with; create one first")]
     NoSigningKey,
+    /// A private signing key was to be sealed or opened, and the manager has no master key.
+    #[error(
+        "no master key: it seals private signing keys before they reach the store, and opens \
+         them to mint; give the one this store's signing keys were sealed with"
+    )]
+    NoMasterKey,
+    /// A sealed signing key did not open: the wrong master key, or damaged bytes.
+    #[error("signing key {kid}: {source}")]
+    Sealed {
+        /// The signing key.
+        kid: SigningKeyId,
+        /// Why it did not open.
+        source: keygate_token::SealError,
+    },
     /// Deleting forgets a key, so a key still in force must be revoked (or have expired) first:
     /// every key's end is then on record as a revocation with its reason.
     #[error("key {id} is still {status}; revoke it before deleting it")]

@@ -66,8 +66,7 @@ impl Replica {
             }
         }
         let now = self.clock.now();
-        let slots = self.authenticator.config().token_cache_slots;
-        match current.with_changes(&changes, now, slots, &mut report) {
+        match current.with_changes(&changes, now, self.authenticator.config(), &mut report) {
             Ok(next) => {
                 self.authenticator.publish(next);
                 Ok(report)
@@ -88,8 +87,7 @@ impl Replica {
             return Err(SyncError::StaleSnapshot { snapshot: snapshot.seq, current: from });
         }
         let now = self.clock.now();
-        let slots = self.authenticator.config().token_cache_slots;
-        let state = AuthState::from_snapshot(snapshot, now, slots)?;
+        let state = AuthState::from_snapshot(snapshot, now, self.authenticator.config())?;
         let report =
             SyncReport { from, to: state.version, bootstrapped: true, ..SyncReport::default() };
         self.authenticator.publish(state);

@@ -10,7 +10,7 @@ use keygate_store::{
 };
 use keygate_token::{VerificationKey, Verifier};
 
-use crate::SyncError;
+use crate::{AuthConfig, SyncError};
 use crate::index::{Grants, IndexedKey, Standing};
 
 /// Everything the data plane reads, as of one position in the store's change feed. Immutable:
@@ -86,14 +86,14 @@ impl AuthState {
     pub(crate) fn from_snapshot(
         snapshot: StoreSnapshot,
         now: Timestamp,
-        cache_slots: usize,
+        config: &AuthConfig,
     ) -> Result<AuthState, SyncError> {
         let mut keys = KeyIdMap::new();
         let mut grants = Grants::default();
         keys.extend(snapshot.keys.iter().map(|key| (key.id(), grants.index(key))));
         let signing_keys: BTreeMap<SigningKeyId, SigningKeyRecord> =
             snapshot.signing_keys.into_iter().map(|key| (key.kid.clone(), key)).collect();
-        let verifier = build_verifier(&signing_keys, cache_slots)?;
+        let verifier = build_verifier(&signing_keys, config)?;
         let revocations = if snapshot.seq > Seq::ZERO {
             let delta = Delta::new(0, snapshot.seq.0, snapshot.revocations)
                 .map_err(|e| SyncError::Apply(e.to_string()))?;
@@ -120,7 +120,7 @@ impl AuthState {
         &self,
         changes: &[Change],
         now: Timestamp,
-        cache_slots: usize,
+        config: &AuthConfig,
         report: &mut SyncReport,
     ) -> Result<AuthState, SyncError> {
         let mut next = self.clone();
@@ -172,7 +172,7 @@ impl AuthState {
             lock(&next.grants).prune();
         }
         if let Some(signing_keys) = signing_keys {
-            next.verifier = build_verifier(&signing_keys, cache_slots)?;
+            next.verifier = build_verifier(&signing_keys, config)?;
             next.signing_keys = Arc::new(signing_keys);
             report.signing_keys_changed = true;
         }
@@ -192,15 +192,19 @@ impl AuthState {
     }
 }
 
+/// The verifier of keygate's JWT API keys, from the signing keys. An HMAC key whose secret is
+/// sealed is left out unless `config` has the master key; its tokens are then refused as signed
+/// by a key not known here.
 fn build_verifier(
     signing_keys: &BTreeMap<SigningKeyId, SigningKeyRecord>,
-    cache_slots: usize,
+    config: &AuthConfig,
 ) -> Result<Option<Arc<Verifier>>, SyncError> {
-    if signing_keys.is_empty() {
-        return Ok(None);
-    }
     let keys = signing_keys
         .values()
+        .filter(|record| {
+            let sealed = matches!(record.verification, VerificationMaterial::SealedSecret(_));
+            !sealed || config.master_key.is_some()
+        })
         .map(|record| {
             let key = match &record.verification {
                 VerificationMaterial::PublicKey(der) => {
@@ -208,6 +212,15 @@ fn build_verifier(
                 }
                 VerificationMaterial::SharedSecret(secret) => {
                     VerificationKey::hmac(record.algorithm, secret.expose())
+                }
+                VerificationMaterial::SealedSecret(sealed) => {
+                    let master_key = config.master_key.as_deref().ok_or_else(|| {
+                        SyncError::Apply(format!("signing key {} is sealed", record.kid))
+                    })?;
+                    let secret = master_key
+                        .open(record.kid.as_str().as_bytes(), sealed.as_bytes())
+                        .map_err(|e| SyncError::Apply(format!("signing key {}: {e}", record.kid)))?;
+                    VerificationKey::hmac(record.algorithm, &secret)
                 }
                 _ => {
                     return Err(SyncError::Apply(format!(
@@ -220,8 +233,11 @@ fn build_verifier(
                 .map_err(|error| SyncError::Apply(format!("signing key {}: {error}", record.kid)))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Ok(None);
+    }
     Verifier::new(keys)
-        .map(|verifier| Some(Arc::new(verifier.with_cache_slots(cache_slots))))
+        .map(|verifier| Some(Arc::new(verifier.with_cache_slots(config.token_cache_slots))))
         .map_err(|error| SyncError::Apply(error.to_string()))
 }
 

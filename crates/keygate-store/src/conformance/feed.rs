@@ -17,11 +17,11 @@ pub async fn feed_records_every_mutation<S: Store + ?Sized>(store: Arc<S>) {
     assert_eq!(store.head().await.unwrap(), Seq::ZERO);
     assert!(store.changes_since(Seq::ZERO, 10).await.unwrap().is_empty());
     let mut expected = Vec::new();
-    store.create_principal(&principal("alice")).await.unwrap();
+    store.create_principal(&principal("alice"), None).await.unwrap();
     expected.push("principal_created");
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
     expected.push("key_created");
-    store.update_description(key_id(1), &"x".parse().unwrap(), at(1)).await.unwrap();
+    store.update_description(key_id(1), &"x".parse().unwrap(), at(1), None).await.unwrap();
     expected.push("key_updated");
     store
         .compare_and_set_state(
@@ -29,18 +29,19 @@ pub async fn feed_records_every_mutation<S: Store + ?Sized>(store: Arc<S>) {
             &KeyState::Active,
             &KeyState::Suspended { at: at(2) },
             at(2),
+            None,
         )
         .await
         .unwrap();
     expected.push("key_updated");
-    store.shorten_expiry(key_id(1), Expiry::At(at(100)), at(3)).await.unwrap();
+    store.shorten_expiry(key_id(1), Expiry::At(at(100)), at(3), None).await.unwrap();
     expected.push("key_updated");
     store
-        .add_revocation(&Revocation::jti("external-1", Expiry::Never).unwrap(), at(4))
+        .add_revocation(&Revocation::jti("external-1", Expiry::Never).unwrap(), at(4), None)
         .await
         .unwrap();
     expected.push("revoked");
-    store.delete_key(key_id(1), at(5)).await.unwrap();
+    store.delete_key(key_id(1), at(5), None).await.unwrap();
     expected.push("key_deleted");
 
     let changes = store.changes_since(Seq::ZERO, 100).await.unwrap();
@@ -72,17 +73,23 @@ fn kind(event: &ChangeEvent) -> &'static str {
 /// A failed mutation records no change.
 pub async fn feed_failed_mutations_record_nothing<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), Quota::new(1, at(0))).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), Quota::new(1, at(0)), None).await.unwrap();
     let head = store.head().await.unwrap();
-    let _ = store.create_principal(&principal("alice")).await;
-    let _ = store.insert_key(&opaque("alice", 2, 0), Quota::new(1, at(0))).await;
-    let _ = store.insert_key(&opaque("nobody", 3, 0), unlimited()).await;
+    let _ = store.create_principal(&principal("alice"), None).await;
+    let _ = store.insert_key(&opaque("alice", 2, 0), Quota::new(1, at(0)), None).await;
+    let _ = store.insert_key(&opaque("nobody", 3, 0), unlimited(), None).await;
     let _ = store
-        .compare_and_set_state(key_id(1), &KeyState::Suspended { at: at(0) }, &revoked(1), at(1))
+        .compare_and_set_state(
+            key_id(1),
+            &KeyState::Suspended { at: at(0) },
+            &revoked(1),
+            at(1),
+            None,
+        )
         .await;
-    let _ = store.shorten_expiry(key_id(1), Expiry::Never, at(1)).await;
-    let _ = store.delete_principal(&pid("nobody"), at(1)).await;
-    let _ = store.remove_signing_key(&"none".parse().unwrap(), at(1)).await;
+    let _ = store.shorten_expiry(key_id(1), Expiry::Never, at(1), None).await;
+    let _ = store.delete_principal(&pid("nobody"), at(1), None).await;
+    let _ = store.remove_signing_key(&"none".parse().unwrap(), at(1), None).await;
     assert_eq!(store.head().await.unwrap(), head);
     assert!(store.changes_since(head, 10).await.unwrap().is_empty());
 }
@@ -100,32 +107,43 @@ pub async fn feed_tailing_reader_under_concurrent_writers<S: Store + ?Sized + 's
         let (store, done) = (Arc::clone(&store), Arc::clone(&done));
         writers.spawn(async move {
             let name = format!("writer-{w}");
-            store.create_principal(&principal(&name)).await.unwrap();
+            store.create_principal(&principal(&name), None).await.unwrap();
             for k in 0..KEYS {
                 let n = w * 1000 + k;
-                store.insert_key(&opaque(&name, n, 0), unlimited()).await.unwrap();
+                store.insert_key(&opaque(&name, n, 0), unlimited(), None).await.unwrap();
                 match k % 5 {
                     1 => {
                         store
-                            .update_description(key_id(n), &format!("d{k}").parse().unwrap(), at(1))
+                            .update_description(
+                                key_id(n),
+                                &format!("d{k}").parse().unwrap(),
+                                at(1),
+                                None,
+                            )
                             .await
                             .unwrap();
                     }
                     2 => {
                         store
-                            .compare_and_set_state(key_id(n), &KeyState::Active, &revoked(2), at(2))
+                            .compare_and_set_state(
+                                key_id(n),
+                                &KeyState::Active,
+                                &revoked(2),
+                                at(2),
+                                None,
+                            )
                             .await
                             .unwrap();
                     }
                     3 => {
-                        store.delete_key(key_id(n), at(3)).await.unwrap();
+                        store.delete_key(key_id(n), at(3), None).await.unwrap();
                     }
                     _ => {}
                 }
                 tokio::task::yield_now().await;
             }
             if w == 0 {
-                store.delete_principal(&pid(&name), at(4)).await.unwrap();
+                store.delete_principal(&pid(&name), at(4), None).await.unwrap();
             }
             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         });
@@ -184,13 +202,13 @@ pub async fn feed_tailing_reader_under_concurrent_writers<S: Store + ?Sized + 's
 /// gives the current state.
 pub async fn feed_snapshot_is_consistent<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
-    store.insert_key(&jwt("alice", 2, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
+    store.insert_key(&jwt("alice", 2, 0), unlimited(), None).await.unwrap();
     let snapshot = store.snapshot().await.unwrap();
     assert_eq!(snapshot.seq, store.head().await.unwrap());
     assert_eq!(snapshot.keys.len(), 2);
-    store.delete_key(key_id(2), at(5)).await.unwrap();
-    store.insert_key(&opaque("alice", 3, 6), unlimited()).await.unwrap();
+    store.delete_key(key_id(2), at(5), None).await.unwrap();
+    store.insert_key(&opaque("alice", 3, 6), unlimited(), None).await.unwrap();
 
     let mut keys: BTreeMap<KeyId, KeyRecord> =
         snapshot.keys.into_iter().map(|k| (k.id(), k)).collect();
@@ -219,7 +237,7 @@ pub async fn feed_snapshot_is_consistent<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn feed_compaction<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     for n in 0..10 {
-        store.insert_key(&opaque("alice", n, 0), unlimited()).await.unwrap();
+        store.insert_key(&opaque("alice", n, 0), unlimited(), None).await.unwrap();
     }
     let all = store.changes_since(Seq::ZERO, 100).await.unwrap();
     let middle = all[5].seq;
@@ -235,7 +253,7 @@ pub async fn feed_compaction<S: Store + ?Sized>(store: Arc<S>) {
     store.compact(Seq(u64::MAX)).await.unwrap();
     let head = store.head().await.unwrap();
     assert!(store.changes_since(head, 10).await.unwrap().is_empty());
-    store.insert_key(&opaque("alice", 99, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 99, 0), unlimited(), None).await.unwrap();
     assert_eq!(store.changes_since(head, 10).await.unwrap().len(), 1);
     // The snapshot still has everything.
     assert_eq!(store.snapshot().await.unwrap().keys.len(), 11);

@@ -58,5 +58,5 @@ pub(super) fn revoked(when: i64) -> KeyState {
 }
 
 pub(super) async fn with_principal<S: Store + ?Sized>(store: &S, name: &str) {
-    store.create_principal(&principal(name)).await.unwrap();
+    store.create_principal(&principal(name), None).await.unwrap();
 }

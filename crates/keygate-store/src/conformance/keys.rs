@@ -16,10 +16,10 @@ use super::fixtures::*;
 pub async fn key_insert_get<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     let key = opaque("alice", 1, 0);
-    store.insert_key(&key, Quota::new(10, at(0))).await.unwrap();
+    store.insert_key(&key, Quota::new(10, at(0)), None).await.unwrap();
     assert_eq!(store.key(key_id(1)).await.unwrap(), key);
     let token_key = jwt("alice", 2, 0);
-    store.insert_key(&token_key, Quota::new(10, at(0))).await.unwrap();
+    store.insert_key(&token_key, Quota::new(10, at(0)), None).await.unwrap();
     assert_eq!(store.key(key_id(2)).await.unwrap(), token_key);
 }
 
@@ -27,15 +27,15 @@ pub async fn key_insert_get<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn key_insert_refusals<S: Store + ?Sized>(store: Arc<S>) {
     let head = store.head().await.unwrap();
     assert!(matches!(
-        store.insert_key(&opaque("ghost", 1, 0), unlimited()).await,
+        store.insert_key(&opaque("ghost", 1, 0), unlimited(), None).await,
         Err(StoreError::NotFound { kind: "principal", .. })
     ));
     assert_eq!(store.head().await.unwrap(), head);
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
     let head = store.head().await.unwrap();
     assert!(matches!(
-        store.insert_key(&jwt("alice", 1, 5), unlimited()).await,
+        store.insert_key(&jwt("alice", 1, 5), unlimited(), None).await,
         Err(StoreError::AlreadyExists { kind: "key", .. })
     ));
     assert_eq!(store.head().await.unwrap(), head);
@@ -46,9 +46,9 @@ pub async fn key_insert_refusals<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn key_quota_counts_live_keys<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     let quota = |now| Quota::new(2, at(now));
-    store.insert_key(&opaque("alice", 1, 0), quota(0)).await.unwrap();
-    store.insert_key(&opaque("alice", 2, 0), quota(0)).await.unwrap();
-    let full = store.insert_key(&opaque("alice", 3, 0), quota(0)).await;
+    store.insert_key(&opaque("alice", 1, 0), quota(0), None).await.unwrap();
+    store.insert_key(&opaque("alice", 2, 0), quota(0), None).await.unwrap();
+    let full = store.insert_key(&opaque("alice", 3, 0), quota(0), None).await;
     assert!(matches!(full, Err(StoreError::QuotaExceeded { limit: 2, count: 2 })), "{full:?}");
 
     store
@@ -57,30 +57,37 @@ pub async fn key_quota_counts_live_keys<S: Store + ?Sized>(store: Arc<S>) {
             &KeyState::Active,
             &KeyState::Suspended { at: at(1) },
             at(1),
+            None,
         )
         .await
         .unwrap();
     assert!(
         matches!(
-            store.insert_key(&opaque("alice", 3, 1), quota(1)).await,
+            store.insert_key(&opaque("alice", 3, 1), quota(1), None).await,
             Err(StoreError::QuotaExceeded { .. })
         ),
         "a suspended key freed its slot"
     );
 
     store
-        .compare_and_set_state(key_id(1), &KeyState::Suspended { at: at(1) }, &revoked(2), at(2))
+        .compare_and_set_state(
+            key_id(1),
+            &KeyState::Suspended { at: at(1) },
+            &revoked(2),
+            at(2),
+            None,
+        )
         .await
         .unwrap();
-    store.insert_key(&opaque("alice", 3, 2), quota(2)).await.unwrap();
+    store.insert_key(&opaque("alice", 3, 2), quota(2), None).await.unwrap();
 
     // Keys 2 and 3 expire at 3600 and 3602; after that both slots are free.
     assert!(matches!(
-        store.insert_key(&opaque("alice", 4, 3000), quota(3000)).await,
+        store.insert_key(&opaque("alice", 4, 3000), quota(3000), None).await,
         Err(StoreError::QuotaExceeded { .. })
     ));
-    store.insert_key(&opaque("alice", 4, 3700), quota(3700)).await.unwrap();
-    store.insert_key(&opaque("alice", 5, 3700), quota(3700)).await.unwrap();
+    store.insert_key(&opaque("alice", 4, 3700), quota(3700), None).await.unwrap();
+    store.insert_key(&opaque("alice", 5, 3700), quota(3700), None).await.unwrap();
 }
 
 /// N tasks insert keys for one principal with quota Q: exactly Q succeed.
@@ -92,7 +99,7 @@ pub async fn key_quota_under_concurrent_inserts<S: Store + ?Sized + 'static>(sto
     for n in 0..TASKS {
         let store = Arc::clone(&store);
         tasks.spawn(async move {
-            store.insert_key(&opaque("alice", 100 + n, 0), Quota::new(QUOTA, at(0))).await
+            store.insert_key(&opaque("alice", 100 + n, 0), Quota::new(QUOTA, at(0)), None).await
         });
     }
     let (mut ok, mut refused) = (0, 0);
@@ -133,7 +140,7 @@ pub async fn key_list_filters<S: Store + ?Sized>(store: Arc<S>) {
     .unwrap();
     keys.extend([other_cluster, pending]);
     for key in &keys {
-        store.insert_key(key, unlimited()).await.unwrap();
+        store.insert_key(key, unlimited(), None).await.unwrap();
     }
     let suspended = store
         .compare_and_set_state(
@@ -141,6 +148,7 @@ pub async fn key_list_filters<S: Store + ?Sized>(store: Arc<S>) {
             &KeyState::Active,
             &KeyState::Suspended { at: at(10) },
             at(10),
+            None,
         )
         .await
         .unwrap();
@@ -183,7 +191,7 @@ pub async fn key_list_filters<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn key_list_pages_stable_under_inserts<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     for n in (0..40).map(|n| n * 10) {
-        store.insert_key(&opaque("alice", n, 0), unlimited()).await.unwrap();
+        store.insert_key(&opaque("alice", n, 0), unlimited(), None).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut page = PageRequest::first(7);
@@ -192,8 +200,8 @@ pub async fn key_list_pages_stable_under_inserts<S: Store + ?Sized>(store: Arc<S
         let result = store.list_keys(&KeyFilter::all(), &page).await.unwrap();
         seen.extend(result.items.iter().map(KeyRecord::id));
         // Insert keys before and after the cursor between pages.
-        store.insert_key(&opaque("alice", extra, 0), unlimited()).await.unwrap();
-        store.insert_key(&opaque("alice", 1000 + extra, 0), unlimited()).await.unwrap();
+        store.insert_key(&opaque("alice", extra, 0), unlimited(), None).await.unwrap();
+        store.insert_key(&opaque("alice", 1000 + extra, 0), unlimited(), None).await.unwrap();
         extra += 10;
         match result.next {
             Some(cursor) => page = PageRequest::after(cursor, 7),
@@ -212,10 +220,10 @@ pub async fn key_list_pages_stable_under_inserts<S: Store + ?Sized>(store: Arc<S
 /// The description is the one free-form edit; it is recorded.
 pub async fn key_update_description<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
     let head = store.head().await.unwrap();
     let updated = store
-        .update_description(key_id(1), &"rotated in Q3".parse().unwrap(), at(5))
+        .update_description(key_id(1), &"rotated in Q3".parse().unwrap(), at(5), None)
         .await
         .unwrap();
     assert_eq!(updated.description().as_str(), "rotated in Q3");
@@ -230,14 +238,17 @@ pub async fn key_update_description<S: Store + ?Sized>(store: Arc<S>) {
 /// record; a revoked key's state is final.
 pub async fn key_compare_and_set<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
     let suspended = KeyState::Suspended { at: at(1) };
-    let after =
-        store.compare_and_set_state(key_id(1), &KeyState::Active, &suspended, at(1)).await.unwrap();
+    let after = store
+        .compare_and_set_state(key_id(1), &KeyState::Active, &suspended, at(1), None)
+        .await
+        .unwrap();
     assert_eq!(after.state(), &suspended);
 
     let head = store.head().await.unwrap();
-    match store.compare_and_set_state(key_id(1), &KeyState::Active, &revoked(2), at(2)).await {
+    match store.compare_and_set_state(key_id(1), &KeyState::Active, &revoked(2), at(2), None).await
+    {
         Err(StoreError::Conflict { current: Some(current), .. }) => {
             assert_eq!(current.state(), &suspended)
         }
@@ -245,9 +256,9 @@ pub async fn key_compare_and_set<S: Store + ?Sized>(store: Arc<S>) {
     }
     assert_eq!(store.head().await.unwrap(), head, "a conflict recorded a change");
 
-    store.compare_and_set_state(key_id(1), &suspended, &revoked(3), at(3)).await.unwrap();
+    store.compare_and_set_state(key_id(1), &suspended, &revoked(3), at(3), None).await.unwrap();
     let resurrect =
-        store.compare_and_set_state(key_id(1), &revoked(3), &KeyState::Active, at(4)).await;
+        store.compare_and_set_state(key_id(1), &revoked(3), &KeyState::Active, at(4), None).await;
     assert!(matches!(resurrect, Err(StoreError::Invalid(_))), "{resurrect:?}");
     assert!(store.key(key_id(1)).await.unwrap().state().is_revoked());
 }
@@ -256,14 +267,20 @@ pub async fn key_compare_and_set<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn key_concurrent_revokes<S: Store + ?Sized + 'static>(store: Arc<S>) {
     const TASKS: i64 = 16;
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
     let head = store.head().await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..TASKS {
         let store = Arc::clone(&store);
         tasks.spawn(async move {
             store
-                .compare_and_set_state(key_id(1), &KeyState::Active, &revoked(10 + n), at(10 + n))
+                .compare_and_set_state(
+                    key_id(1),
+                    &KeyState::Active,
+                    &revoked(10 + n),
+                    at(10 + n),
+                    None,
+                )
                 .await
         });
     }
@@ -283,12 +300,12 @@ pub async fn key_concurrent_revokes<S: Store + ?Sized + 'static>(store: Arc<S>) 
 /// Expiries only move forward.
 pub async fn key_shorten_expiry<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
-    let shorter = store.shorten_expiry(key_id(1), Expiry::At(at(1800)), at(5)).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
+    let shorter = store.shorten_expiry(key_id(1), Expiry::At(at(1800)), at(5), None).await.unwrap();
     assert_eq!(shorter.expires(), Expiry::At(at(1800)));
     let head = store.head().await.unwrap();
     for later in [Expiry::At(at(1801)), Expiry::Never] {
-        match store.shorten_expiry(key_id(1), later, at(6)).await {
+        match store.shorten_expiry(key_id(1), later, at(6), None).await {
             Err(StoreError::Conflict { current: Some(current), .. }) => {
                 assert_eq!(current.expires(), Expiry::At(at(1800)))
             }
@@ -302,7 +319,7 @@ pub async fn key_shorten_expiry<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn key_rotate<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     let old = opaque("alice", 1, 0);
-    store.insert_key(&old, unlimited()).await.unwrap();
+    store.insert_key(&old, unlimited(), None).await.unwrap();
     let head = store.head().await.unwrap();
     let template =
         KeyTemplate::new(pid("alice"), resource("lkc-1"), KeyFormat::Opaque, Expiry::At(at(7200)))
@@ -314,8 +331,10 @@ pub async fn key_rotate<S: Store + ?Sized>(store: Arc<S>) {
         Some(SecretDigest::new(DigestScheme::Sha256, [2; 32])),
     )
     .unwrap();
-    let rotated =
-        store.rotate_key(&replacement, Expiry::At(at(700)), Quota::new(2, at(100))).await.unwrap();
+    let rotated = store
+        .rotate_key(&replacement, Expiry::At(at(700)), Quota::new(2, at(100)), None)
+        .await
+        .unwrap();
     assert_eq!(rotated.old.expires(), Expiry::At(at(700)));
     assert_eq!(rotated.new, replacement);
     assert_eq!(store.key(key_id(1)).await.unwrap().expires(), Expiry::At(at(700)));
@@ -332,7 +351,7 @@ pub async fn key_rotate<S: Store + ?Sized>(store: Arc<S>) {
 /// the old key, and then writes nothing.
 pub async fn key_rotate_refusals<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
     let replacement = |id: u32, replaces: Option<u32>| {
         let mut template = KeyTemplate::new(
             pid("alice"),
@@ -353,13 +372,14 @@ pub async fn key_rotate_refusals<S: Store + ?Sized>(store: Arc<S>) {
     };
     let head = store.head().await.unwrap();
     let over_quota = store
-        .rotate_key(&replacement(2, Some(1)), Expiry::At(at(700)), Quota::new(1, at(100)))
+        .rotate_key(&replacement(2, Some(1)), Expiry::At(at(700)), Quota::new(1, at(100)), None)
         .await;
     assert!(matches!(over_quota, Err(StoreError::QuotaExceeded { .. })), "{over_quota:?}");
-    let unnamed = store.rotate_key(&replacement(2, None), Expiry::At(at(700)), unlimited()).await;
+    let unnamed =
+        store.rotate_key(&replacement(2, None), Expiry::At(at(700)), unlimited(), None).await;
     assert!(matches!(unnamed, Err(StoreError::Invalid(_))), "{unnamed:?}");
     let missing =
-        store.rotate_key(&replacement(2, Some(77)), Expiry::At(at(700)), unlimited()).await;
+        store.rotate_key(&replacement(2, Some(77)), Expiry::At(at(700)), unlimited(), None).await;
     assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
     assert_eq!(store.head().await.unwrap(), head);
     assert_eq!(
@@ -369,9 +389,12 @@ pub async fn key_rotate_refusals<S: Store + ?Sized>(store: Arc<S>) {
     );
     assert!(store.key(key_id(2)).await.is_err());
 
-    store.compare_and_set_state(key_id(1), &KeyState::Active, &revoked(50), at(50)).await.unwrap();
+    store
+        .compare_and_set_state(key_id(1), &KeyState::Active, &revoked(50), at(50), None)
+        .await
+        .unwrap();
     let revoked_old =
-        store.rotate_key(&replacement(2, Some(1)), Expiry::At(at(700)), unlimited()).await;
+        store.rotate_key(&replacement(2, Some(1)), Expiry::At(at(700)), unlimited(), None).await;
     assert!(matches!(revoked_old, Err(StoreError::Conflict { .. })), "{revoked_old:?}");
     assert!(store.key(key_id(2)).await.is_err());
 }
@@ -381,12 +404,12 @@ pub async fn key_rotate_refusals<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn key_delete<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     for key in [opaque("alice", 1, 0), jwt("alice", 2, 0), jwt("alice", 3, 0)] {
-        store.insert_key(&key, unlimited()).await.unwrap();
+        store.insert_key(&key, unlimited(), None).await.unwrap();
     }
     let head = store.head().await.unwrap();
-    assert_eq!(store.delete_key(key_id(1), at(10)).await.unwrap().id(), key_id(1));
-    store.delete_key(key_id(2), at(10)).await.unwrap();
-    store.delete_key(key_id(3), at(4000)).await.unwrap(); // already expired
+    assert_eq!(store.delete_key(key_id(1), at(10), None).await.unwrap().id(), key_id(1));
+    store.delete_key(key_id(2), at(10), None).await.unwrap();
+    store.delete_key(key_id(3), at(4000), None).await.unwrap(); // already expired
     for n in 1..=3 {
         assert!(matches!(store.key(key_id(n)).await, Err(StoreError::NotFound { .. })));
     }
@@ -415,17 +438,17 @@ pub async fn key_missing<S: Store + ?Sized>(store: Arc<S>) {
     let id = key_id(404);
     assert!(matches!(store.key(id).await, Err(StoreError::NotFound { kind: "key", .. })));
     assert!(matches!(
-        store.update_description(id, &Description::empty(), at(1)).await,
+        store.update_description(id, &Description::empty(), at(1), None).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        store.compare_and_set_state(id, &KeyState::Active, &revoked(1), at(1)).await,
+        store.compare_and_set_state(id, &KeyState::Active, &revoked(1), at(1), None).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        store.shorten_expiry(id, Expiry::At(at(1)), at(1)).await,
+        store.shorten_expiry(id, Expiry::At(at(1)), at(1), None).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert!(matches!(store.delete_key(id, at(1)).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.delete_key(id, at(1), None).await, Err(StoreError::NotFound { .. })));
     assert_eq!(store.head().await.unwrap(), head);
 }

@@ -20,6 +20,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test cases report failures by panicking.
 
+mod audit;
 mod feed;
 mod fixtures;
 mod keys;
@@ -27,6 +28,7 @@ mod principals;
 mod revocations;
 mod signing;
 
+pub use audit::*;
 pub use feed::*;
 pub use keys::*;
 pub use principals::*;
@@ -95,7 +97,8 @@ macro_rules! conformance_tests {
             key_concurrent_revokes, key_shorten_expiry, key_rotate, key_rotate_refusals, key_delete,
             key_missing, feed_records_every_mutation, feed_failed_mutations_record_nothing,
             feed_tailing_reader_under_concurrent_writers, feed_snapshot_is_consistent, feed_compaction,
-            revocations, signing_keys
+            revocations, signing_keys, audit_every_mutation_appends_its_record,
+            audit_failed_mutations_append_nothing, audit_under_concurrent_writers
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {$(

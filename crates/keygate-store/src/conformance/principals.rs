@@ -13,7 +13,7 @@ use super::fixtures::*;
 /// A principal created is read back equal.
 pub async fn principal_create_get<S: Store + ?Sized>(store: Arc<S>) {
     let alice = principal("alice").with_description("ingest".parse().unwrap());
-    let seq = store.create_principal(&alice).await.unwrap();
+    let seq = store.create_principal(&alice, None).await.unwrap();
     assert!(seq > Seq::ZERO, "create_principal returned Seq(0)");
     assert_eq!(store.principal(&pid("alice")).await.unwrap(), alice);
 }
@@ -23,7 +23,7 @@ pub async fn principal_create_twice<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     let head = store.head().await.unwrap();
     let again = store
-        .create_principal(&principal("alice").with_description("other".parse().unwrap()))
+        .create_principal(&principal("alice").with_description("other".parse().unwrap()), None)
         .await;
     assert!(matches!(again, Err(StoreError::AlreadyExists { kind: "principal", .. })), "{again:?}");
     assert_eq!(store.principal(&pid("alice")).await.unwrap().description, Description::empty());
@@ -62,12 +62,12 @@ pub async fn principal_list_pages<S: Store + ?Sized>(store: Arc<S>) {
 pub async fn principal_delete_cascades<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
     with_principal(&*store, "bob").await;
-    store.insert_key(&opaque("alice", 1, 0), unlimited()).await.unwrap();
-    store.insert_key(&jwt("alice", 2, 0), unlimited()).await.unwrap();
-    store.insert_key(&opaque("bob", 3, 0), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
+    store.insert_key(&jwt("alice", 2, 0), unlimited(), None).await.unwrap();
+    store.insert_key(&opaque("bob", 3, 0), unlimited(), None).await.unwrap();
     let before = store.head().await.unwrap();
 
-    let deleted = store.delete_principal(&pid("alice"), at(100)).await.unwrap();
+    let deleted = store.delete_principal(&pid("alice"), at(100), None).await.unwrap();
     assert_eq!(deleted.principal.id, pid("alice"));
     let mut ids: Vec<KeyId> = deleted.keys.iter().map(KeyRecord::id).collect();
     ids.sort();
@@ -104,14 +104,14 @@ pub async fn principal_delete_cascades<S: Store + ?Sized>(store: Arc<S>) {
     assert!(snapshot.keys.iter().all(|k| k.owner() != &pid("alice")));
     // A principal of the same name can be created again, with keys of its own.
     with_principal(&*store, "alice").await;
-    store.insert_key(&opaque("alice", 4, 200), unlimited()).await.unwrap();
+    store.insert_key(&opaque("alice", 4, 200), unlimited(), None).await.unwrap();
 }
 
 /// Deleting a missing principal is `NotFound` and records nothing.
 pub async fn principal_delete_missing<S: Store + ?Sized>(store: Arc<S>) {
     let head = store.head().await.unwrap();
     assert!(matches!(
-        store.delete_principal(&pid("nobody"), at(1)).await,
+        store.delete_principal(&pid("nobody"), at(1), None).await,
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(store.head().await.unwrap(), head);

@@ -15,8 +15,8 @@ pub async fn revocations<S: Store + ?Sized>(store: Arc<S>) {
     let live = Revocation::Token { digest: TokenDigest([7; 32]), expires: Expiry::At(at(1000)) };
     let forever =
         Revocation::SigningKey { kid: "compromised".parse().unwrap(), expires: Expiry::Never };
-    let seq = store.add_revocation(&live, at(1)).await.unwrap();
-    store.add_revocation(&forever, at(2)).await.unwrap();
+    let seq = store.add_revocation(&live, at(1), None).await.unwrap();
+    store.add_revocation(&forever, at(2), None).await.unwrap();
     let changes = store.changes_since(Seq::ZERO, 10).await.unwrap();
     assert_eq!(changes[0].seq, seq);
     assert!(

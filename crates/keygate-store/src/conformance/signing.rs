@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::SigningAlgorithm;
 
-use crate::{
-    SecretBytes, SigningKeyRecord, SigningKeyStatus, Store, StoreError, VerificationMaterial,
-};
+use crate::{Sealed, SigningKeyRecord, SigningKeyStatus, Store, StoreError, VerificationMaterial};
 
 use super::fixtures::*;
 
@@ -22,16 +20,20 @@ pub async fn signing_keys<S: Store + ?Sized>(store: Arc<S>) {
             VerificationMaterial::PublicKey(vec![1, 2, 3]),
         )
     };
-    let private = SecretBytes::new(vec![9; 48]);
+    let private = Sealed::new(vec![9; 48]);
     store
-        .add_signing_key(&record("k1", SigningKeyStatus::Active), Some(&private), at(0))
+        .add_signing_key(&record("k1", SigningKeyStatus::Active), Some(&private), at(0), None)
         .await
         .unwrap();
-    let second = store.add_signing_key(&record("k2", SigningKeyStatus::Active), None, at(1)).await;
+    let second =
+        store.add_signing_key(&record("k2", SigningKeyStatus::Active), None, at(1), None).await;
     assert!(matches!(second, Err(StoreError::Conflict { .. })), "{second:?}");
-    store.add_signing_key(&record("k2", SigningKeyStatus::Verifying), None, at(1)).await.unwrap();
+    store
+        .add_signing_key(&record("k2", SigningKeyStatus::Verifying), None, at(1), None)
+        .await
+        .unwrap();
     assert!(matches!(
-        store.add_signing_key(&record("k2", SigningKeyStatus::Verifying), None, at(1)).await,
+        store.add_signing_key(&record("k2", SigningKeyStatus::Verifying), None, at(1), None).await,
         Err(StoreError::AlreadyExists { .. })
     ));
 
@@ -42,7 +44,7 @@ pub async fn signing_keys<S: Store + ?Sized>(store: Arc<S>) {
     ));
 
     let head = store.head().await.unwrap();
-    store.promote_signing_key(&"k2".parse().unwrap(), at(2)).await.unwrap();
+    store.promote_signing_key(&"k2".parse().unwrap(), at(2), None).await.unwrap();
     let statuses: Vec<(String, SigningKeyStatus)> = store
         .signing_keys()
         .await
@@ -60,13 +62,13 @@ pub async fn signing_keys<S: Store + ?Sized>(store: Arc<S>) {
     assert_eq!(store.changes_since(head, 10).await.unwrap().len(), 2);
 
     assert!(matches!(
-        store.remove_signing_key(&"k2".parse().unwrap(), at(3)).await,
+        store.remove_signing_key(&"k2".parse().unwrap(), at(3), None).await,
         Err(StoreError::Conflict { .. })
     ));
-    store.remove_signing_key(&"k1".parse().unwrap(), at(3)).await.unwrap();
+    store.remove_signing_key(&"k1".parse().unwrap(), at(3), None).await.unwrap();
     assert_eq!(store.signing_keys().await.unwrap().len(), 1);
     assert!(matches!(
-        store.promote_signing_key(&"k1".parse().unwrap(), at(4)).await,
+        store.promote_signing_key(&"k1".parse().unwrap(), at(4), None).await,
         Err(StoreError::NotFound { .. })
     ));
     let snapshot = store.snapshot().await.unwrap();

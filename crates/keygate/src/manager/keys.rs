@@ -44,26 +44,20 @@ impl KeyManager {
         };
         for _ in 0..ATTEMPTS {
             let issued = self.issue(template.clone(), now, minter.as_ref())?;
-            match self
-                .store
-                .insert_key(&issued.record, Quota::new(self.policy.max_keys_per_principal, now))
-                .await
-            {
+            let record = &issued.record;
+            let action = AuditAction::KeyCreated {
+                id: record.id(),
+                owner: record.owner().clone(),
+                scope: record.scope().clone(),
+                permissions: record.permissions().clone(),
+                format: record.format(),
+                expires: record.expires(),
+            };
+            let audited = self.audited(now, actor, action, None)?;
+            let quota = Quota::new(self.policy.max_keys_per_principal, now);
+            match self.store.insert_key(record, quota, Some(&audited.record)).await {
                 Ok(_) => {
-                    let record = &issued.record;
-                    self.audit(
-                        now,
-                        actor,
-                        AuditAction::KeyCreated {
-                            id: record.id(),
-                            owner: record.owner().clone(),
-                            scope: record.scope().clone(),
-                            permissions: record.permissions().clone(),
-                            format: record.format(),
-                            expires: record.expires(),
-                        },
-                    )
-                    .await;
+                    self.committed(audited).await;
                     return Ok(issued);
                 }
                 // 80 random bits do not collide; if they ever do, draw again.
@@ -96,25 +90,28 @@ impl KeyManager {
         description: Description,
     ) -> Result<KeyRecord, ManagerError> {
         let now = self.clock.now();
-        let record = self.store.update_description(id, &description, now).await?;
-        self.audit(now, actor, AuditAction::KeyDescriptionUpdated { id }).await;
+        // The owner, to file the event under: it never changes.
+        let owner = self.store.key(id).await?.owner().clone();
+        let action = AuditAction::KeyDescriptionUpdated { id };
+        let audited = self.audited(now, actor, action, Some(&owner))?;
+        let record =
+            self.store.update_description(id, &description, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(record)
     }
 
     /// Suspends an active key; [`resume`](KeyManager::resume) undoes it.
     pub async fn suspend(&self, actor: &Actor, id: KeyId) -> Result<KeyRecord, ManagerError> {
         let now = self.clock.now();
-        let record = self.transition(id, &Transition::Suspend { at: now }, now).await?;
-        self.audit(now, actor, AuditAction::KeySuspended { id }).await;
-        Ok(record)
+        let action = AuditAction::KeySuspended { id };
+        self.transition(actor, id, &Transition::Suspend { at: now }, action, now).await
     }
 
     /// Resumes a suspended key.
     pub async fn resume(&self, actor: &Actor, id: KeyId) -> Result<KeyRecord, ManagerError> {
         let now = self.clock.now();
-        let record = self.transition(id, &Transition::Resume, now).await?;
-        self.audit(now, actor, AuditAction::KeyResumed { id }).await;
-        Ok(record)
+        let action = AuditAction::KeyResumed { id };
+        self.transition(actor, id, &Transition::Resume, action, now).await
     }
 
     /// Revokes a key, for good. Revoking a revoked key succeeds and says so.
@@ -132,9 +129,15 @@ impl KeyManager {
             }
             let next =
                 current.state().apply(&Transition::Revoke { at: now, reason: reason.clone() })?;
-            match self.store.compare_and_set_state(id, current.state(), &next, now).await {
+            let action = AuditAction::KeyRevoked { id, reason: reason.clone() };
+            let audited = self.audited(now, actor, action, Some(current.owner()))?;
+            let changed = self
+                .store
+                .compare_and_set_state(id, current.state(), &next, now, Some(&audited.record))
+                .await;
+            match changed {
                 Ok(record) => {
-                    self.audit(now, actor, AuditAction::KeyRevoked { id, reason }).await;
+                    self.committed(audited).await;
                     return Ok(Revoked::Now(record));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
@@ -152,8 +155,10 @@ impl KeyManager {
         if !matches!(status, KeyStatus::Revoked | KeyStatus::Expired) {
             return Err(ManagerError::KeyStillInForce { id, status });
         }
-        let deleted = self.store.delete_key(id, now).await?;
-        self.audit(now, actor, AuditAction::KeyDeleted { id }).await;
+        let action = AuditAction::KeyDeleted { id };
+        let audited = self.audited(now, actor, action, Some(current.owner()))?;
+        let deleted = self.store.delete_key(id, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(deleted)
     }
 
@@ -181,25 +186,19 @@ impl KeyManager {
             _ => None,
         };
         let new = self.issue(plan.replacement, now, minter.as_ref())?;
+        let action = AuditAction::KeyRotated {
+            old: id,
+            new: new.record.id(),
+            owner: owner.id,
+            old_expires: plan.old_expires,
+        };
+        let audited = self.audited(now, actor, action, None)?;
+        let quota = Quota::new(self.policy.max_keys_per_principal, now);
         let rotated = self
             .store
-            .rotate_key(
-                &new.record,
-                plan.old_expires,
-                Quota::new(self.policy.max_keys_per_principal, now),
-            )
+            .rotate_key(&new.record, plan.old_expires, quota, Some(&audited.record))
             .await?;
-        self.audit(
-            now,
-            actor,
-            AuditAction::KeyRotated {
-                old: id,
-                new: new.record.id(),
-                owner: owner.id,
-                old_expires: rotated.old.expires(),
-            },
-        )
-        .await;
+        self.committed(audited).await;
         Ok(Rotation { old: rotated.old, new })
     }
 
@@ -226,8 +225,10 @@ impl KeyManager {
         revocation: Revocation,
     ) -> Result<Seq, ManagerError> {
         let now = self.clock.now();
-        let seq = self.store.add_revocation(&revocation, now).await?;
-        self.audit(now, actor, AuditAction::CredentialRevoked { revocation }).await;
+        let action = AuditAction::CredentialRevoked { revocation: revocation.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        let seq = self.store.add_revocation(&revocation, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(seq)
     }
 
@@ -259,17 +260,28 @@ impl KeyManager {
         }
     }
 
+    /// Moves key `id` through `transition`, recording `action`.
     async fn transition(
         &self,
+        actor: &Actor,
         id: KeyId,
         transition: &Transition,
+        action: AuditAction,
         now: Timestamp,
     ) -> Result<KeyRecord, ManagerError> {
         for _ in 0..ATTEMPTS {
             let current = self.store.key(id).await?;
             let next = current.state().apply(transition)?;
-            match self.store.compare_and_set_state(id, current.state(), &next, now).await {
-                Ok(record) => return Ok(record),
+            let audited = self.audited(now, actor, action.clone(), Some(current.owner()))?;
+            let changed = self
+                .store
+                .compare_and_set_state(id, current.state(), &next, now, Some(&audited.record))
+                .await;
+            match changed {
+                Ok(record) => {
+                    self.committed(audited).await;
+                    return Ok(record);
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(error) => return Err(error.into()),
             }

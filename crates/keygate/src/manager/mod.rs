@@ -12,17 +12,23 @@ mod signing;
 use std::fmt;
 use std::sync::Arc;
 
-use keygate_core::{Clock, KeyPolicy, SecureRandom, SystemClock, Timestamp};
-use keygate_store::Store;
-use keygate_token::SystemRandom;
+use keygate_core::{Clock, KeyPolicy, PrincipalId, SecureRandom, SystemClock, Timestamp};
+use keygate_store::{AuditRecord, Store, StoreError};
+use keygate_token::{MasterKey, SystemRandom};
 
-use crate::Profile;
+use crate::{ManagerError, Profile};
 use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, NoAudit};
 
 pub use requests::{IssuedKey, IssuedSecret, NewKey, NewPrincipal, Revoked, Rotation};
 
 /// Manages principals, keys and signing keys over a [`Store`], with policy enforced and an
-/// audit event for every change.
+/// audit event for every change, which the store appends in the same atomic step as the change
+/// (a change whose event cannot be appended does not happen), and which then goes to the
+/// [`AuditSink`] too.
+///
+/// Private signing keys reach the store sealed under the master key
+/// ([`with_master_key`](KeyManager::with_master_key)), which never enters the store: creating a
+/// signing key and minting JWT API keys need it; everything else does not.
 ///
 /// Every operation names its actor, reads the clock once, and is one store operation (or, where
 /// it reads first, a read then one conditional write), so it happens wholly or not at all. The
@@ -39,6 +45,7 @@ pub struct KeyManager {
     pub(super) random: Arc<dyn SecureRandom>,
     pub(super) profile: Profile,
     pub(super) audit: Arc<dyn AuditSink>,
+    pub(super) master_key: Option<Arc<MasterKey>>,
 }
 
 impl KeyManager {
@@ -52,6 +59,7 @@ impl KeyManager {
             random: Arc::new(SystemRandom::new()),
             profile: Profile::default(),
             audit: Arc::new(NoAudit),
+            master_key: None,
         }
     }
 
@@ -85,9 +93,17 @@ impl KeyManager {
         &self.profile
     }
 
-    /// Sets where audit events go.
+    /// Sets where a copy of each audit event goes once its change has committed (the store
+    /// keeps the log itself).
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> KeyManager {
         self.audit = audit;
+        self
+    }
+
+    /// Sets the key-encryption key that seals private signing keys before they reach the store,
+    /// and opens them to mint.
+    pub fn with_master_key(mut self, master_key: Arc<MasterKey>) -> KeyManager {
+        self.master_key = Some(master_key);
         self
     }
 
@@ -101,9 +117,40 @@ impl KeyManager {
         &self.policy
     }
 
-    pub(super) async fn audit(&self, at: Timestamp, actor: &Actor, action: AuditAction) {
-        self.audit.record(&AuditEvent { at, actor: actor.clone(), action }).await;
+    /// The event of a change about to be made, and the record the store is to append with it,
+    /// filed under the event's principal (else `owner`) and keys.
+    pub(super) fn audited(
+        &self,
+        at: Timestamp,
+        actor: &Actor,
+        action: AuditAction,
+        owner: Option<&PrincipalId>,
+    ) -> Result<Audited, ManagerError> {
+        let event = AuditEvent { at, actor: actor.clone(), action };
+        let text = serde_json::to_string(&event)
+            .map_err(|_| StoreError::Invalid("the audit event cannot be serialised"))?;
+        let mut record = AuditRecord::new(at, text).with_keys(event.keys());
+        if let Some(principal) = event.principal().or(owner) {
+            record = record.with_principal(principal.clone());
+        }
+        Ok(Audited { event, record })
     }
+
+    /// Hands the event of a committed change to the audit sink.
+    pub(super) async fn committed(&self, audited: Audited) {
+        self.audit.record(&audited.event).await;
+    }
+
+    /// The master key, or why there is none.
+    pub(super) fn master_key(&self) -> Result<&MasterKey, ManagerError> {
+        self.master_key.as_deref().ok_or(ManagerError::NoMasterKey)
+    }
+}
+
+/// A change's audit event, and the record of it the store appends with the change.
+pub(super) struct Audited {
+    event: AuditEvent,
+    pub(super) record: AuditRecord,
 }
 
 impl fmt::Debug for KeyManager {
@@ -112,6 +159,7 @@ impl fmt::Debug for KeyManager {
             .field("store", &self.store)
             .field("policy", &self.policy)
             .field("audit", &self.audit)
+            .field("master_key", &self.master_key)
             .finish_non_exhaustive()
     }
 }

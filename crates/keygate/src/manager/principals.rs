@@ -1,7 +1,7 @@
 //! Principals: service accounts and users, the owners of keys.
 
 use keygate_core::{Clock, KeyId, KeyRecord, Principal, PrincipalId};
-use keygate_store::{DeletedPrincipal, Page, PageRequest};
+use keygate_store::{DeletedPrincipal, KeyFilter, Page, PageRequest};
 
 use crate::ManagerError;
 use crate::audit::{Actor, AuditAction};
@@ -22,13 +22,11 @@ impl KeyManager {
         if let Some(display_name) = new.display_name {
             principal = principal.with_display_name(display_name);
         }
-        self.store.create_principal(&principal).await?;
-        self.audit(
-            now,
-            actor,
-            AuditAction::PrincipalCreated { id: principal.id.clone(), kind: principal.kind },
-        )
-        .await;
+        let action =
+            AuditAction::PrincipalCreated { id: principal.id.clone(), kind: principal.kind };
+        let audited = self.audited(now, actor, action, None)?;
+        self.store.create_principal(&principal, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(principal)
     }
 
@@ -45,21 +43,22 @@ impl KeyManager {
         Ok(self.store.list_principals(page).await?)
     }
 
-    /// Deletes a principal, revoking and removing every key it owns in the same step.
+    /// Deletes a principal, revoking and removing every key it owns in the same step. The audit
+    /// event names the keys it owned when the deletion began; the store files the event under
+    /// every key the deletion removed, one created meanwhile included.
     pub async fn delete_principal(
         &self,
         actor: &Actor,
         id: &PrincipalId,
     ) -> Result<DeletedPrincipal, ManagerError> {
         let now = self.clock.now();
-        let deleted = self.store.delete_principal(id, now).await?;
-        let keys: Vec<KeyId> = deleted.keys.iter().map(KeyRecord::id).collect();
-        self.audit(
-            now,
-            actor,
-            AuditAction::PrincipalDeleted { id: id.clone(), keys_deleted: keys.len(), keys },
-        )
-        .await;
+        let owned = self.all_keys(&KeyFilter::all().with_owner(id.clone())).await?;
+        let keys: Vec<KeyId> = owned.iter().map(KeyRecord::id).collect();
+        let action =
+            AuditAction::PrincipalDeleted { id: id.clone(), keys_deleted: keys.len(), keys };
+        let audited = self.audited(now, actor, action, None)?;
+        let deleted = self.store.delete_principal(id, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(deleted)
     }
 }

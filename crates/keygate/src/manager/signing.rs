@@ -7,9 +7,7 @@ use keygate_core::{
     Clock, KeyFormat, KeyRecord, KeyStatus, SecureRandom, SigningAlgorithm, SigningKeyId, base32,
 };
 use keygate_store::KeyFilter;
-use keygate_store::{
-    SecretBytes, SigningKeyRecord, SigningKeyStatus, StoreError, VerificationMaterial,
-};
+use keygate_store::{Sealed, SigningKeyRecord, SigningKeyStatus, StoreError, VerificationMaterial};
 use keygate_token::jwk::JwkSet;
 use keygate_token::{Minter, SigningKey, VerificationKey};
 
@@ -22,7 +20,7 @@ impl KeyManager {
     /// Creates a signing key for JWT API keys with `algorithm` (RSA keys cannot be generated
     /// here; load one with [`add_signing_key`](KeyManager::add_signing_key)). It becomes the
     /// active key if there is none, and verifies only otherwise, until promoted. Its private
-    /// key is kept in the store.
+    /// key is kept in the store, sealed under the master key (which this needs).
     pub async fn create_signing_key(
         &self,
         actor: &Actor,
@@ -37,9 +35,11 @@ impl KeyManager {
     }
 
     /// Adds a signing key loaded elsewhere (an RSA key, say), under its `kid` or, without one, a
-    /// generated `kg-…` id. With `store_private`, its private key goes into the store (which
-    /// must then be trusted with it) so this manager can mint with it; without, the store gets
-    /// only what verifies its tokens.
+    /// generated `kg-…` id. With `store_private`, its private key goes into the store sealed
+    /// under the master key, so a manager with that key can mint with it; without, the store
+    /// gets only what verifies its tokens. An HMAC key's secret verifies its tokens, so it is
+    /// always sealed, and an HMAC key always needs the master key: so does every replica that
+    /// is to verify its tokens.
     pub async fn add_signing_key(
         &self,
         actor: &Actor,
@@ -55,8 +55,15 @@ impl KeyManager {
                 format!("kg-{}", base32::encode(&bytes)).parse()?
             }
         };
+        let seal = |bytes: &[u8]| -> Result<Sealed, ManagerError> {
+            let sealed = self
+                .master_key()?
+                .seal(kid.as_str().as_bytes(), bytes)
+                .map_err(|source| ManagerError::Sealed { kid: kid.clone(), source })?;
+            Ok(Sealed::new(sealed))
+        };
         let verification = if key.algorithm().is_symmetric() {
-            VerificationMaterial::SharedSecret(SecretBytes::new(key.private_bytes().to_vec()))
+            VerificationMaterial::SealedSecret(seal(key.private_bytes())?)
         } else {
             VerificationMaterial::PublicKey(key.verification_key().to_spki_der()?)
         };
@@ -64,10 +71,11 @@ impl KeyManager {
             self.store.signing_keys().await?.iter().any(|k| k.status == SigningKeyStatus::Active);
         let status = if active { SigningKeyStatus::Verifying } else { SigningKeyStatus::Active };
         let record = SigningKeyRecord::new(kid.clone(), key.algorithm(), status, now, verification);
-        let private = store_private.then(|| SecretBytes::new(key.private_bytes().to_vec()));
-        self.store.add_signing_key(&record, private.as_ref(), now).await?;
-        self.audit(now, actor, AuditAction::SigningKeyCreated { kid, algorithm: key.algorithm() })
-            .await;
+        let private = if store_private { Some(seal(key.private_bytes())?) } else { None };
+        let action = AuditAction::SigningKeyCreated { kid, algorithm: key.algorithm() };
+        let audited = self.audited(now, actor, action, None)?;
+        self.store.add_signing_key(&record, private.as_ref(), now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(record)
     }
 
@@ -78,8 +86,10 @@ impl KeyManager {
         kid: &SigningKeyId,
     ) -> Result<(), ManagerError> {
         let now = self.clock.now();
-        self.store.promote_signing_key(kid, now).await?;
-        self.audit(now, actor, AuditAction::SigningKeyPromoted { kid: kid.clone() }).await;
+        let action = AuditAction::SigningKeyPromoted { kid: kid.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        self.store.promote_signing_key(kid, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(())
     }
 
@@ -112,8 +122,10 @@ impl KeyManager {
         kid: &SigningKeyId,
     ) -> Result<(), ManagerError> {
         let now = self.clock.now();
-        self.store.remove_signing_key(kid, now).await?;
-        self.audit(now, actor, AuditAction::SigningKeyRetired { kid: kid.clone() }).await;
+        let action = AuditAction::SigningKeyRetired { kid: kid.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        self.store.remove_signing_key(kid, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
         Ok(())
     }
 
@@ -152,19 +164,23 @@ impl KeyManager {
         Ok(JwkSet { keys })
     }
 
-    /// A minter with the active signing key, from the store.
+    /// A minter with the active signing key, from the store, opened with the master key.
     pub(super) async fn minter(&self) -> Result<Minter, ManagerError> {
         let keys = self.store.signing_keys().await?;
         let active = keys
             .into_iter()
             .find(|key| key.status == SigningKeyStatus::Active)
             .ok_or(ManagerError::NoSigningKey)?;
-        let private = match self.store.signing_key_private(&active.kid).await {
-            Ok(private) => private,
+        let sealed = match self.store.signing_key_private(&active.kid).await {
+            Ok(sealed) => sealed,
             Err(StoreError::NotFound { .. }) => return Err(ManagerError::NoSigningKey),
             Err(error) => return Err(error.into()),
         };
-        let key = SigningKey::from_bytes(active.algorithm, private.expose())?.with_kid(active.kid);
+        let private = self
+            .master_key()?
+            .open(active.kid.as_str().as_bytes(), sealed.as_bytes())
+            .map_err(|source| ManagerError::Sealed { kid: active.kid.clone(), source })?;
+        let key = SigningKey::from_bytes(active.algorithm, &private)?.with_kid(active.kid);
         let minter = Minter::new(Arc::new(key));
         Ok(match &self.profile.issuer {
             Some(issuer) => minter.with_issuer(issuer.clone()),
