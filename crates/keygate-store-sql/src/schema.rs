@@ -86,7 +86,9 @@ pub(crate) fn check_version(found: &Found) -> Result<(), SqlError> {
 }
 
 /// Applies every migration after `found`, each in its own transaction with its schema record.
-/// A concurrent opener that migrated first makes this fail; the caller inspects again.
+/// Past the first, each transaction holds the schema table against other migrators and skips a
+/// step one of them applied meanwhile; two first migrations make one fail, and the caller
+/// inspects again.
 pub(crate) async fn migrate(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -109,6 +111,17 @@ pub(crate) async fn migrate(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| driver(backend, e))?;
+        } else {
+            // SQLite's write transaction excludes other writers already.
+            if backend == Backend::Postgres {
+                sqlx::raw_sql("LOCK TABLE keygate_schema IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| driver(backend, e))?;
+            }
+            if version(&mut tx, backend).await? >= migration.version {
+                continue;
+            }
         }
         sqlx::raw_sql(AssertSqlSafe(script))
             .execute(&mut *tx)

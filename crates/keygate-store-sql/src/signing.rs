@@ -65,7 +65,8 @@ impl SigningKeyStore for SqlStore {
             .shared
             .fetch_optional(
                 sqlx::query(
-                    "SELECT sealed_private_key, private_key IS NOT NULL AS in_the_clear \
+                    "SELECT sealed_private_key, \
+                     CAST(CASE WHEN private_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS clear \
                      FROM keygate_signing_keys WHERE kid = $1",
                 )
                 .bind(kid.as_str()),
@@ -75,7 +76,7 @@ impl SigningKeyStore for SqlStore {
         let sealed: Option<String> = column(&row, "sealed_private_key")?;
         match sealed {
             Some(text) => Ok(from_json("signing key", kid, &text)?),
-            None if column::<bool>(&row, "in_the_clear")? => Err(StoreError::Invalid(
+            None if column::<i64>(&row, "clear")? == 1 => Err(StoreError::Invalid(
                 "this private signing key was stored in the clear by an older keygate; \
                  seal it first (the keygate command does on its first run with a master key)",
             )),

@@ -5,11 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api {
-    mod audit;
     mod conformance;
     mod durability;
     mod feed;
     mod fleet;
     mod opening;
+    mod sealing;
     pub(crate) mod support;
 }

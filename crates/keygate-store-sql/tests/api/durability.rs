@@ -1,5 +1,6 @@
 //! A write cut off anywhere (an error, a dropped connection, a crashed process) leaves no
-//! partial principal, key or feed state.
+//! partial principal, key, feed or audit state: a change and its audit entry commit together
+//! or not at all.
 
 use std::sync::Arc;
 
@@ -7,7 +8,10 @@ use keygate_core::{
     DigestScheme, Expiry, KeyFormat, KeyId, KeyRecord, KeyTemplate, Principal, PrincipalKind,
     Scope, SecretDigest,
 };
-use keygate_store::{KeyStore, PrincipalStore, Quota, Store, StoreError, StoreSnapshot};
+use keygate_store::{
+    AuditEntry, AuditQuery, AuditRecord, KeyStore, PrincipalStore, Quota, Store, StoreError,
+    StoreSnapshot,
+};
 use keygate_store_sql::{Fault, SqlStore};
 use keygate_testkit::{T0, t0_plus};
 
@@ -30,19 +34,26 @@ fn key(n: u8, format: KeyFormat) -> KeyRecord {
 /// A principal with four keys, two of each format: deleting it is the longest write there is.
 async fn populate(store: &dyn Store) {
     let owner = Principal::new(OWNER.parse().unwrap(), PrincipalKind::ServiceAccount, T0);
-    store.create_principal(&owner).await.unwrap();
+    store.create_principal(&owner, None).await.unwrap();
     for (n, format) in
         [(1, KeyFormat::Opaque), (2, KeyFormat::Jwt), (3, KeyFormat::Opaque), (4, KeyFormat::Jwt)]
     {
-        store.insert_key(&key(n, format), Quota::unlimited(T0)).await.unwrap();
+        store.insert_key(&key(n, format), Quota::unlimited(T0), None).await.unwrap();
     }
 }
 
-/// Everything the store holds, and the changes it has recorded.
-async fn state(store: &dyn Store) -> (StoreSnapshot, usize) {
+/// Everything the store holds, the changes it has recorded, and its audit log.
+async fn state(store: &dyn Store) -> (StoreSnapshot, usize, Vec<AuditEntry>) {
     let snapshot = store.snapshot().await.unwrap();
     let changes = store.changes_since(keygate_store::Seq::ZERO, 10_000).await.unwrap().len();
-    (snapshot, changes)
+    let audit = store.audit_log(&AuditQuery::default()).await.unwrap();
+    (snapshot, changes, audit)
+}
+
+/// The audit record the deletion carries.
+fn deletion() -> AuditRecord {
+    AuditRecord::new(t0_plus(60), r#"{"action":"principal_deleted"}"#.to_owned())
+        .with_principal(OWNER.parse().unwrap())
 }
 
 /// Cuts the deletion of the principal off before each of its statements in turn: every cut
@@ -54,19 +65,23 @@ async fn cut_everywhere(store: &SqlStore, fault: fn(u32) -> Fault) -> Vec<StoreE
     let mut errors = Vec::new();
     for after in 0.. {
         store.inject_fault(fault(after));
-        match store.delete_principal(&OWNER.parse().unwrap(), t0_plus(60)).await {
+        match store.delete_principal(&OWNER.parse().unwrap(), t0_plus(60), Some(&deletion())).await
+        {
             Err(error) => {
                 assert!(error.is_transient(), "cut after {after}: {error:?}");
                 assert_eq!(state(store).await, before, "cut after {after} left a partial write");
                 errors.push(error);
             }
             Ok(deleted) => {
-                // 4 keys with 2 tombstones, the watermark, the principal, and the feed head.
-                assert!(after >= 10, "the deletion took only {after} statements");
+                // 4 keys with 2 tombstones, the watermark, the principal, the audit entry filed
+                // under 4 keys, and the feed head.
+                assert!(after >= 15, "the deletion took only {after} statements");
                 assert_eq!(deleted.keys.len(), 4);
-                let (snapshot, _) = state(store).await;
+                let (snapshot, _, audit) = state(store).await;
                 assert!(snapshot.principals.is_empty() && snapshot.keys.is_empty());
                 assert_eq!(snapshot.revocations.len(), 3);
+                assert_eq!(audit.len(), 1, "the deletion's audit entry");
+                assert_eq!(audit[0].record.keys.len(), 4);
                 return errors;
             }
         }
@@ -109,7 +124,8 @@ async fn sqlite_survives_a_crash_mid_transaction() {
         let (after, path) = spec.split_once(':').unwrap();
         let store = SqlStore::open(path).await.unwrap();
         store.inject_fault(Fault::Crash { after: after.parse().unwrap() });
-        let result = store.delete_principal(&OWNER.parse().unwrap(), t0_plus(60)).await;
+        let result =
+            store.delete_principal(&OWNER.parse().unwrap(), t0_plus(60), Some(&deletion())).await;
         // Unreachable when the fault fires: the process is gone.
         panic!("the crash did not happen: {result:?}");
     }
@@ -121,7 +137,7 @@ async fn sqlite_survives_a_crash_mid_transaction() {
     store.close().await;
     drop(store);
 
-    for after in [0, 1, 3, 6, 9] {
+    for after in [0, 1, 3, 6, 9, 11, 14] {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
             .args([test_name().as_str(), "--exact", "--nocapture", "--test-threads=1"])
             .env("KEYGATE_CRASH_CHILD", format!("{after}:{}", path.display()))
@@ -159,7 +175,7 @@ async fn a_rotation_cut_off_keeps_the_old_key_unshortened() {
     // insert would be the third.
     store.inject_fault(Fault::Error { after: 2 });
     let error = store
-        .rotate_key(&replacement, Expiry::At(t0_plus(3600)), Quota::unlimited(T0))
+        .rotate_key(&replacement, Expiry::At(t0_plus(3600)), Quota::unlimited(T0), None)
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");

@@ -77,25 +77,28 @@ fn opaque_key(owner: &PrincipalId, w: u8, k: u8) -> KeyRecord {
 async fn write(store: Arc<SqlStore>, w: u8) {
     let owner: PrincipalId = format!("writer-{w}").parse().unwrap();
     let principal = Principal::new(owner.clone(), PrincipalKind::ServiceAccount, T0);
-    store.create_principal(&principal).await.unwrap();
+    store.create_principal(&principal, None).await.unwrap();
     for k in 0..KEYS_EACH {
         let key = opaque_key(&owner, w, k);
-        store.insert_key(&key, Quota::unlimited(T0)).await.unwrap();
+        store.insert_key(&key, Quota::unlimited(T0), None).await.unwrap();
         let at = t0_plus(u64::from(k));
         if k % 3 == 1 {
             let revoked = KeyState::Revoked { at, reason: Description::empty() };
-            store.compare_and_set_state(key.id(), &KeyState::Active, &revoked, at).await.unwrap();
+            store
+                .compare_and_set_state(key.id(), &KeyState::Active, &revoked, at, None)
+                .await
+                .unwrap();
         }
         if k % 5 == 2 {
-            store.delete_key(key.id(), at).await.unwrap();
+            store.delete_key(key.id(), at, None).await.unwrap();
         }
         if k % 7 == 3 {
             let jti = Revocation::Jti { jti: format!("jti-{w}-{k}"), expires: Expiry::Never };
-            store.add_revocation(&jti, at).await.unwrap();
+            store.add_revocation(&jti, at, None).await.unwrap();
         }
         if k % 10 == 4 {
             store
-                .update_description(key.id(), &format!("d{k}").parse().unwrap(), at)
+                .update_description(key.id(), &format!("d{k}").parse().unwrap(), at, None)
                 .await
                 .unwrap();
         }
@@ -108,12 +111,12 @@ async fn write(store: Arc<SqlStore>, w: u8) {
                 at,
                 VerificationMaterial::PublicKey(vec![k; 32]),
             );
-            store.add_signing_key(&record, None, at).await.unwrap();
-            store.promote_signing_key(&kid, at).await.unwrap();
+            store.add_signing_key(&record, None, at, None).await.unwrap();
+            store.promote_signing_key(&kid, at, None).await.unwrap();
         }
     }
     if w == 0 {
-        store.delete_principal(&owner, t0_plus(100)).await.unwrap();
+        store.delete_principal(&owner, t0_plus(100), None).await.unwrap();
     }
 }
 
