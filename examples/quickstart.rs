@@ -12,6 +12,7 @@ use keygate::core::{
     Span, SystemClock,
 };
 use keygate::store::InMemoryStore;
+use keygate::token::MasterKey;
 use keygate::{
     Actor, AuthConfig, AuthContext, Authenticator, Credential, KeyManager, NewKey, NewPrincipal,
     Replica, SessionId, SessionRegistry,
@@ -23,7 +24,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let store = Arc::new(InMemoryStore::new());
     let operator = Actor::new("user:ops@example.com")?;
-    let manager = KeyManager::new(store.clone()).with_clock(clock.clone());
+    // The key-encryption key that seals private signing keys before they reach the store. The
+    // `keygate` command keeps one in a file beside a SQLite store; this one lives as long as
+    // the in-memory store does.
+    let master_key = Arc::new(MasterKey::generate()?);
+    let manager =
+        KeyManager::new(store.clone()).with_clock(clock.clone()).with_master_key(master_key);
 
     println!("1. The control plane creates a service account, a signing key, and two keys.");
     manager

@@ -34,7 +34,10 @@ pub(crate) async fn run(
         .iter()
         .map(|entry| {
             serde_json::from_str(&entry.record.event).map_err(|_| {
-                Failure::error(format!("audit entry {} is not an event keygate reads", entry.position))
+                Failure::error(format!(
+                    "audit entry {} is not an event keygate reads",
+                    entry.position
+                ))
             })
         })
         .collect::<Result<_, _>>()?;

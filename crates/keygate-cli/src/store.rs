@@ -184,8 +184,7 @@ async fn open_store(location: Option<&str>) -> Result<(SqlStore, Option<PathBuf>
     let store = opened.map_err(|error| {
         Failure::error(format!("cannot open the store: {}", Failure::from(error).message()))
     })?;
-    if let Some(file) = file.as_ref().filter(|file| keygate_store_sql::readable_by_others(file))
-    {
+    if let Some(file) = file.as_ref().filter(|file| keygate_store_sql::readable_by_others(file)) {
         eprintln!(
             "keygate: warning: other users can read the store {} (it holds signing keys); \
              `chmod 600` it",

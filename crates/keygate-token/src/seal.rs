@@ -70,6 +70,14 @@ impl MasterKey {
     /// The length of a master key, in bytes.
     pub const LEN: usize = 32;
 
+    /// A new random master key that only this process holds: for an in-memory store, whose
+    /// signing keys die with it. A persistent store needs [`generate_bytes`] kept safe.
+    ///
+    /// [`generate_bytes`]: MasterKey::generate_bytes
+    pub fn generate() -> Result<MasterKey, SealError> {
+        MasterKey::from_bytes(&MasterKey::generate_bytes()?)
+    }
+
     /// Fresh random bytes for a new master key, to be kept somewhere safe and loaded with
     /// [`MasterKey::from_bytes`].
     pub fn generate_bytes() -> Result<Zeroizing<Vec<u8>>, SealError> {

@@ -9,8 +9,8 @@ use keygate_core::{
 };
 use keygate_revocation::{CredentialFacts, DEFAULT_MAX_STALENESS, Freshness, Reason};
 use keygate_token::{
-    MasterKey,
-    API_KEY_TOKEN_TYPE, ApiKey, ClaimsBuffer, VerifiedToken, Verifier, VerifyOptions, token_digest,
+    API_KEY_TOKEN_TYPE, ApiKey, ClaimsBuffer, MasterKey, VerifiedToken, Verifier, VerifyOptions,
+    token_digest,
 };
 
 use crate::error::TokenRejection;

@@ -9,6 +9,7 @@
 //! use std::sync::Arc;
 //! use keygate::core::{KeyFormat, ResourceRef, Scope, SigningAlgorithm};
 //! use keygate::{Actor, KeyManager, NewKey, NewPrincipal, store::InMemoryStore};
+//! use keygate::token::MasterKey;
 //! use keygate_tokio::{Ending, FrameReader, Server, ServerConfig};
 //! use keygate_wire::{InitialResponse, PlainMessage, encode_initial_response, encode_plain};
 //!
@@ -16,7 +17,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // The control plane, as the `keygate` command does it: a service account and two keys.
 //! let store = Arc::new(InMemoryStore::new()); // or keygate_store_sql::SqlStore::open_location
-//! let manager = KeyManager::new(store.clone());
+//! // Seals private signing keys before they reach the store; the broker below never needs it.
+//! let master_key = Arc::new(MasterKey::generate()?);
+//! let manager = KeyManager::new(store.clone()).with_master_key(master_key);
 //! let ops = Actor::new("user:ops")?;
 //! manager.create_principal(&ops, NewPrincipal::service_account("orders".parse()?)).await?;
 //! manager.create_signing_key(&ops, SigningAlgorithm::EdDSA, None).await?;

@@ -10,8 +10,8 @@ use keygate_store::{
 };
 use keygate_token::{VerificationKey, Verifier};
 
-use crate::{AuthConfig, SyncError};
 use crate::index::{Grants, IndexedKey, Standing};
+use crate::{AuthConfig, SyncError};
 
 /// Everything the data plane reads, as of one position in the store's change feed. Immutable:
 /// readers load it with one atomic read and a sync publishes the next one with one atomic store,
@@ -219,7 +219,9 @@ fn build_verifier(
                     })?;
                     let secret = master_key
                         .open(record.kid.as_str().as_bytes(), sealed.as_bytes())
-                        .map_err(|e| SyncError::Apply(format!("signing key {}: {e}", record.kid)))?;
+                        .map_err(|e| {
+                            SyncError::Apply(format!("signing key {}: {e}", record.kid))
+                        })?;
                     VerificationKey::hmac(record.algorithm, &secret)
                 }
                 _ => {

@@ -6,6 +6,7 @@
 
 mod api {
     mod concurrency;
+    mod custody;
     mod errors;
     mod external;
     mod faults;

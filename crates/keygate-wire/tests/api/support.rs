@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keygate::core::{KeyFormat, ManualClock, ResourceRef, Scope, SigningAlgorithm};
 use keygate::store::InMemoryStore;
+use keygate::token::MasterKey;
 use keygate::{
     Actor, AuthConfig, AuthContext, AuthError, Authenticator, Credential, Identity, IssuedKey,
     KeyManager, NewKey, NewPrincipal, Replica,
@@ -28,7 +29,8 @@ impl World {
         let clock = Arc::new(ManualClock::new(T0));
         let manager = KeyManager::new(store.clone())
             .with_clock(clock.clone())
-            .with_random(Arc::new(SeededRandom::new(11)));
+            .with_random(Arc::new(SeededRandom::new(11)))
+            .with_master_key(Arc::new(MasterKey::generate().unwrap()));
         let actor = Actor::new("test").unwrap();
         for name in ["orders", "billing"] {
             manager

@@ -16,8 +16,8 @@ use keygate_core::{Clock, KeyPolicy, PrincipalId, SecureRandom, SystemClock, Tim
 use keygate_store::{AuditRecord, Store, StoreError};
 use keygate_token::{MasterKey, SystemRandom};
 
-use crate::{ManagerError, Profile};
 use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, NoAudit};
+use crate::{ManagerError, Profile};
 
 pub use requests::{IssuedKey, IssuedSecret, NewKey, NewPrincipal, Revoked, Rotation};
 

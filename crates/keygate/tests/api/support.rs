@@ -7,6 +7,7 @@ use keygate::core::{
     Clock, KeyFormat, ManualClock, Permission, ResourceRef, Scope, SigningAlgorithm, Span,
 };
 use keygate::store::{InMemoryStore, Store};
+use keygate::token::MasterKey;
 use keygate::{
     Actor, AuthConfig, AuthContext, AuthError, Authenticator, Credential, Identity, IssuedKey,
     KeyManager, MemoryAudit, NewKey, NewPrincipal, Replica, SyncReport,
@@ -41,7 +42,8 @@ impl World {
         let manager = KeyManager::new(Arc::clone(&store))
             .with_clock(clock.clone())
             .with_random(Arc::new(SeededRandom::new(7)))
-            .with_audit(audit.clone());
+            .with_audit(audit.clone())
+            .with_master_key(Arc::new(MasterKey::generate().unwrap()));
         let authenticator = Authenticator::new(config);
         let replica = Replica::new(authenticator.clone(), clock.clone());
         World { clock, store, manager, audit, authenticator, replica }
