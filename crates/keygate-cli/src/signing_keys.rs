@@ -22,6 +22,7 @@ pub(crate) async fn run(
         SigningKeyCommand::Create { algorithm, kid } => {
             let algorithm = algorithm_named(&algorithm)?;
             let kid = kid.map(|kid| kid_from(&kid)).transpose()?;
+            let manager = &workspace.sealing_manager().await?;
             // The manager makes every kind of key but RSA, which comes from openssl.
             let record = if algorithm.is_rsa() {
                 let mut key = generate(algorithm)?;

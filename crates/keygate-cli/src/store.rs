@@ -21,12 +21,15 @@ pub(crate) struct Workspace {
     pub(crate) manager: KeyManager,
     pub(crate) actor: Actor,
     pub(crate) master_key: Option<Arc<MasterKey>>,
+    /// Where the master key of a SQLite store lives when none is given.
+    beside: Option<PathBuf>,
 }
 
 impl Workspace {
     /// Opens the store at `location` (by default the per-user one, created on first use), for
     /// changes made by `actor`, with the master key given (`--master-key`), else the one beside
-    /// a SQLite store (created with it).
+    /// a SQLite store. That one is created on first use: when the first signing key is created
+    /// ([`Workspace::sealing_manager`]), or to seal what an older keygate left in the clear.
     pub(crate) async fn open(
         location: Option<&str>,
         actor_name: Option<&str>,
@@ -35,37 +38,62 @@ impl Workspace {
         let actor = actor(actor_name)?;
         let (store, file) = open_store(location).await?;
         let store = Arc::new(store);
-        let master_key = match master_key {
-            Some(value) => Some(Arc::new(master_key_from(&key_bytes("--master-key", value)?)?)),
-            None => match &file {
-                Some(file) => beside(&store, file).await?.map(Arc::new),
-                None => None,
-            },
+        let beside = file.as_deref().map(master_key_path);
+        let master_key = match (master_key, &beside) {
+            (Some(value), _) => {
+                Some(Arc::new(master_key_from(&key_bytes("--master-key", value)?)?))
+            }
+            (None, Some(path)) => {
+                let create = store.holds_plaintext_signing_keys().await?;
+                load_or_create(&store, path, create).await?.map(Arc::new)
+            }
+            (None, None) => None,
         };
         if let Some(master_key) = &master_key {
             seal_plaintext(&store, master_key).await?;
         }
-        let mut manager = KeyManager::new(store.clone());
-        if let Some(master_key) = &master_key {
-            manager = manager.with_master_key(Arc::clone(master_key));
+        let manager = manager(&store, master_key.as_ref());
+        Ok(Workspace { store, manager, actor, master_key, beside })
+    }
+
+    /// The manager, with a master key to seal a new signing key with: the one given or found,
+    /// else (for a SQLite store) one created beside the store now.
+    pub(crate) async fn sealing_manager(&self) -> Result<KeyManager, Failure> {
+        if let Some(master_key) = &self.master_key {
+            return Ok(manager(&self.store, Some(master_key)));
         }
-        Ok(Workspace { store, manager, actor, master_key })
+        let Some(path) = &self.beside else {
+            return Err(Failure::from(keygate::ManagerError::NoMasterKey));
+        };
+        let master_key = load_or_create(&self.store, path, true).await?.map(Arc::new);
+        Ok(manager(&self.store, master_key.as_ref()))
+    }
+}
+
+fn manager(store: &Arc<SqlStore>, master_key: Option<&Arc<MasterKey>>) -> KeyManager {
+    let manager = KeyManager::new(store.clone());
+    match master_key {
+        Some(master_key) => manager.with_master_key(Arc::clone(master_key)),
+        None => manager,
     }
 }
 
 /// Where the master key of the SQLite store `file` lives when none is given: beside it.
-pub(crate) fn master_key_path(file: &Path) -> PathBuf {
+fn master_key_path(file: &Path) -> PathBuf {
     let mut name = file.file_name().unwrap_or_default().to_os_string();
     name.push(".master-key");
     file.with_file_name(name)
 }
 
-/// The master key beside the SQLite store `file`: read if it exists; created (0600) if it does
-/// not and nothing in the store is sealed yet, saying so once; otherwise none, and commands
-/// that need it say where they looked.
-async fn beside(store: &SqlStore, file: &Path) -> Result<Option<MasterKey>, Failure> {
-    let path = master_key_path(file);
-    match std::fs::read(&path) {
+/// The master key at `path`, beside a SQLite store: read if it exists; else, with `create`,
+/// created (0600), saying so once. A store whose keys are sealed already is not given a new
+/// one: that would never open them.
+async fn load_or_create(
+    store: &SqlStore,
+    path: &Path,
+    create: bool,
+) -> Result<Option<MasterKey>, Failure> {
+    match std::fs::read(path) {
         Ok(bytes) => {
             if keygate_store_sql::readable_by_others(&path) {
                 eprintln!(
@@ -83,12 +111,19 @@ async fn beside(store: &SqlStore, file: &Path) -> Result<Option<MasterKey>, Fail
         }
         Err(_) => {}
     }
-    if holds_sealed_keys(store).await? {
+    if !create {
         return Ok(None);
+    }
+    if let Some(fingerprint) = sealed_with(store).await? {
+        return Err(Failure::error(format!(
+            "this store's signing keys are sealed under master key {fingerprint}, and {} is \
+             missing: restore it from its backup, or give --master-key",
+            path.display()
+        )));
     }
     let bytes = MasterKey::generate_bytes().map_err(Failure::error)?;
     let text = Zeroizing::new(format!("{}\n", STANDARD.encode(&*bytes)));
-    write_new_private(&path, text.as_bytes())?;
+    write_new_private(path, text.as_bytes())?;
     let key = MasterKey::from_bytes(&bytes).map_err(Failure::error)?;
     eprintln!(
         "keygate: created the master key {} ({}), which seals this store's signing keys; \
@@ -99,21 +134,21 @@ async fn beside(store: &SqlStore, file: &Path) -> Result<Option<MasterKey>, Fail
     Ok(Some(key))
 }
 
-/// Whether any signing key in the store has sealed material, which only its own master key
-/// opens.
-async fn holds_sealed_keys(store: &SqlStore) -> Result<bool, Failure> {
+/// The fingerprint of the master key the store's signing keys are sealed under, if any is.
+async fn sealed_with(store: &SqlStore) -> Result<Option<String>, Failure> {
     use keygate::store::SigningKeyStore;
     for key in store.signing_keys().await? {
-        if matches!(key.verification, VerificationMaterial::SealedSecret(_)) {
-            return Ok(true);
-        }
-        match store.signing_key_private(&key.kid).await {
-            Ok(_) => return Ok(true),
-            Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
+        let sealed = match key.verification {
+            VerificationMaterial::SealedSecret(sealed) => sealed,
+            _ => match store.signing_key_private(&key.kid).await {
+                Ok(sealed) => sealed,
+                Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => continue,
+                Err(error) => return Err(error.into()),
+            },
+        };
+        return Ok(keygate::token::seal::sealed_with_fingerprint(sealed.as_bytes()).ok());
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// A master key as given: 32 bytes, raw or as base64 text (as the file keygate creates holds).

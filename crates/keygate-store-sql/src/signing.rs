@@ -161,6 +161,20 @@ impl SigningKeyStore for SqlStore {
 }
 
 impl SqlStore {
+    /// Whether the store holds signing key material in the clear, as stores of schema 2 did:
+    /// what [`seal_plaintext_signing_keys`](SqlStore::seal_plaintext_signing_keys) would seal.
+    pub async fn holds_plaintext_signing_keys(&self) -> Result<bool, StoreError> {
+        let pending = self
+            .shared
+            .fetch_optional(sqlx::query(
+                "SELECT 1 AS pending FROM keygate_signing_keys \
+                 WHERE private_key IS NOT NULL OR record LIKE '%\"shared_secret\"%' \
+                 UNION ALL SELECT 1 FROM keygate_unsealed_changes",
+            ))
+            .await?;
+        Ok(pending.is_some())
+    }
+
     /// Seals what a store of schema 2 kept in the clear: every private signing key, and every
     /// HMAC key's secret, in its record and in the change feed's copies of it. `seal` seals
     /// one key's bytes for its kid. One write: all of it is sealed, or nothing changes. Returns
@@ -173,17 +187,8 @@ impl SqlStore {
         &self,
         seal: impl Fn(&SigningKeyId, &[u8]) -> Result<Sealed, StoreError> + Send + Sync,
     ) -> Result<Vec<SigningKeyId>, StoreError> {
-        // A read first, so a store with nothing in the clear (every store but one just migrated
-        // from schema 2) costs no write.
-        let pending = self
-            .shared
-            .fetch_optional(sqlx::query(
-                "SELECT 1 AS pending FROM keygate_signing_keys \
-                 WHERE private_key IS NOT NULL OR record LIKE '%\"shared_secret\"%' \
-                 UNION ALL SELECT 1 FROM keygate_unsealed_changes",
-            ))
-            .await?;
-        if pending.is_none() {
+        // A read first, so a store with nothing in the clear costs no write.
+        if !self.holds_plaintext_signing_keys().await? {
             return Ok(Vec::new());
         }
         let mut w = Writer::begin(&self.shared).await?;

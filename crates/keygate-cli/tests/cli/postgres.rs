@@ -4,6 +4,9 @@ use sqlx::Connection;
 
 use super::support::Sandbox;
 
+/// 32 bytes of base64, in the `data:` form.
+pub(crate) const MASTER_KEY: &str = "data:;base64,a2V5Z2F0ZSB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=";
+
 #[test]
 fn the_operator_flow_on_postgres() {
     let Some(server) = keygate_testkit::external(
@@ -23,10 +26,13 @@ fn the_operator_flow_on_postgres() {
         .unwrap();
     });
     let separator = if server.contains('?') { '&' } else { '?' };
-    let sandbox =
-        Sandbox::with_store(format!("{server}{separator}options=-c%20search_path%3D{schema}"));
+    let store = format!("{server}{separator}options=-c%20search_path%3D{schema}");
+    // A PostgreSQL store has no file to keep a master key beside: the operator gives one.
+    let without = Sandbox::with_store(store.clone());
+    let sandbox = Sandbox::with_store(store.clone()).with_env("KEYGATE_MASTER_KEY", MASTER_KEY);
 
     sandbox.run(&["service-account", "create", "orders"]).ok();
+    without.run(&["signing-key", "create"]).fails(2, "no master key");
     sandbox.run(&["signing-key", "create"]).ok();
     let created = sandbox
         .run(&[
@@ -55,8 +61,12 @@ fn the_operator_flow_on_postgres() {
         ])
         .ok()
         .field("secret");
-    sandbox.run(&["api-key", "verify", "--resource", "pulsar-tenant/acme", &id, &secret]).ok();
-    sandbox.run(&["api-key", "verify", "--resource", "pulsar-tenant/acme", "--token", &jwt]).ok();
+    without
+        .run(&["api-key", "create", "--service-account", "orders", "--global", "--format", "jwt"])
+        .fails(2, "no master key");
+    // Verifying needs no master key: a broker's replica holds public material only.
+    without.run(&["api-key", "verify", "--resource", "pulsar-tenant/acme", &id, &secret]).ok();
+    without.run(&["api-key", "verify", "--resource", "pulsar-tenant/acme", "--token", &jwt]).ok();
     sandbox.run(&["api-key", "revoke", &id]).ok();
     sandbox
         .run(&["api-key", "verify", "--resource", "pulsar-tenant/acme", &id, &secret])

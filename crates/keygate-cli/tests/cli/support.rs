@@ -12,6 +12,7 @@ use tempfile::TempDir;
 pub(crate) struct Sandbox {
     dir: TempDir,
     store: String,
+    env: Vec<(String, String)>,
 }
 
 /// What a run printed, and how it ended.
@@ -27,12 +28,23 @@ impl Sandbox {
     pub(crate) fn new() -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("keygate.db").display().to_string();
-        Sandbox { dir, store }
+        Sandbox { dir, store, env: Vec::new() }
     }
 
     /// A sandbox whose store is at `store` (a URL or a path).
     pub(crate) fn with_store(store: impl Into<String>) -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().unwrap(), store: store.into() }
+        Sandbox { dir: tempfile::tempdir().unwrap(), store: store.into(), env: Vec::new() }
+    }
+
+    /// Sets an environment variable for every run.
+    pub(crate) fn with_env(mut self, name: &str, value: &str) -> Sandbox {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The store's location.
+    pub(crate) fn store(&self) -> &str {
+        &self.store
     }
 
     /// A path in the sandbox.
@@ -62,6 +74,7 @@ impl Sandbox {
             .args(args)
             .env("KEYGATE_STORE", &self.store)
             .env("KEYGATE_ACTOR", "test:operator")
+            .env_remove("KEYGATE_MASTER_KEY")
             .env("HOME", self.dir.path())
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             // A panic would print a backtrace with this; the binary must never get there.
@@ -69,7 +82,8 @@ impl Sandbox {
             .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (name, value) in env {
+        let defaults = self.env.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+        for (name, value) in defaults.chain(env.iter().copied()) {
             if value.is_empty() {
                 command.env_remove(name);
             } else {
