@@ -6,6 +6,7 @@
 mod cli {
     mod api_keys;
     mod audit;
+    mod custody;
     mod help;
     mod postgres;
     mod principals;

@@ -19,8 +19,9 @@ fn the_default_store_is_created_in_the_data_directory_on_first_use() {
     assert!(other.exists());
 }
 
-/// With the usual umask (022), the store's directory and files are still private to their
-/// owner, and a store someone opened up is reported.
+/// With the usual umask (022), the store's directory and files, and the master key made beside
+/// it with the first signing key, are still private to their owner, and a store someone opened
+/// up is reported.
 #[cfg(unix)]
 #[test]
 fn the_store_is_private_whatever_the_umask() {
@@ -28,7 +29,10 @@ fn the_store_is_private_whatever_the_umask() {
     let sandbox = Sandbox::new();
     let data = sandbox.file("data");
     let status = std::process::Command::new("sh")
-        .args(["-c", "umask 022 && exec \"$0\" service-account create orders"])
+        .args([
+            "-c",
+            "umask 022 && \"$0\" service-account create orders && exec \"$0\" signing-key create",
+        ])
         .arg(env!("CARGO_BIN_EXE_keygate"))
         .env_remove("KEYGATE_STORE")
         .env("KEYGATE_ACTOR", "test:operator")
@@ -41,6 +45,13 @@ fn the_store_is_private_whatever_the_umask() {
     assert_eq!(mode(&data.join("keygate")), 0o700);
     let store = data.join("keygate/keygate.db");
     assert_eq!(mode(&store), 0o600);
+    assert_eq!(mode(&data.join("keygate/keygate.db.master-key")), 0o600);
+    for name in ["keygate.db-wal", "keygate.db-shm"] {
+        let path = data.join("keygate").join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
 
     std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o644)).unwrap();
     let listed = sandbox.run(&["--store", store.to_str().unwrap(), "service-account", "list"]).ok();

@@ -67,29 +67,20 @@ impl Sandbox {
         self.run_with(args, Some(input), &[])
     }
 
+    /// Starts `keygate args...` with its output discarded, for a test that stops it.
+    pub(crate) fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut command = self.command(args, &[]);
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        command.spawn().unwrap()
+    }
+
     /// Runs `keygate args...` with extra environment variables (an empty value removes one).
     pub(crate) fn run_with(&self, args: &[&str], input: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keygate"));
+        let mut command = self.command(args, env);
         command
-            .args(args)
-            .env("KEYGATE_STORE", &self.store)
-            .env("KEYGATE_ACTOR", "test:operator")
-            .env_remove("KEYGATE_MASTER_KEY")
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            // A panic would print a backtrace with this; the binary must never get there.
-            .env("RUST_BACKTRACE", "1")
             .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let defaults = self.env.iter().map(|(name, value)| (name.as_str(), value.as_str()));
-        for (name, value) in defaults.chain(env.iter().copied()) {
-            if value.is_empty() {
-                command.env_remove(name);
-            } else {
-                command.env(name, value);
-            }
-        }
         let mut child = command.spawn().unwrap();
         if let Some(input) = input {
             child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
@@ -106,6 +97,29 @@ impl Sandbox {
             run.stderr
         );
         run
+    }
+
+    /// `keygate args...` on the sandbox's store, with its environment and `env`.
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keygate"));
+        command
+            .args(args)
+            .env("KEYGATE_STORE", &self.store)
+            .env("KEYGATE_ACTOR", "test:operator")
+            .env_remove("KEYGATE_MASTER_KEY")
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            // A panic would print a backtrace with this; the binary must never get there.
+            .env("RUST_BACKTRACE", "1");
+        let defaults = self.env.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+        for (name, value) in defaults.chain(env.iter().copied()) {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        command
     }
 }
 
