@@ -95,7 +95,7 @@ async fn load_or_create(
 ) -> Result<Option<MasterKey>, Failure> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            if keygate_store_sql::readable_by_others(&path) {
+            if keygate_store_sql::readable_by_others(path) {
                 eprintln!(
                     "keygate: warning: other users can read the master key {}; `chmod 600` it",
                     path.display()
@@ -153,17 +153,7 @@ async fn sealed_with(store: &SqlStore) -> Result<Option<String>, Failure> {
 
 /// A master key as given: 32 bytes, raw or as base64 text (as the file keygate creates holds).
 fn master_key_from(bytes: &[u8]) -> Result<MasterKey, Failure> {
-    if bytes.len() == MasterKey::LEN {
-        return MasterKey::from_bytes(bytes).map_err(Failure::error);
-    }
-    let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or_default();
-    let decoded = Zeroizing::new(STANDARD.decode(text).unwrap_or_default());
-    MasterKey::from_bytes(&decoded).map_err(|_| {
-        Failure::error(format!(
-            "a master key is {} bytes, raw or as base64 text; this is neither",
-            MasterKey::LEN
-        ))
-    })
+    MasterKey::decode(bytes).map_err(Failure::error)
 }
 
 /// Seals what an older keygate left in the clear in the store, saying so.

@@ -91,6 +91,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::StrBytes;
 use keygate::AuthConfig;
 use keygate::core::{ResourceRef, Span};
+use keygate::token::MasterKey;
 use keygate_store_sql::{SqlStore, readable_by_others};
 use keygate_tokio::{Limits, Server, ServerConfig};
 use tokio::net::TcpListener;
@@ -133,6 +134,10 @@ pub struct ProxyConfig {
     pub limits: Limits,
     /// How long to wait for the upstream at start, and for each upstream connection.
     pub upstream_timeout: Duration,
+    /// The store's master key, needed only to accept JWT API keys signed with an HMAC signing
+    /// key (whose secret is sealed under it). Opaque keys and asymmetric JWT keys verify with
+    /// public material alone: leave it out, and the proxy's host cannot mint keys.
+    pub master_key: Option<Arc<MasterKey>>,
 }
 
 impl ProxyConfig {
@@ -150,6 +155,7 @@ impl ProxyConfig {
             metrics: None,
             limits: Limits::default().with_max_frame(MAX_REQUEST),
             upstream_timeout: Duration::from_secs(30),
+            master_key: None,
         }
     }
 }
@@ -223,6 +229,9 @@ impl Proxy {
         let mut auth = AuthConfig::default();
         if let Some(max) = config.max_session {
             auth = auth.with_max_session(max);
+        }
+        if let Some(master_key) = &config.master_key {
+            auth = auth.with_master_key(Arc::clone(master_key));
         }
         let sync_log = Arc::clone(&log);
         let server_config = ServerConfig::default()

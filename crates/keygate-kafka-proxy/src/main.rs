@@ -3,10 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use keygate::core::{ResourceRef, Span};
+use keygate::token::{KeyValue, MasterKey};
 use keygate_kafka_proxy::{MAX_REQUEST, Proxy, ProxyConfig};
 use keygate_tokio::Limits;
 
@@ -52,6 +54,11 @@ struct Args {
     /// max-frame or idle-timeout. Repeat for several.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
+    /// The store's master key (file:///path, data:;base64,... or base64 text), only to accept
+    /// JWT API keys signed with an HMAC signing key; it gives this host the power to mint them.
+    /// Opaque keys and EdDSA, ES, RS and PS JWT keys need none.
+    #[arg(long, value_name = "KEY")]
+    master_key: Option<String>,
     /// How long to wait for the upstream at start, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     upstream_timeout: u64,
@@ -73,10 +80,28 @@ async fn main() -> Result<(), String> {
     config.metrics = args.metrics;
     config.limits = limits;
     config.upstream_timeout = Duration::from_secs(args.upstream_timeout);
+    if let Some(value) = &args.master_key {
+        config.master_key = Some(Arc::new(master_key(value)?));
+    }
     let proxy = Proxy::start(config).await.map_err(|e| e.to_string())?;
     if let Some(metrics) = proxy.metrics_address() {
         println!("metrics on http://{metrics}/metrics");
     }
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The master key `value` names, in the forms the `keygate` command takes.
+fn master_key(value: &str) -> Result<MasterKey, String> {
+    let key = match KeyValue::parse(value).map_err(|e| format!("--master-key: {e}"))? {
+        KeyValue::Inline(bytes) => MasterKey::decode(&bytes),
+        KeyValue::File(path) => {
+            let mut bytes = std::fs::read(&path)
+                .map_err(|e| format!("--master-key: {}: {e}", path.display()))?;
+            let key = MasterKey::decode(&bytes);
+            bytes.fill(0);
+            key
+        }
+    };
+    key.map_err(|e| format!("--master-key: {e}"))
 }

@@ -6,6 +6,7 @@
 
 mod api {
     mod clients;
+    mod custody;
     mod limits;
     mod permissions;
     mod revocation;

@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use base64::Engine as _;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::SecureRandom as _;
 use zeroize::Zeroizing;
@@ -29,8 +30,8 @@ const FINGERPRINT_LABEL: &[u8] = b"keygate master key fingerprint\0";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SealError {
-    /// A master key must be exactly 32 bytes.
-    #[error("a master key is {expected} bytes; this one is {found}")]
+    /// A master key must be exactly 32 bytes, raw or as base64 text.
+    #[error("a master key is {expected} bytes, raw or as base64 text; this one is {found}")]
     MasterKeyLength {
         /// The length a master key has.
         expected: usize,
@@ -100,6 +101,22 @@ impl MasterKey {
         let mut fingerprint = [0u8; FINGERPRINT_LEN];
         fingerprint.copy_from_slice(&digest.as_ref()[..FINGERPRINT_LEN]);
         Ok(MasterKey { key: LessSafeKey::new(unbound), fingerprint })
+    }
+
+    /// The master key in `bytes` as it is kept: 32 raw bytes, or their standard base64 as text
+    /// (surrounding whitespace ignored), which is how the `keygate` command writes it.
+    pub fn decode(bytes: &[u8]) -> Result<MasterKey, SealError> {
+        if bytes.len() == Self::LEN {
+            return MasterKey::from_bytes(bytes);
+        }
+        let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or_default();
+        let decoded = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default(),
+        );
+        MasterKey::from_bytes(&decoded).map_err(|_| SealError::MasterKeyLength {
+            expected: Self::LEN,
+            found: if decoded.is_empty() { bytes.len() } else { decoded.len() },
+        })
     }
 
     /// Its fingerprint, as 16 hex digits: what a sealed value names it by.
@@ -222,6 +239,16 @@ mod tests {
             assert!(key(1).open(b"k1", &flipped).is_err(), "flip at {at}");
         }
         assert_eq!(key(1).open(b"k1", &[0x30; 64]).unwrap_err(), SealError::Malformed);
+    }
+
+    #[test]
+    fn master_keys_decode_from_raw_bytes_or_base64_text() {
+        let text = format!("{}\n", base64::engine::general_purpose::STANDARD.encode([5u8; 32]));
+        let from_text = MasterKey::decode(text.as_bytes()).unwrap();
+        assert_eq!(from_text.fingerprint(), key(5).fingerprint());
+        assert_eq!(MasterKey::decode(&[5; 32]).unwrap().fingerprint(), key(5).fingerprint());
+        assert!(MasterKey::decode(b"c2hvcnQ=").is_err());
+        assert!(MasterKey::decode(&[5; 31]).is_err());
     }
 
     #[test]

@@ -109,11 +109,21 @@ pub(crate) fn sasl_plain(
     secret: &str,
     first: i32,
 ) -> SaslAuthenticateResponse {
+    sasl(stream, "PLAIN", keygate_wire::encode_plain(id, secret), first)
+}
+
+/// SaslHandshake for `mechanism` and SaslAuthenticate with `message` on `stream` (correlation
+/// ids `first` and `first + 1`): the answer to the second.
+pub(crate) fn sasl(
+    stream: &mut TcpStream,
+    mechanism: &'static str,
+    message: Vec<u8>,
+    first: i32,
+) -> SaslAuthenticateResponse {
     let handshake =
-        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
     send(stream, ApiKey::SaslHandshake, 1, first, &handshake);
     receive(stream);
-    let message = keygate_wire::encode_plain(id, secret);
     let request = SaslAuthenticateRequest::default().with_auth_bytes(message.into());
     send(stream, ApiKey::SaslAuthenticate, 1, first + 1, &request);
     SaslAuthenticateResponse::decode(&mut receive(stream), 1).unwrap()
