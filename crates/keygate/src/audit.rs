@@ -1,4 +1,10 @@
 //! The audit trail: a typed event for every change the key manager makes.
+//!
+//! The [`KeyManager`](crate::KeyManager) serialises each event to JSON and hands it to the store
+//! with the change, which appends it to its audit log in the same atomic step
+//! ([`keygate_store::AuditLog`]): the log never misses a change, and a change whose event cannot
+//! be appended does not happen. An [`AuditSink`] gets a copy of each event after its change
+//! committed, for an embedder that also ships events elsewhere.
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
@@ -156,9 +162,9 @@ pub enum AuditAction {
     },
 }
 
-/// Where audit events go. Recording must not fail the change it records (the change has
-/// happened), so a sink handles its own errors: retrying, buffering, or at worst reporting them
-/// to its operator.
+/// Where copies of audit events go once their changes committed (the store's own log already
+/// holds them). The change has happened, so a sink handles its own errors: retrying, buffering,
+/// or at worst reporting them to its operator.
 #[async_trait]
 pub trait AuditSink: Send + Sync + fmt::Debug {
     /// Records one event.

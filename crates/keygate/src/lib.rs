@@ -59,13 +59,18 @@
 //!
 //! - The control plane, [`KeyManager`]: principals and keys through their whole life (create,
 //!   list, describe, suspend, resume, revoke, rotate, delete), signing keys for JWT API keys,
-//!   policy enforced, an audit event ([`AuditEvent`]) for every change. Async, over the
+//!   policy enforced, an audit event ([`AuditEvent`]) for every change, committed with it in the
+//!   store's audit log. Private signing keys reach the store sealed under a master key
+//!   ([`KeyManager::with_master_key`]) that the store never holds. Async, over the
 //!   [`keygate_store::Store`] traits.
 //! - The data plane, [`Authenticator`]: checks a [`Credential`] presented to a resource and
 //!   returns an [`Identity`] or an [`AuthError`]. Synchronous, no I/O, no locks on the read
 //!   path; it reads an immutable snapshot that a [`Replica`] keeps current from the store's
 //!   change feed. A [`SessionRegistry`] turns each sync into the list of open connections that
-//!   must close (their key was revoked or suspended) or re-authenticate sooner.
+//!   must close (their key was revoked or suspended) or re-authenticate sooner. It needs no
+//!   private material: opaque keys are checked against digests and asymmetric JWT API keys
+//!   against public keys; only HMAC-signed keys need the master key
+//!   ([`AuthConfig::with_master_key`]).
 //!
 //! This crate does no I/O, spawns no task and reads the clock only through the
 //! [`Clock`](keygate_core::Clock) it is given; `keygate-tokio` runs the replica's sync task and the
