@@ -114,9 +114,19 @@ pub(crate) async fn run(
                 manager.update_description(actor, id, description_from(&description)?).await?;
             done(printer, &record, now, &format!("Updated the description of key {id}."))
         }
-        ApiKeyCommand::Rotate { key, overlap } => {
+        ApiKeyCommand::Rotate { key, overlap, force } => {
             let id = key_named(workspace, &key).await?.id();
             let overlap = overlap.map(|text| span_from("--overlap", &text)).transpose()?;
+            // A second rotation would leave two replacements: say so, unless asked for.
+            let all = all_keys(workspace, &KeyFilter::all()).await?;
+            if let Some(newer) = all.iter().find(|k| k.replaces() == Some(id)).filter(|_| !force) {
+                return Err(Failure::error(format!(
+                    "key {id} was already rotated: {} replaces it; rotate {} instead, or give \
+                     --force to issue another replacement",
+                    newer.id(),
+                    newer.id()
+                )));
+            }
             let rotation = manager.rotate(actor, id, overlap).await?;
             let kind = manager.principal(rotation.old.owner()).await?.kind;
             print_issued(printer, &rotation.new, kind, now, Some(&rotation.old))
@@ -159,10 +169,23 @@ pub(crate) async fn run(
                 _ => Ok(()),
             }
         }
-        ApiKeyCommand::Delete { key } => {
-            let id = key_named(workspace, &key).await?.id();
+        ApiKeyCommand::Delete { key, yes } => {
+            let record = key_named(workspace, &key).await?;
+            let id = record.id();
+            let live = !matches!(record.status_at(now), KeyStatus::Revoked | KeyStatus::Expired);
+            if live && !yes {
+                return Err(Failure::error(format!(
+                    "key {id} is still {}; give --yes to revoke and delete it, or revoke it \
+                     first",
+                    record.status_at(now)
+                )));
+            }
+            if live {
+                manager.revoke(actor, id, description_from("deleted")?).await?;
+            }
             let record = manager.delete_key(actor, id).await?;
-            done(printer, &record, now, &format!("Deleted key {id}."))
+            let revoked = if live { "Revoked and deleted" } else { "Deleted" };
+            done(printer, &record, now, &format!("{revoked} key {id}."))
         }
         ApiKeyCommand::Expiring { within } => {
             let keys = manager.expiring_within(span_from("--within", &within)?).await?;
@@ -289,9 +312,14 @@ fn print_issued(
         ("expires", expiry(record.expires())),
     ])?;
     printer.line("")?;
-    printer.line(
-        "Kafka clients using SASL/PLAIN: the key id is the username, the secret the password.",
-    )
+    printer.line(match record.format() {
+        // A JWT is too long for a SASL/PLAIN password (255 bytes at most).
+        KeyFormat::Jwt => {
+            "Kafka clients: SASL/OAUTHBEARER with the secret as the token. Pulsar clients: \
+             token authentication with the secret as the token."
+        }
+        _ => "Kafka clients using SASL/PLAIN: the key id is the username, the secret the password.",
+    })
 }
 
 /// Prints keys as a table or a JSON array.
@@ -301,10 +329,14 @@ fn print_keys(
     now: Timestamp,
     signing: &SigningKeys,
 ) -> Result<(), Failure> {
+    let replaced_by: std::collections::HashMap<KeyId, KeyId> =
+        keys.iter().filter_map(|key| key.replaces().map(|old| (old, key.id()))).collect();
+    let replacement = |key: &KeyRecord| replaced_by.get(&key.id()).map(ToString::to_string);
     if printer.is_json() {
         let values = keys.iter().map(|key| {
             let mut value = key_json(key, now);
             value["status"] = json!(signing.status(key, now));
+            value["replaced_by"] = json!(replacement(key));
             value
         });
         return printer.json(&Value::Array(values.collect()));
@@ -316,15 +348,29 @@ fn print_keys(
                 key.id().to_string(),
                 key.owner().to_string(),
                 key.scope().to_string(),
+                key.permissions().to_string(),
                 key.format().to_string(),
                 signing.status(key, now),
+                key.created_at().to_string(),
                 expiry(key.expires()),
+                replacement(key).unwrap_or_default(),
                 key.description().to_string(),
             ]
         })
         .collect();
-    printer
-        .table(&["KEY ID", "OWNER", "SCOPE", "FORMAT", "STATUS", "EXPIRES", "DESCRIPTION"], &rows)
+    let headers = [
+        "KEY ID",
+        "OWNER",
+        "SCOPE",
+        "PERMISSIONS",
+        "FORMAT",
+        "STATUS",
+        "CREATED",
+        "EXPIRES",
+        "REPLACED BY",
+        "DESCRIPTION",
+    ];
+    printer.table(&headers, &rows)
 }
 
 /// The signing keys that exist, to tell a JWT key whose signing key was retired (it can no

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cli::AuditCommand;
 use crate::error::Failure;
-use crate::output::Printer;
+use crate::output::{Printer, with_rfc3339_times};
 use crate::principals::principal_id;
 use crate::store::Workspace;
 
@@ -42,7 +42,9 @@ pub(crate) async fn run(
         })
         .collect::<Result<_, _>>()?;
     if printer.is_json() {
-        let events = events.iter().map(|event| serde_json::to_value(event).map_err(Failure::error));
+        let events = events.iter().map(|event| {
+            serde_json::to_value(event).map(with_rfc3339_times).map_err(Failure::error)
+        });
         return printer.json(&Value::Array(events.collect::<Result<_, _>>()?));
     }
     let rows: Vec<Vec<String>> = events

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 /// Manage API keys for Kafka- and Pulsar-compatible brokers: service accounts and users, the
 /// API keys they own, the signing keys of JWT API keys, Pulsar-style tokens, and the audit log.
@@ -51,16 +51,17 @@ pub(crate) struct Cli {
     )]
     pub(crate) master_key: Option<String>,
 
-    /// How to print results.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Table, help_heading = "Global options")]
-    pub(crate) output: Output,
+    /// How to print results: table or json. Under `secret-key create` only, as in `pulsar
+    /// tokens create-secret-key`, the file to write the key to.
+    #[arg(long, global = true, value_name = "table|json", help_heading = "Global options")]
+    pub(crate) output: Option<String>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
 }
 
 /// How results are printed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Output {
     /// Aligned columns and labelled fields, for people.
     Table,
@@ -94,6 +95,16 @@ pub(crate) enum Command {
     /// The audit log of every change made through keygate.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Prints a completion script for SHELL, made from these very definitions: `keygate
+    /// completions bash > /etc/bash_completion.d/keygate`.
+    Completions {
+        /// The shell.
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+    /// Prints the manual page (roff), made from these very definitions: `keygate man > keygate.1`,
+    /// or `keygate man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,7 +117,7 @@ pub(crate) enum SecretKeyCommand {
         /// The HMAC algorithm.
         #[arg(short = 'a', long, default_value = "HS256", value_parser = ["HS256", "HS384", "HS512"])]
         algorithm: String,
-        /// Write the key to this file.
+        /// Write the key to this file (`--output FILE` works too, as in Pulsar).
         #[arg(short = 'o', long = "output-file", value_name = "FILE")]
         output_file: Option<PathBuf>,
         /// Write base64 text rather than raw bytes.
@@ -197,6 +208,16 @@ pub(crate) enum TokenCommand {
         #[arg(long = "permission", value_name = "P")]
         permissions: Vec<String>,
     },
+    /// Revokes a token, whoever minted it, until it expires: by its `jti` when it has one (a
+    /// keygate JWT API key is revoked as the key), else by its digest. Effective at every
+    /// broker's next sync.
+    Revoke {
+        #[command(flatten)]
+        input: TokenInput,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Prints a token's header and claims, NOT verified.
     Show {
         #[command(flatten)]
@@ -249,6 +270,12 @@ pub(crate) enum PrincipalCommand {
     },
     /// Lists them, in name order.
     List,
+    /// Signs one out everywhere: every credential of it issued before now (its API keys, and
+    /// tokens minted for it elsewhere) is refused; keys issued afterwards work.
+    SignOut {
+        /// Its name.
+        name: String,
+    },
     /// Deletes one, revoking and deleting every API key it owns.
     Delete {
         /// Its name.
@@ -348,6 +375,9 @@ pub(crate) enum ApiKeyCommand {
         /// How long the old key keeps working (the policy's default, 24h, when absent).
         #[arg(long, value_name = "SPAN")]
         overlap: Option<String>,
+        /// Rotate it even though it was rotated already (another replacement is issued).
+        #[arg(long)]
+        force: bool,
     },
     /// Suspends a key until it is resumed.
     Suspend {
@@ -367,10 +397,14 @@ pub(crate) enum ApiKeyCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Deletes a revoked or expired key.
+    /// Deletes a revoked or expired key; with --yes, a live key too, revoking it first (as
+    /// `confluent api-key delete` does).
     Delete {
         /// The key id.
         key: String,
+        /// Revoke the key first if it is still live.
+        #[arg(long)]
+        yes: bool,
     },
     /// Lists usable keys that expire within a window, soonest first.
     Expiring {
@@ -439,7 +473,7 @@ pub(crate) enum SigningKeyCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
-    /// Lists audit events, oldest first.
+    /// Lists the newest audit events (up to --limit), oldest first.
     List {
         /// Events at or after this instant (2026-11-01T00:00:00Z), or this long ago (24h, 7d).
         #[arg(long, value_name = "TIME|SPAN")]
@@ -450,7 +484,7 @@ pub(crate) enum AuditCommand {
         /// Events about this principal.
         #[arg(long, value_name = "NAME")]
         principal: Option<String>,
-        /// The most events to print.
+        /// How many of the newest events to print.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },

@@ -34,6 +34,15 @@ impl Failure {
         }
     }
 
+    /// The failure as the JSON object printed with `--output json`.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        let (kind, code) = match self {
+            Failure::Refused(_) => ("refused", 1),
+            Failure::Error(_) => ("error", 2),
+        };
+        serde_json::json!({ "error": { "kind": kind, "message": self.message(), "exit_code": code } })
+    }
+
     /// The exit status.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {

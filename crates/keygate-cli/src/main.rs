@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use keygate::core::PrincipalKind;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Output, SecretKeyCommand, TokenCommand};
 use crate::error::Failure;
 use crate::output::Printer;
 use crate::store::Workspace;
@@ -33,39 +33,123 @@ fn main() -> ExitCode {
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(error) if error.use_stderr() && json_asked() => {
+            let message = error.kind().as_str().unwrap_or("invalid usage");
+            return report(&Failure::error(format!("{message} (see --help)")), Output::Json);
+        }
         Err(error) => {
             // Help and version go to stdout with status 0; usage errors to stderr with 2.
             let _printed = error.print();
             return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    let (cli, output) = match output_of(cli) {
+        Ok(resolved) => resolved,
+        Err(failure) => return report(&failure, Output::Table),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
-        Err(error) => return report(&Failure::error(format!("cannot start: {error}"))),
+        Err(error) => return report(&Failure::error(format!("cannot start: {error}")), output),
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, output)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => report(&failure),
+        Err(failure) => report(&failure, output),
     }
 }
 
-fn report(failure: &Failure) -> ExitCode {
-    eprintln!("keygate: {failure}");
+/// Reports `failure` on stderr: one line for people, or with JSON output one JSON object,
+/// `{"error": {"kind": "refused" | "error", "message": …, "exit_code": 1 | 2}}`.
+/// Writes the completion script for `shell` to stdout.
+fn completions(shell: &str) -> Result<(), Failure> {
+    use clap_complete::Shell;
+    let shell = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        _ => Shell::Fish,
+    };
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "keygate", &mut std::io::stdout().lock());
+    Ok(())
+}
+
+/// Writes the manual page to stdout.
+fn man() -> Result<(), Failure> {
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command)
+        .render(&mut std::io::stdout().lock())
+        .map_err(|e| Failure::io("stdout", e))
+}
+
+/// Whether `command` only reads the store: it must not create one where there is none.
+fn reads_only(command: &Command) -> bool {
+    use crate::cli::{ApiKeyCommand as A, PrincipalCommand as P, SigningKeyCommand as S};
+    matches!(
+        command,
+        Command::ServiceAccount(P::List)
+            | Command::User(P::List)
+            | Command::ApiKey(
+                A::List { .. } | A::Describe { .. } | A::Expiring { .. } | A::Verify { .. }
+            )
+            | Command::SigningKey(S::List | S::Jwks)
+            | Command::Audit(_)
+    )
+}
+
+fn report(failure: &Failure, output: Output) -> ExitCode {
+    match output {
+        Output::Json => eprintln!("{}", failure.json()),
+        Output::Table => eprintln!("keygate: {failure}"),
+    }
     failure.exit_code()
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
-    let printer = Printer { output: cli.output };
+/// Whether the command line asks for JSON output, read before clap could parse it.
+fn json_asked() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|arg| arg == "--output=json")
+        || args.windows(2).any(|pair| pair[0] == "--output" && pair[1] == "json")
+}
+
+/// What `--output` means: the format of the results, or, under `secret-key create` (whose
+/// Pulsar namesake takes `--output FILE`), the file to write the key to.
+fn output_of(mut cli: Cli) -> Result<(Cli, Output), Failure> {
+    if let Command::SecretKey(SecretKeyCommand::Create { output_file, .. }) = &mut cli.command {
+        if let Some(file) = cli.output.take() {
+            if output_file.replace(file.into()).is_some() {
+                return Err(Failure::error("give --output or --output-file, not both"));
+            }
+        }
+        return Ok((cli, Output::Table));
+    }
+    let output = match cli.output.as_deref() {
+        None | Some("table") => Output::Table,
+        Some("json") => Output::Json,
+        Some(other) => {
+            return Err(Failure::error(format!("--output {other:?}: give table or json")));
+        }
+    };
+    Ok((cli, output))
+}
+
+async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
+    let printer = Printer { output };
     // The commands that make or check keys of the operator's own touch no store.
     let command = match cli.command {
         Command::SecretKey(command) => return keys::secret_key(command, printer),
         Command::KeyPair(command) => return keys::key_pair(command),
+        Command::Token(command @ TokenCommand::Revoke { .. }) => Command::Token(command),
         Command::Token(command) => return token::run(command, printer),
+        Command::Completions { shell } => return completions(&shell),
+        Command::Man => return man(),
         command => command,
     };
-    let workspace =
-        Workspace::open(cli.store.as_deref(), cli.actor.as_deref(), cli.master_key.as_deref())
-            .await?;
+    let workspace = Workspace::open(
+        cli.store.as_deref(),
+        cli.actor.as_deref(),
+        cli.master_key.as_deref(),
+        !reads_only(&command),
+    )
+    .await?;
     let result = match command {
         Command::ServiceAccount(command) => {
             principals::run(PrincipalKind::ServiceAccount, command, &workspace, printer).await
@@ -76,7 +160,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::ApiKey(command) => api_keys::run(command, &workspace, printer).await,
         Command::SigningKey(command) => signing_keys::run(command, &workspace, printer).await,
         Command::Audit(command) => audit::run(command, &workspace, printer).await,
-        Command::SecretKey(_) | Command::KeyPair(_) | Command::Token(_) => Ok(()),
+        Command::Token(TokenCommand::Revoke { input, reason }) => {
+            token::revoke(&input, reason, &workspace, printer).await
+        }
+        Command::SecretKey(_)
+        | Command::KeyPair(_)
+        | Command::Token(_)
+        | Command::Completions { .. }
+        | Command::Man => Ok(()),
     };
     workspace.store.close().await;
     result

@@ -79,13 +79,15 @@ pub(crate) fn expiry(expires: Expiry) -> String {
     }
 }
 
-/// A key's record as JSON: everything but its secret digest, and its status at `now`.
+/// A key's record as JSON: everything but its secret digest, and its status at `now`. As in all
+/// of keygate's JSON, instants are RFC 3339 text (null for "never"), and lists are arrays:
+/// `permissions` is an array of names, or null for a key not restricted to any.
 pub(crate) fn key_json(key: &KeyRecord, now: Timestamp) -> Value {
     let mut value = json!({
         "key_id": key.id().to_string(),
         "owner": key.owner().as_str(),
         "scope": key.scope().to_string(),
-        "permissions": key.permissions().to_string(),
+        "permissions": json!(key.permissions()),
         "format": key.format().to_string(),
         "status": key.status_at(now).to_string(),
         "description": key.description().as_str(),
@@ -105,6 +107,29 @@ pub(crate) fn key_json(key: &KeyRecord, now: Timestamp) -> Value {
     value
 }
 
+/// `value` with every instant, which events serialise as Unix seconds, as RFC 3339 text: the
+/// fields named `at`, `before`, `expires` and `old_expires`, at any depth.
+pub(crate) fn with_rfc3339_times(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(fields) => {
+                for (name, field) in fields.iter_mut() {
+                    let instant =
+                        matches!(name.as_str(), "at" | "before" | "expires" | "old_expires");
+                    match field.as_i64().and_then(|unix| Timestamp::from_unix(unix).ok()) {
+                        Some(at) if instant => *field = json!(at.to_string()),
+                        _ => walk(field),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
 /// A principal as JSON.
 pub(crate) fn principal_json(principal: &Principal) -> Value {
     json!({
@@ -116,13 +141,15 @@ pub(crate) fn principal_json(principal: &Principal) -> Value {
     })
 }
 
-/// A signing key as JSON: its id, algorithm and status, never its material.
+/// A signing key as JSON: its id, algorithm and status, never its material. `shared_secret`
+/// says that its secret verifies its tokens too (an HMAC key), so verifiers need the master key.
 pub(crate) fn signing_key_json(key: &SigningKeyRecord) -> Value {
+    use keygate::store::VerificationMaterial::{SealedSecret, SharedSecret};
     json!({
         "kid": key.kid.as_str(),
         "algorithm": key.algorithm.to_string(),
         "status": json!(key.status),
         "created_at": key.created_at.to_string(),
-        "shared_secret": matches!(key.verification, keygate::store::VerificationMaterial::SharedSecret(_)),
+        "shared_secret": matches!(key.verification, SharedSecret(_) | SealedSecret(_)),
     })
 }

@@ -73,6 +73,24 @@ pub(crate) async fn run(
                 printer.table(&["NAME", "DISPLAY NAME", "CREATED", "DESCRIPTION"], &rows)
             }
         }
+        PrincipalCommand::SignOut { name } => {
+            let principal = find(workspace, &principal_id(&name)?, kind).await?;
+            let now = keygate::core::Clock::now(&keygate::core::SystemClock);
+            let watermark = keygate::store::backend::principal_watermark(&principal.id, now);
+            manager.revoke_credential(&workspace.actor, watermark).await?;
+            if printer.is_json() {
+                return printer.json(&serde_json::json!({
+                    "signed_out": name,
+                    "issued_before": now.to_string(),
+                }));
+            }
+            printer.line(&format!(
+                "Signed {} {name} out everywhere: every credential of it issued before {now} \
+                 (its API keys, and tokens minted for it elsewhere) is refused from each \
+                 broker's next sync. Keys issued from now on work.",
+                noun(kind)
+            ))
+        }
         PrincipalCommand::Delete { name, yes } => {
             let id = principal_id(&name)?;
             let principal = find(workspace, &id, kind).await?;

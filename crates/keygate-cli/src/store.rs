@@ -34,9 +34,10 @@ impl Workspace {
         location: Option<&str>,
         actor_name: Option<&str>,
         master_key: Option<&str>,
+        create: bool,
     ) -> Result<Workspace, Failure> {
         let actor = actor(actor_name)?;
-        let (store, file) = open_store(location).await?;
+        let (store, file) = open_store(location, create).await?;
         let store = Arc::new(store);
         let beside = file.as_deref().map(master_key_path);
         let master_key = match (master_key, &beside) {
@@ -190,20 +191,32 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// The store at `location` (as [`SqlStore::open_location`] reads it); by default the per-user
-/// data path, whose directory is created on first use, private to its owner. A store file that
-/// other users can read is opened with a warning: it holds signing keys.
-async fn open_store(location: Option<&str>) -> Result<(SqlStore, Option<PathBuf>), Failure> {
-    let (opened, file) = match location {
-        Some(location) => {
-            let file = SqlStore::file_of(location).map(Path::to_path_buf);
-            (SqlStore::open_location(location).await, file)
-        }
+/// data path, whose directory is created on first use, private to its owner. Without `create`,
+/// a SQLite file that does not exist is refused rather than made. A store file that other users
+/// can read is opened with a warning.
+async fn open_store(
+    location: Option<&str>,
+    create: bool,
+) -> Result<(SqlStore, Option<PathBuf>), Failure> {
+    let file = match location {
+        Some(location) => SqlStore::file_of(location).map(Path::to_path_buf),
+        None => Some(default_store_path()?),
+    };
+    if let Some(file) = file.as_ref().filter(|file| !create && !file.exists()) {
+        return Err(Failure::error(format!(
+            "there is no store at {}: a command that only reads does not create one (check \
+             --store and KEYGATE_STORE)",
+            file.display()
+        )));
+    }
+    let opened = match location {
+        Some(location) => SqlStore::open_location(location).await,
         None => {
             let path = default_store_path()?;
             if let Some(dir) = path.parent() {
                 create_private_dir(dir)?;
             }
-            (SqlStore::open(&path).await, Some(path))
+            SqlStore::open(&path).await
         }
     };
     let store = opened.map_err(|error| {

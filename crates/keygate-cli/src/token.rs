@@ -3,9 +3,13 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use keygate::core::{Clock, Lifetime, Permission, Permissions, SigningKeyId, SystemClock};
+use keygate::core::{
+    Clock, Description, Expiry, KeyId, Lifetime, Permission, Permissions, SigningKeyId,
+    SystemClock, Timestamp,
+};
+use keygate::revocation::{Revocation, TokenDigest};
 use keygate::token::dangerous::peek_unverified;
-use keygate::token::{Claims, Minter, UnverifiedToken, Verifier, VerifyOptions};
+use keygate::token::{Claims, Minter, UnverifiedToken, Verifier, VerifyOptions, token_digest};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -13,6 +17,7 @@ use crate::cli::{TokenCommand, TokenInput};
 use crate::error::Failure;
 use crate::keys::{signing_key, verification_key};
 use crate::output::Printer;
+use crate::store::Workspace;
 
 pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure> {
     match command {
@@ -58,6 +63,9 @@ pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure
             let minter = Minter::new(Arc::new(key)).with_token_type(None);
             let token = minter.mint(&claims)?;
             printer.line(token.expose())
+        }
+        TokenCommand::Revoke { .. } => {
+            Err(Failure::error("token revoke needs the store; this is a bug, please report it"))
         }
         TokenCommand::Show { input } => {
             let token = read_token(&input)?;
@@ -113,6 +121,69 @@ pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure
             printer.json(&claims)
         }
     }
+}
+
+/// `keygate token revoke`: a token revoked until its expiry, by `jti` or else by digest. A
+/// keygate JWT API key is revoked as its key, so its record says so too.
+pub(crate) async fn revoke(
+    input: &TokenInput,
+    reason: Option<String>,
+    workspace: &Workspace,
+    printer: Printer,
+) -> Result<(), Failure> {
+    let token = read_token(input)?;
+    // What the token says is enough to refuse it: a forged claim can only revoke a token with
+    // that `jti` or digest, which an operator asked for anyway.
+    let (_, claims) = peek_unverified(&token)
+        .map_err(|e| Failure::error(format!("the token cannot be read: {e}")))?;
+    let expires = match claims.get("exp").and_then(serde_json::Value::as_i64) {
+        Some(exp) => Expiry::At(Timestamp::from_unix(exp)?),
+        None => Expiry::Never,
+    };
+    let reason = match reason {
+        Some(reason) => reason.parse().map_err(|e| Failure::error(format!("--reason: {e}")))?,
+        None => Description::empty(),
+    };
+    let jti = claims.get("jti").and_then(serde_json::Value::as_str);
+    if let Some(id) = jti.and_then(|jti| jti.parse::<KeyId>().ok()) {
+        if workspace.manager.key(id).await.is_ok() {
+            workspace.manager.revoke(&workspace.actor, id, reason).await?;
+            return report_revoked(printer, "key", &id.to_string(), expires);
+        }
+    }
+    let (by, handle, revocation) = match jti {
+        Some(jti) => {
+            let revocation = Revocation::jti(jti, expires)
+                .map_err(|e| Failure::error(format!("the token's jti: {e}")))?;
+            ("jti", jti.to_owned(), revocation)
+        }
+        None => {
+            let digest = TokenDigest(token_digest(&token));
+            ("digest", digest.to_string(), Revocation::Token { digest, expires })
+        }
+    };
+    workspace.manager.revoke_credential(&workspace.actor, revocation).await?;
+    report_revoked(printer, by, &handle, expires)
+}
+
+fn report_revoked(
+    printer: Printer,
+    by: &str,
+    handle: &str,
+    expires: Expiry,
+) -> Result<(), Failure> {
+    if printer.is_json() {
+        return printer.json(&json!({
+            "revoked": { "by": by, "id": handle, "expires": expires.at().map(|at| at.to_string()) }
+        }));
+    }
+    let until = match expires {
+        Expiry::At(at) => format!("until it expires at {at}"),
+        Expiry::Never => "for good (it never expires)".to_owned(),
+    };
+    printer.line(&format!(
+        "Revoked the token by {by} {handle}, {until}: every broker refuses it from its next sync."
+    ))
 }
 
 /// Parses `--permission` values.

@@ -7,6 +7,7 @@ mod cli {
     mod api_keys;
     mod audit;
     mod custody;
+    mod habits;
     mod help;
     mod postgres;
     mod principals;

@@ -78,6 +78,9 @@ impl AuditEvent {
             AuditAction::KeyCreated { owner, .. } | AuditAction::KeyRotated { owner, .. } => {
                 Some(owner)
             }
+            AuditAction::CredentialRevoked {
+                revocation: Revocation::Principal { principal, .. },
+            } => Some(principal),
             _ => None,
         }
     }

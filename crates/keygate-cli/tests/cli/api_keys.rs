@@ -49,7 +49,7 @@ fn create_prints_the_secret_once_with_a_warning_and_json_for_scripts() {
     let (id, secret) = (created["key_id"].as_str().unwrap(), created["secret"].as_str().unwrap());
     assert_eq!(id.len(), 16);
     assert!(secret.starts_with(&format!("kgk_{id}_")), "{secret}");
-    assert_eq!(created["permissions"], "describe,produce");
+    assert_eq!(created["permissions"], serde_json::json!(["describe", "produce"]));
     assert_eq!(created["scope"], CLUSTER);
     assert_eq!(created["status"], "active");
 
@@ -175,7 +175,7 @@ fn the_lifecycle_commands_say_what_they_did() {
         "renamed"
     );
 
-    sandbox.run(&["api-key", "delete", &id]).fails(2, "revoke it before deleting it");
+    sandbox.run(&["api-key", "delete", &id]).fails(2, "give --yes to revoke and delete it");
     let revoked = sandbox.run(&["api-key", "revoke", &id]).ok().stdout;
     assert!(revoked.contains("Revoked key"), "{revoked}");
     let again = sandbox.run(&["api-key", "revoke", &id]).ok().stdout;

@@ -61,9 +61,11 @@ fn the_store_is_private_whatever_the_umask() {
 #[test]
 fn an_unusable_store_is_a_one_line_error_and_exit_2() {
     let sandbox = Sandbox::new();
-    let unwritable =
-        sandbox.run(&["--store", "/nonexistent-dir/keygate.db", "service-account", "list"]);
-    unwritable.fails(2, "cannot open the store");
+    let unwritable = ["--store", "/nonexistent-dir/keygate.db", "service-account"];
+    sandbox
+        .run(&[&unwritable[..], &["create", "orders"]].concat())
+        .fails(2, "cannot open the store");
+    sandbox.run(&[&unwritable[..], &["list"]].concat()).fails(2, "there is no store at");
 
     let corrupt = sandbox.file("corrupt.db");
     std::fs::write(&corrupt, vec![0x5a; 4096]).unwrap();

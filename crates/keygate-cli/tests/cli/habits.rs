@@ -1,0 +1,266 @@
+//! The habits operators bring from `confluent` and `pulsar`, and the frictions a trial run
+//! found: each fixed, each held here.
+
+use serde_json::{Value, json};
+
+use super::support::{Sandbox, account_with_key};
+
+const CLUSTER: &str = "kafka-cluster/lkc-abc123";
+
+fn is_rfc3339(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| text.parse::<keygate::core::Timestamp>().is_ok())
+}
+
+#[test]
+fn a_jwt_key_is_shown_with_oauthbearer_not_plain() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    sandbox.run(&["signing-key", "create"]).ok();
+    let created = sandbox
+        .run(&["api-key", "create", "--service-account", "orders", "--global", "--format", "jwt"])
+        .ok()
+        .stdout;
+    assert!(created.contains("OAUTHBEARER"), "{created}");
+    assert!(!created.contains("SASL/PLAIN"), "{created}");
+}
+
+#[test]
+fn output_is_a_format_everywhere_and_a_file_where_pulsar_takes_one() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("hs256.key");
+    // `pulsar tokens create-secret-key --output FILE`.
+    sandbox.run(&["secret-key", "create", "--output", file.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(&file).unwrap().len(), 32);
+    let base64 = sandbox.file("hs256.b64");
+    sandbox.run(&["secret-key", "create", "--output", base64.to_str().unwrap(), "--base64"]).ok();
+    assert_eq!(std::fs::read_to_string(&base64).unwrap().trim().len(), 44);
+    // `confluent ... --output json` everywhere else.
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    let listed = sandbox.run(&["service-account", "list", "--output", "json"]).ok().json();
+    assert_eq!(listed[0]["name"], "orders");
+    sandbox.run(&["service-account", "list", "--output", "xml"]).fails(2, "give table or json");
+}
+
+#[test]
+fn json_has_one_vocabulary_and_errors_are_json_too() {
+    let sandbox = Sandbox::new();
+    let (id, secret) = account_with_key(&sandbox, "orders", CLUSTER);
+    let key = sandbox.run(&["api-key", "describe", &id, "--output", "json"]).ok().json();
+    assert_eq!(key["permissions"], Value::Null, "an unrestricted key");
+    assert!(is_rfc3339(&key["created_at"]) && is_rfc3339(&key["expires"]), "{key}");
+    sandbox
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--global",
+            "--permission",
+            "consume",
+        ])
+        .ok();
+    let listed = sandbox.run(&["api-key", "list", "--output", "json"]).ok().json();
+    let restricted = listed.as_array().unwrap().iter().find(|k| k["key_id"] != id.as_str());
+    assert_eq!(restricted.unwrap()["permissions"], json!(["consume"]));
+
+    let audit = sandbox.run(&["audit", "list", "--output", "json"]).ok().json();
+    let created = &audit.as_array().unwrap()[1];
+    assert_eq!(created["action"]["action"], "key_created");
+    assert!(is_rfc3339(&created["at"]), "{created}");
+    assert!(is_rfc3339(&created["action"]["expires"]), "{created}");
+    assert_eq!(audit[2]["action"]["permissions"], json!(["consume"]));
+
+    // Errors: one JSON object on stderr, the same exit codes.
+    let missing = sandbox.run(&["api-key", "describe", "nosuchkey1234567", "--output", "json"]);
+    assert_eq!(missing.code, 2);
+    let error: Value = serde_json::from_str(&missing.stderr).unwrap();
+    assert_eq!(error["error"]["kind"], "error");
+    assert_eq!(error["error"]["exit_code"], 2);
+    sandbox.run(&["api-key", "revoke", &id]).ok();
+    let verify = ["api-key", "verify", "--resource", CLUSTER, &id, &secret, "--output", "json"];
+    let refused = sandbox.run(&verify);
+    assert_eq!(refused.code, 1);
+    let error: Value = serde_json::from_str(&refused.stderr).unwrap();
+    assert_eq!(error["error"]["kind"], "refused");
+    assert!(error["error"]["message"].as_str().unwrap().contains("revoked"), "{error}");
+    let usage = sandbox.run(&["api-key", "frobnicate", "--output", "json"]);
+    assert_eq!(usage.code, 2);
+    assert!(serde_json::from_str::<Value>(&usage.stderr).is_ok(), "{}", usage.stderr);
+}
+
+#[test]
+fn audit_list_limit_keeps_the_newest() {
+    let sandbox = Sandbox::new();
+    for name in ["first", "second", "third"] {
+        sandbox.run(&["service-account", "create", name]).ok();
+    }
+    let newest = sandbox.run(&["audit", "list", "--limit", "2", "--output", "json"]).ok().json();
+    let names: Vec<&str> =
+        newest.as_array().unwrap().iter().map(|e| e["action"]["id"].as_str().unwrap()).collect();
+    assert_eq!(names, ["second", "third"], "the newest two, oldest first");
+    let none = sandbox.run(&["audit", "list", "--limit", "0", "--output", "json"]).ok().json();
+    assert_eq!(none, json!([]));
+}
+
+#[test]
+fn list_shows_permissions_created_and_what_replaced_a_key_and_rotating_twice_needs_force() {
+    let sandbox = Sandbox::new();
+    let (id, _) = account_with_key(&sandbox, "orders", CLUSTER);
+    let rotated = sandbox.run(&["api-key", "rotate", &id, "--output", "json"]).ok().json();
+    let new = rotated["key_id"].as_str().unwrap();
+    let table = sandbox.run(&["api-key", "list"]).ok().stdout;
+    let header = table.lines().next().unwrap();
+    for column in ["PERMISSIONS", "CREATED", "REPLACED BY"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let old_row = table.lines().find(|line| line.starts_with(&id)).unwrap();
+    assert!(old_row.contains(new), "{old_row}");
+    let listed = sandbox.run(&["api-key", "list", "--output", "json"]).ok().json();
+    let old = listed.as_array().unwrap().iter().find(|k| k["key_id"] == id.as_str()).unwrap();
+    assert_eq!(old["replaced_by"], new);
+
+    let again = sandbox.run(&["api-key", "rotate", &id]);
+    again.fails(2, "already rotated");
+    let keys = sandbox.run(&["api-key", "list", "--output", "json"]).ok().json();
+    assert_eq!(keys.as_array().unwrap().len(), 2, "a refused rotation issued a key");
+    sandbox.run(&["api-key", "rotate", &id, "--force"]).ok();
+}
+
+#[test]
+fn commands_that_only_read_never_create_a_store() {
+    let sandbox = Sandbox::new();
+    let typo = sandbox.file("keygat.db");
+    let store = typo.to_str().unwrap();
+    for args in [
+        &["api-key", "list"][..],
+        &["service-account", "list"],
+        &["audit", "list"],
+        &["signing-key", "list"],
+        &["api-key", "describe", "abc"],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--store", store]);
+        sandbox.run(&args).fails(2, "there is no store at");
+        assert!(!typo.exists(), "{args:?} created the store");
+    }
+    // A command that writes creates it, as before.
+    sandbox.run(&["service-account", "create", "orders", "--store", store]).ok();
+    assert!(typo.exists());
+}
+
+#[test]
+fn delete_yes_revokes_and_deletes_a_live_key() {
+    let sandbox = Sandbox::new();
+    let (id, secret) = account_with_key(&sandbox, "orders", CLUSTER);
+    sandbox.run(&["api-key", "delete", &id]).fails(2, "--yes");
+    sandbox.run(&["api-key", "verify", "--resource", CLUSTER, &id, &secret]).ok();
+    let deleted = sandbox.run(&["api-key", "delete", &id, "--yes"]).ok().stdout;
+    assert!(deleted.contains("Revoked and deleted"), "{deleted}");
+    sandbox.run(&["api-key", "verify", "--resource", CLUSTER, &id, &secret]).fails(1, "unknown");
+    let audit = sandbox.run(&["audit", "list", "--key", &id, "--output", "json"]).ok().json();
+    let actions: Vec<&str> =
+        audit.as_array().unwrap().iter().map(|e| e["action"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["key_created", "key_revoked", "key_deleted"]);
+}
+
+#[test]
+fn token_revoke_refuses_any_token_by_jti_or_digest_until_it_expires() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    sandbox.run(&["signing-key", "create"]).ok();
+    // A keygate JWT API key: revoked as its key.
+    let jwt = sandbox
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--global",
+            "--format",
+            "jwt",
+            "--output",
+            "json",
+        ])
+        .ok();
+    let (id, token) = (jwt.field("key_id"), jwt.field("secret"));
+    sandbox.run(&["api-key", "verify", "--resource", CLUSTER, "--token", &token]).ok();
+    sandbox.run_stdin(&["token", "revoke", "-i", "--reason", "leaked"], &token).ok();
+    sandbox
+        .run(&["api-key", "verify", "--resource", CLUSTER, "--token", &token])
+        .fails(1, "revoked");
+    let key = sandbox.run(&["api-key", "describe", &id, "--output", "json"]).ok().json();
+    assert_eq!(key["status"], "revoked");
+
+    // Tokens minted elsewhere (as `pulsar tokens create` does): by jti, else by digest.
+    let secret = sandbox.file("hs.key");
+    sandbox.run(&["secret-key", "create", "-o", secret.to_str().unwrap()]).ok();
+    let secret = format!("file://{}", secret.display());
+    let mint = |extra: &[&str]| {
+        let mut args = vec!["token", "create", "--secret-key", &secret, "-s", "orders", "-e", "1h"];
+        args.extend_from_slice(extra);
+        sandbox.run(&args).ok().stdout.trim().to_owned()
+    };
+    let with_jti = mint(&["--jti", "batch-7"]);
+    let without = mint(&[]);
+    let by_jti = sandbox.run(&["token", "revoke", &with_jti, "--output", "json"]).ok().json();
+    assert_eq!(by_jti["revoked"]["by"], "jti");
+    assert_eq!(by_jti["revoked"]["id"], "batch-7");
+    assert!(is_rfc3339(&by_jti["revoked"]["expires"]), "{by_jti}");
+    let by_digest = sandbox.run(&["token", "revoke", &without, "--output", "json"]).ok().json();
+    assert_eq!(by_digest["revoked"]["by"], "digest");
+    assert_eq!(by_digest["revoked"]["id"].as_str().unwrap().len(), 64);
+    let audit = sandbox.run(&["audit", "list", "--output", "json"]).ok().json();
+    let revocations: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"]["action"] == "credential_revoked")
+        .map(|e| &e["action"]["revocation"])
+        .collect();
+    assert_eq!(revocations.len(), 2);
+    assert_eq!(revocations[0]["by"], "jti");
+    assert_eq!(revocations[1]["by"], "token");
+    sandbox.run(&["token", "revoke", "not-a-token"]).fails(2, "cannot be read");
+}
+
+#[test]
+fn sign_out_refuses_every_credential_issued_before_it() {
+    let sandbox = Sandbox::new();
+    let (id, secret) = account_with_key(&sandbox, "orders", CLUSTER);
+    // Instants are whole seconds: a key from the same second as the sign-out would survive it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = sandbox.run(&["service-account", "sign-out", "orders", "--output", "json"]).ok();
+    assert_eq!(out.json()["signed_out"], "orders");
+    sandbox.run(&["api-key", "verify", "--resource", CLUSTER, &id, &secret]).fails(1, "refused");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let fresh = sandbox
+        .run(&["api-key", "create", "--service-account", "orders", "--global", "--output", "json"])
+        .ok();
+    let (fresh_id, fresh_secret) = (fresh.field("key_id"), fresh.field("secret"));
+    sandbox.run(&["api-key", "verify", "--resource", CLUSTER, &fresh_id, &fresh_secret]).ok();
+    sandbox.run(&["user", "sign-out", "orders"]).fails(2, "orders");
+    let audit = sandbox.run(&["audit", "list", "--principal", "orders", "--output", "json"]).ok();
+    let signed_out = audit.json().as_array().unwrap().iter().any(|event| {
+        event["action"]["action"] == "credential_revoked"
+            && event["action"]["revocation"]["by"] == "principal"
+    });
+    assert!(signed_out, "the sign-out is not filed under the principal: {}", audit.stdout);
+}
+
+#[test]
+fn completions_and_the_manual_come_from_the_command_definitions() {
+    let sandbox = Sandbox::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = sandbox.run(&["completions", shell]).ok().stdout;
+        for word in ["api-key", "signing-key", "sign-out", "master-key"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let tcsh = sandbox.run(&["completions", "tcsh"]);
+    assert_eq!(tcsh.code, 2);
+    assert!(tcsh.stderr.contains("invalid value"), "{}", tcsh.stderr);
+    let man = sandbox.run(&["man"]).ok().stdout;
+    assert!(man.starts_with(".ie") || man.contains(".TH keygate"), "{}", &man[..80]);
+    assert!(man.contains("api\\-key") || man.contains("api-key"), "the manual lacks api-key");
+    assert!(!sandbox.file("keygate.db").exists(), "completions or man opened the store");
+}
