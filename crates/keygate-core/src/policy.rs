@@ -40,6 +40,12 @@ pub struct KeyPolicy {
     pub allow_user_keys: bool,
     /// How long the old key keeps working after a rotation, when the caller does not say.
     pub default_rotation_overlap: Span,
+    /// The most live keys scoped to one resource; `None` for no limit.
+    #[serde(default)]
+    pub max_keys_per_resource: Option<u32>,
+    /// How old a key may get before it is due for rotation; `None`: keys are never due.
+    #[serde(default)]
+    pub rotation_period: Option<Span>,
 }
 
 impl Default for KeyPolicy {
@@ -51,6 +57,8 @@ impl Default for KeyPolicy {
             expiry: ExpiryPolicy::default(),
             allow_user_keys: true,
             default_rotation_overlap: Span::hours(24),
+            max_keys_per_resource: None,
+            rotation_period: None,
         }
     }
 }
@@ -71,6 +79,18 @@ impl KeyPolicy {
     /// Allows or forbids keys owned by users.
     pub fn with_allow_user_keys(mut self, allow: bool) -> KeyPolicy {
         self.allow_user_keys = allow;
+        self
+    }
+
+    /// Limits the live keys scoped to one resource; `None` removes the limit.
+    pub fn with_max_keys_per_resource(mut self, max: Option<u32>) -> KeyPolicy {
+        self.max_keys_per_resource = max;
+        self
+    }
+
+    /// Sets how old a key may get before it is due for rotation; `None`: never due.
+    pub fn with_rotation_period(mut self, period: Option<Span>) -> KeyPolicy {
+        self.rotation_period = period;
         self
     }
 

@@ -1,7 +1,9 @@
 //! The rules every backend applies the same way, as pure functions: a backend's job is to run
 //! them inside one transaction, not to re-derive them.
 
-use keygate_core::{Expiry, KeyFormat, KeyRecord, KeyState, PrincipalId, Timestamp};
+use keygate_core::{
+    Description, Expiry, KeyFormat, KeyRecord, KeyState, PrincipalId, Scope, Timestamp,
+};
 use keygate_revocation::Revocation;
 
 use crate::{Quota, StoreError};
@@ -28,6 +30,34 @@ pub fn check_quota(quota: Quota, live: usize) -> Result<(), StoreError> {
         return Err(StoreError::QuotaExceeded { limit: quota.limit, count });
     }
     Ok(())
+}
+
+/// Checks the per-resource quota for `key`: `live` is how many keys scoped to its resource
+/// count toward the quota at `quota.now`. Keys that are not scoped to one resource pass.
+pub fn check_resource_quota(key: &KeyRecord, quota: Quota, live: usize) -> Result<(), StoreError> {
+    let (Some(limit), Scope::Resource(resource)) = (quota.per_resource, key.scope()) else {
+        return Ok(());
+    };
+    let count = u32::try_from(live).unwrap_or(u32::MAX);
+    if count >= limit {
+        return Err(StoreError::ResourceQuotaExceeded {
+            resource: resource.to_string(),
+            limit,
+            count,
+        });
+    }
+    Ok(())
+}
+
+/// The record of `key` revoked at `at` for `reason`, for a resource's deletion; `None` for a key
+/// revoked already.
+pub fn revoked_with_resource(
+    key: &KeyRecord,
+    at: Timestamp,
+    reason: &Description,
+) -> Option<KeyRecord> {
+    let revoked = KeyState::Revoked { at, reason: reason.clone() };
+    change_state(key, key.state(), &revoked).ok()
 }
 
 /// Checks a compare-and-set of a key's state and returns the record after it.

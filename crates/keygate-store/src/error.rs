@@ -46,6 +46,20 @@ pub enum StoreError {
         count: u32,
     },
 
+    /// The resource already has as many live keys scoped to it as the quota allows; nothing was
+    /// written.
+    #[error(
+        "key quota exceeded: {resource} has {count} live keys scoped to it and the limit is {limit}"
+    )]
+    ResourceQuotaExceeded {
+        /// The resource.
+        resource: String,
+        /// The limit.
+        limit: u32,
+        /// Live keys scoped to it now.
+        count: u32,
+    },
+
     /// The changes a reader asked for were compacted away; it must start again from a snapshot.
     #[error("changes after {requested} were compacted; the feed now starts after {oldest}")]
     ChangesCompacted {

@@ -5,15 +5,15 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyRecord, KeyState, Principal, PrincipalId, SigningKeyId,
-    Timestamp,
+    Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
+    ResourceRef, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, DeletedPrincipal, KeyFilter,
-    KeyStore, Page, PageRequest, PrincipalStore, Quota, RevocationStore, Rotated, Sealed, Seq,
-    SigningKeyRecord, SigningKeyStore, StoreError, StoreSnapshot,
+    KeyStore, Page, PageRequest, PolicyStore, PrincipalStore, Quota, RevocationStore, Rotated,
+    Sealed, Seq, SigningKeyRecord, SigningKeyStore, StoreError, StoreSnapshot,
 };
 
 /// Every store operation, by name.
@@ -32,6 +32,7 @@ pub enum Operation {
     CompareAndSetState,
     ShortenExpiry,
     RotateKey,
+    RevokeResourceKeys,
     DeleteKey,
     AddRevocation,
     PruneRevocations,
@@ -40,6 +41,8 @@ pub enum Operation {
     SigningKeyPrivate,
     PromoteSigningKey,
     RemoveSigningKey,
+    Policy,
+    SetPolicy,
     AuditLog,
     Head,
     ChangesSince,
@@ -288,6 +291,19 @@ impl<S: KeyStore> KeyStore for FaultyStore<S> {
         )
         .await
     }
+    async fn revoke_resource_keys(
+        &self,
+        resource: &ResourceRef,
+        reason: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.around(
+            Operation::RevokeResourceKeys,
+            self.inner.revoke_resource_keys(resource, reason, at, audit),
+        )
+        .await
+    }
     async fn delete_key(
         &self,
         id: KeyId,
@@ -349,6 +365,20 @@ impl<S: SigningKeyStore> SigningKeyStore for FaultyStore<S> {
     ) -> Result<Seq, StoreError> {
         self.around(Operation::RemoveSigningKey, self.inner.remove_signing_key(kid, at, audit))
             .await
+    }
+}
+
+#[async_trait]
+impl<S: PolicyStore> PolicyStore for FaultyStore<S> {
+    async fn policy(&self) -> Result<Option<KeyPolicy>, StoreError> {
+        self.around(Operation::Policy, self.inner.policy()).await
+    }
+    async fn set_policy(
+        &self,
+        policy: &KeyPolicy,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        self.around(Operation::SetPolicy, self.inner.set_policy(policy, audit)).await
     }
 }
 

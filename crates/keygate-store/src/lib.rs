@@ -84,7 +84,8 @@ pub use memory::InMemoryStore;
 pub use query::{DeletedPrincipal, KeyFilter, Page, PageRequest, Quota, Rotated};
 pub use signing::{Sealed, SecretBytes, SigningKeyRecord, SigningKeyStatus, VerificationMaterial};
 pub use traits::{
-    AuditLog, ChangeFeed, KeyStore, PrincipalStore, RevocationStore, SigningKeyStore, Store,
+    AuditLog, ChangeFeed, KeyStore, PolicyStore, PrincipalStore, RevocationStore, SigningKeyStore,
+    Store,
 };
 
 #[doc(hidden)]

@@ -6,17 +6,18 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyRecord, KeyState, Principal, PrincipalId, SigningKeyId,
-    Timestamp,
+    Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
+    ResourceRef, Scope, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
 use crate::backend::{
-    change_state, check_quota, deletion_tombstone, principal_watermark, rotation, shorten,
+    change_state, check_quota, check_resource_quota, deletion_tombstone, principal_watermark,
+    revoked_with_resource, rotation, shorten,
 };
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeEvent, ChangeFeed,
-    DeletedPrincipal, KeyFilter, KeyStore, Page, PageRequest, PrincipalStore, Quota,
+    DeletedPrincipal, KeyFilter, KeyStore, Page, PageRequest, PolicyStore, PrincipalStore, Quota,
     RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStatus, SigningKeyStore,
     StoreError, StoreSnapshot,
 };
@@ -41,6 +42,7 @@ struct Inner {
     signing_keys: BTreeMap<SigningKeyId, (SigningKeyRecord, Option<Sealed>)>,
     changes: VecDeque<Change>,
     audit: Vec<AuditEntry>,
+    policy: Option<KeyPolicy>,
     head: Seq,
     compacted_through: Seq,
 }
@@ -94,7 +96,14 @@ impl Inner {
         if self.keys.contains_key(&key.id()) {
             return Err(StoreError::already_exists("key", key.id()));
         }
-        check_quota(quota, self.live_keys(key.owner(), quota.now))
+        check_quota(quota, self.live_keys(key.owner(), quota.now))?;
+        let scope = key.scope();
+        let live = self
+            .keys
+            .values()
+            .filter(|other| other.scope() == scope && other.counts_toward_quota(quota.now))
+            .count();
+        check_resource_quota(key, quota, live)
     }
 
     fn insert(&mut self, key: KeyRecord) -> Seq {
@@ -299,6 +308,26 @@ impl KeyStore for InMemoryStore {
         Ok(Rotated::new(old, replacement.clone()))
     }
 
+    async fn revoke_resource_keys(
+        &self,
+        resource: &ResourceRef,
+        reason: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        let scoped = Scope::Resource(resource.clone());
+        let revoked: Vec<KeyRecord> = inner
+            .keys
+            .values()
+            .filter(|key| key.scope() == &scoped)
+            .filter_map(|key| revoked_with_resource(key, at, reason))
+            .collect();
+        inner.audit(audit, revoked.iter().map(KeyRecord::id));
+        Ok(revoked.into_iter().map(|key| inner.update(key, at)).collect())
+    }
+
     async fn delete_key(
         &self,
         id: KeyId,
@@ -426,6 +455,25 @@ impl SigningKeyStore for InMemoryStore {
         inner.signing_keys.remove(kid);
         inner.audit(audit, []);
         Ok(inner.record(at, ChangeEvent::SigningKeyRemoved { kid: kid.clone() }))
+    }
+}
+
+#[async_trait]
+impl PolicyStore for InMemoryStore {
+    async fn policy(&self) -> Result<Option<KeyPolicy>, StoreError> {
+        Ok(self.lock().policy.clone())
+    }
+
+    async fn set_policy(
+        &self,
+        policy: &KeyPolicy,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        inner.policy = Some(policy.clone());
+        inner.audit(audit, []);
+        Ok(())
     }
 }
 

@@ -97,27 +97,36 @@ impl KeyFilter {
     }
 }
 
-/// The quota an insert is checked against, atomically with the insert: the owner may hold at
+/// The quotas an insert is checked against, atomically with the insert: the owner may hold at
 /// most `limit` keys that count toward the quota at `now` (see
-/// [`KeyRecord::counts_toward_quota`]).
+/// [`KeyRecord::counts_toward_quota`]), and a key scoped to a resource may be one of at most
+/// `per_resource` such keys of that resource.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Quota {
     /// Keys per principal.
     pub limit: u32,
+    /// Keys per resource, for a key scoped to one; `None` for no limit.
+    pub per_resource: Option<u32>,
     /// The instant liveness is evaluated at.
     pub now: Timestamp,
 }
 
 impl Quota {
-    /// At most `limit` live keys at `now`.
+    /// At most `limit` live keys per principal at `now`.
     pub fn new(limit: u32, now: Timestamp) -> Quota {
-        Quota { limit, now }
+        Quota { limit, per_resource: None, now }
     }
 
     /// No limit.
     pub fn unlimited(now: Timestamp) -> Quota {
-        Quota { limit: u32::MAX, now }
+        Quota { limit: u32::MAX, per_resource: None, now }
+    }
+
+    /// At most `limit` live keys per resource too.
+    pub fn with_per_resource(mut self, limit: Option<u32>) -> Quota {
+        self.per_resource = limit;
+        self
     }
 }
 

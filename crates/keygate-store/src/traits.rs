@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyRecord, KeyState, Principal, PrincipalId, SigningKeyId,
-    Timestamp,
+    Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
+    ResourceRef, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
@@ -124,6 +124,17 @@ pub trait KeyStore: Send + Sync {
         audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError>;
 
+    /// Revokes, in one atomic step, every key scoped to `resource` that is not revoked yet, at
+    /// `at` for `reason`, and returns them as they now are (none for a resource without keys).
+    /// Records `KeyUpdated` for each.
+    async fn revoke_resource_keys(
+        &self,
+        resource: &ResourceRef,
+        reason: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Vec<KeyRecord>, StoreError>;
+
     /// Deletes key `id` and returns it as it was. Records a `Revoked` tombstone first for an
     /// unexpired JWT key (its token would otherwise still verify), then `KeyDeleted`.
     async fn delete_key(
@@ -198,6 +209,22 @@ pub trait SigningKeyStore: Send + Sync {
     ) -> Result<Seq, StoreError>;
 }
 
+/// The key policy every writer enforces: kept in the store so that every `keygate` command and
+/// every control plane over the store applies the same one.
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// The policy, or `None` when none was set (writers then apply their own default).
+    async fn policy(&self) -> Result<Option<KeyPolicy>, StoreError>;
+
+    /// Replaces the policy, appending `audit` in the same step. Records no change in the feed:
+    /// replicas do not enforce policy, and existing keys are untouched.
+    async fn set_policy(
+        &self,
+        policy: &KeyPolicy,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError>;
+}
+
 /// The audit log, appended to by the mutations of the traits above.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -227,7 +254,14 @@ pub trait ChangeFeed: Send + Sync {
 /// A complete store: every trait above. Blanket-implemented, and object safe, so backends are
 /// used as `Arc<dyn Store>`.
 pub trait Store:
-    PrincipalStore + KeyStore + RevocationStore + SigningKeyStore + AuditLog + ChangeFeed + Debug
+    PrincipalStore
+    + KeyStore
+    + RevocationStore
+    + SigningKeyStore
+    + PolicyStore
+    + AuditLog
+    + ChangeFeed
+    + Debug
 {
 }
 
@@ -236,6 +270,7 @@ impl<
         + KeyStore
         + RevocationStore
         + SigningKeyStore
+        + PolicyStore
         + AuditLog
         + ChangeFeed
         + Debug
@@ -287,6 +322,9 @@ macro_rules! forward {
             async fn rotate_key(&self, replacement: &KeyRecord, old_expires: Expiry, quota: Quota, audit: Option<&AuditRecord>) -> Result<Rotated, StoreError> {
                 (**self).rotate_key(replacement, old_expires, quota, audit).await
             }
+            async fn revoke_resource_keys(&self, resource: &ResourceRef, reason: &Description, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Vec<KeyRecord>, StoreError> {
+                (**self).revoke_resource_keys(resource, reason, at, audit).await
+            }
             async fn delete_key(&self, id: KeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<KeyRecord, StoreError> {
                 (**self).delete_key(id, at, audit).await
             }
@@ -318,6 +356,16 @@ macro_rules! forward {
             }
             async fn remove_signing_key(&self, kid: &SigningKeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
                 (**self).remove_signing_key(kid, at, audit).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: PolicyStore + ?Sized> PolicyStore for $pointer<T> {
+            async fn policy(&self) -> Result<Option<KeyPolicy>, StoreError> {
+                (**self).policy().await
+            }
+            async fn set_policy(&self, policy: &KeyPolicy, audit: Option<&AuditRecord>) -> Result<(), StoreError> {
+                (**self).set_policy(policy, audit).await
             }
         }
 

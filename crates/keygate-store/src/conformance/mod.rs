@@ -24,6 +24,7 @@ mod audit;
 mod feed;
 mod fixtures;
 mod keys;
+mod policy;
 mod principals;
 mod revocations;
 mod signing;
@@ -31,6 +32,7 @@ mod signing;
 pub use audit::*;
 pub use feed::*;
 pub use keys::*;
+pub use policy::*;
 pub use principals::*;
 pub use revocations::*;
 pub use signing::*;
@@ -98,7 +100,8 @@ macro_rules! conformance_tests {
             key_missing, feed_records_every_mutation, feed_failed_mutations_record_nothing,
             feed_tailing_reader_under_concurrent_writers, feed_snapshot_is_consistent, feed_compaction,
             revocations, signing_keys, audit_every_mutation_appends_its_record,
-            audit_failed_mutations_append_nothing, audit_under_concurrent_writers
+            audit_failed_mutations_append_nothing, audit_under_concurrent_writers,
+            policy_set_and_read, key_quota_per_resource, resource_keys_revoked_together
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {$(
