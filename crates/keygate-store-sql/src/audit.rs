@@ -1,16 +1,16 @@
 //! The audit log: each change's [`AuditRecord`], appended in the change's own transaction, and
-//! found by instant, principal and key.
+//! found by instant, principal and key; and the policy, whose changes it records.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use keygate_core::KeyId;
-use keygate_store::{AuditEntry, AuditLog, AuditQuery, AuditRecord, StoreError};
+use keygate_core::{KeyId, KeyPolicy};
+use keygate_store::{AuditEntry, AuditLog, AuditQuery, AuditRecord, PolicyStore, StoreError};
 use sqlx::any::AnyArguments;
 use sqlx::{Arguments, AssertSqlSafe};
 
 use crate::SqlStore;
-use crate::codec::timestamp_from_db;
+use crate::codec::{from_json, timestamp_from_db, to_json};
 use crate::store::column;
 use crate::writer::Writer;
 
@@ -52,6 +52,34 @@ impl Writer<'_> {
             .await?;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl PolicyStore for SqlStore {
+    async fn policy(&self) -> Result<Option<KeyPolicy>, StoreError> {
+        let row =
+            self.shared.fetch_optional(sqlx::query("SELECT policy FROM keygate_policy")).await?;
+        match row {
+            Some(row) => Ok(Some(from_json("policy", 1, &column::<String>(&row, "policy")?)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_policy(
+        &self,
+        policy: &KeyPolicy,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        w.execute(sqlx::query("DELETE FROM keygate_policy")).await?;
+        w.execute(
+            sqlx::query("INSERT INTO keygate_policy (id, policy) VALUES (1, $1)")
+                .bind(to_json(policy)?),
+        )
+        .await?;
+        w.audit(audit, []).await?;
+        w.commit().await
     }
 }
 

@@ -1,13 +1,17 @@
 //! [`KeyStore`] on SQL.
 
 use async_trait::async_trait;
-use keygate_core::{Description, Expiry, KeyId, KeyRecord, KeyState, Scope, Timestamp};
-use keygate_store::backend::{change_state, check_quota, rotation, shorten};
+use keygate_core::{
+    Description, Expiry, KeyId, KeyRecord, KeyState, ResourceRef, Scope, Timestamp,
+};
+use keygate_store::backend::{
+    change_state, check_quota, check_resource_quota, revoked_with_resource, rotation, shorten,
+};
 use keygate_store::{
     AuditRecord, ChangeEvent, KeyFilter, KeyStore, Page, PageRequest, Quota, Rotated, Seq,
     StoreError,
 };
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Arguments};
 
 use crate::SqlStore;
@@ -143,6 +147,32 @@ impl KeyStore for SqlStore {
         Ok(Rotated::new(old, replacement.clone()))
     }
 
+    async fn revoke_resource_keys(
+        &self,
+        resource: &ResourceRef,
+        reason: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let rows = w
+            .fetch_all(
+                sqlx::query("SELECT id, record FROM keygate_keys WHERE resource = $1 ORDER BY id")
+                    .bind(resource.as_str()),
+            )
+            .await?;
+        let mut revoked = Vec::new();
+        for row in &rows {
+            let id: String = column(row, "id")?;
+            if let Some(key) = revoked_with_resource(&decode_key(&id, row)?, at, reason) {
+                revoked.push(w.update_key(key, at).await?);
+            }
+        }
+        w.audit(audit, revoked.iter().map(KeyRecord::id)).await?;
+        w.commit().await?;
+        Ok(revoked)
+    }
+
     async fn delete_key(
         &self,
         id: KeyId,
@@ -178,14 +208,17 @@ impl Writer<'_> {
                     .bind(key.owner().as_str()),
             )
             .await?;
-        let mut live = 0;
-        for row in &rows {
-            let id: String = column(row, "id")?;
-            if decode_key(&id, row)?.counts_toward_quota(quota.now) {
-                live += 1;
-            }
+        check_quota(quota, live_among(&rows, quota)?)?;
+        if let (Some(_), Scope::Resource(resource)) = (quota.per_resource, key.scope()) {
+            let rows = self
+                .fetch_all(
+                    sqlx::query("SELECT id, record FROM keygate_keys WHERE resource = $1")
+                        .bind(resource.as_str()),
+                )
+                .await?;
+            check_resource_quota(key, quota, live_among(&rows, quota)?)?;
         }
-        check_quota(quota, live)
+        Ok(())
     }
 
     /// Inserts `key` and records `KeyCreated`.
@@ -206,6 +239,18 @@ impl Writer<'_> {
         .await?;
         self.record(key.created_at(), &ChangeEvent::KeyCreated { key: key.clone() }).await
     }
+}
+
+/// How many of the keys in `rows` count toward a quota at `quota.now`.
+fn live_among(rows: &[AnyRow], quota: Quota) -> Result<usize, StoreError> {
+    let mut live = 0;
+    for row in rows {
+        let id: String = column(row, "id")?;
+        if decode_key(&id, row)?.counts_toward_quota(quota.now) {
+            live += 1;
+        }
+    }
+    Ok(live)
 }
 
 /// Keys after `after` that pass the filter's owner and resource, in id order.

@@ -6,7 +6,7 @@ use crate::error::driver;
 use crate::{Backend, SqlError};
 
 /// The schema version this build creates and reads. A database at a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// One step of the schema, in both dialects. Steps are never edited once released: a change is
 /// a new step.
@@ -35,6 +35,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "sealed",
         sqlite: include_str!("../migrations/sqlite/0003_sealed.sql"),
         postgres: include_str!("../migrations/postgres/0003_sealed.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "policy",
+        sqlite: include_str!("../migrations/sqlite/0004_policy.sql"),
+        postgres: include_str!("../migrations/postgres/0004_policy.sql"),
     },
 ];
 
