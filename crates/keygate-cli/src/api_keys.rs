@@ -34,8 +34,12 @@ pub(crate) async fn run(
             let owner = find(workspace, &principal_id(name)?, kind).await?;
             let mut new = NewKey::new(owner.id.clone(), scope_from(&scope)?)
                 .with_format(format.parse::<KeyFormat>()?);
-            if let Some(lifetime) = expiry {
-                new = new.with_lifetime(lifetime_from("--expiry", &lifetime)?);
+            if let Some(expiry) = expiry {
+                // A date (RFC 3339), or a span or `never`.
+                new = match expiry.parse::<Timestamp>() {
+                    Ok(at) => new.with_expires_at(at),
+                    Err(_) => new.with_lifetime(lifetime_from("--expiry", &expiry)?),
+                };
             }
             if !permissions.is_empty() {
                 new = new.with_permissions(permissions_from(&permissions)?);
@@ -186,6 +190,20 @@ pub(crate) async fn run(
             let record = manager.delete_key(actor, id).await?;
             let revoked = if live { "Revoked and deleted" } else { "Deleted" };
             done(printer, &record, now, &format!("{revoked} key {id}."))
+        }
+        ApiKeyCommand::Due => {
+            let keys = manager.due_keys().await?;
+            if keys.is_empty() && !printer.is_json() {
+                let policy = manager.policy_in_force().await?;
+                return printer.line(match policy.rotation_period {
+                    Some(_) => "No key is due for rotation.",
+                    None => {
+                        "The policy sets no rotation period, so no key is ever due; set one with \
+                         `keygate policy set --rotation-period 90d`."
+                    }
+                });
+            }
+            print_keys(printer, &keys, now, &SigningKeys::load(workspace).await?)
         }
         ApiKeyCommand::Expiring { within } => {
             let keys = manager.expiring_within(span_from("--within", &within)?).await?;
@@ -448,7 +466,7 @@ fn scope_from(scope: &ScopeArgs) -> Result<Scope, Failure> {
     })
 }
 
-fn resource_from(text: &str) -> Result<ResourceRef, Failure> {
+pub(crate) fn resource_from(text: &str) -> Result<ResourceRef, Failure> {
     text.parse().map_err(|e| {
         Failure::error(format!(
             "{text:?} is not a resource (KIND/ID, like kafka-cluster/lkc-abc123): {e}"
@@ -456,12 +474,12 @@ fn resource_from(text: &str) -> Result<ResourceRef, Failure> {
     })
 }
 
-fn lifetime_from(option: &str, text: &str) -> Result<Lifetime, Failure> {
+pub(crate) fn lifetime_from(option: &str, text: &str) -> Result<Lifetime, Failure> {
     text.parse()
         .map_err(|e| Failure::error(format!("{option}: {e} (a span like 30d or 1y, or never)")))
 }
 
-fn span_from(option: &str, text: &str) -> Result<Span, Failure> {
+pub(crate) fn span_from(option: &str, text: &str) -> Result<Span, Failure> {
     text.parse().map_err(|e| Failure::error(format!("{option}: {e} (a span like 24h or 14d)")))
 }
 

@@ -95,6 +95,12 @@ pub(crate) enum Command {
     /// The audit log of every change made through keygate.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The key policy every writer of this store enforces.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Resources that keys are scoped to (clusters, tenants, namespaces).
+    #[command(subcommand)]
+    Resource(ResourceCommand),
     /// Prints a completion script for SHELL, made from these very definitions: `keygate
     /// completions bash > /etc/bash_completion.d/keygate`.
     Completions {
@@ -325,9 +331,9 @@ pub(crate) enum ApiKeyCommand {
         owner: Owner,
         #[command(flatten)]
         scope: ScopeArgs,
-        /// How long it lives (30d, 90d, 1y), or `never` if the policy allows it. Defaults to
-        /// the longest the policy allows.
-        #[arg(long, value_name = "SPAN|never")]
+        /// How long it lives (30d, 90d, 1y), `never` if the policy allows it, or when it
+        /// expires (2027-03-01T00:00:00Z). Defaults to the longest the policy allows.
+        #[arg(long, value_name = "SPAN|never|DATE")]
         expiry: Option<String>,
         /// opaque (a `kgk_...` key checked against a stored digest) or jwt (a signed token).
         #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt"])]
@@ -406,6 +412,9 @@ pub(crate) enum ApiKeyCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Lists keys due for rotation under the policy's rotation period, the longest overdue
+    /// first.
+    Due,
     /// Lists usable keys that expire within a window, soonest first.
     Expiring {
         /// The window.
@@ -469,6 +478,49 @@ pub(crate) enum SigningKeyCommand {
     },
     /// Prints the public signing keys as a JWKS.
     Jwks,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Shows the policy in force: the store's, or the built-in default until one is set.
+    Show,
+    /// Changes the policy for every writer of the store; what is not given stays as it is.
+    /// Audited. Keys issued before keep their lifetimes.
+    Set {
+        /// The longest lifetime of a new key, or `never` to allow keys that never expire.
+        #[arg(long, value_name = "SPAN|never")]
+        max_lifetime: Option<String>,
+        /// The shortest lifetime of a new key.
+        #[arg(long, value_name = "SPAN")]
+        min_lifetime: Option<String>,
+        /// Whether users (not only service accounts) may own keys.
+        #[arg(long, value_parser = ["allow", "deny"])]
+        user_keys: Option<String>,
+        /// The most live keys one principal may hold.
+        #[arg(long, value_name = "N")]
+        max_keys_per_principal: Option<u32>,
+        /// The most live keys scoped to one resource, or `none`.
+        #[arg(long, value_name = "N|none")]
+        max_keys_per_resource: Option<String>,
+        /// How long a rotated key keeps working, by default.
+        #[arg(long, value_name = "SPAN")]
+        rotation_overlap: Option<String>,
+        /// How old a key may get before it is due for rotation (`api-key due`), or `none`.
+        #[arg(long, value_name = "SPAN|none")]
+        rotation_period: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ResourceCommand {
+    /// Deletes a resource as far as keys go: revokes every key scoped to it, in one step.
+    Delete {
+        /// The resource, as KIND/ID.
+        resource: String,
+        /// Confirm: the keys cannot be brought back.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ mod cli;
 mod error;
 mod keys;
 mod output;
+mod policy;
 mod principals;
 mod signing_keys;
 mod store;
@@ -88,10 +89,15 @@ fn reads_only(command: &Command) -> bool {
         Command::ServiceAccount(P::List)
             | Command::User(P::List)
             | Command::ApiKey(
-                A::List { .. } | A::Describe { .. } | A::Expiring { .. } | A::Verify { .. }
+                A::List { .. }
+                    | A::Describe { .. }
+                    | A::Due
+                    | A::Expiring { .. }
+                    | A::Verify { .. }
             )
             | Command::SigningKey(S::List | S::Jwks)
             | Command::Audit(_)
+            | Command::Policy(crate::cli::PolicyCommand::Show)
     )
 }
 
@@ -160,6 +166,8 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         Command::ApiKey(command) => api_keys::run(command, &workspace, printer).await,
         Command::SigningKey(command) => signing_keys::run(command, &workspace, printer).await,
         Command::Audit(command) => audit::run(command, &workspace, printer).await,
+        Command::Policy(command) => policy::run(command, &workspace, printer).await,
+        Command::Resource(command) => policy::resource(command, &workspace, printer).await,
         Command::Token(TokenCommand::Revoke { input, reason }) => {
             token::revoke(&input, reason, &workspace, printer).await
         }

@@ -9,6 +9,7 @@ mod cli {
     mod custody;
     mod habits;
     mod help;
+    mod policy;
     mod postgres;
     mod principals;
     mod signing_keys;

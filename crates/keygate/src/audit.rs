@@ -11,8 +11,8 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyFormat, KeyId, Permissions, PrincipalId, PrincipalKind, Scope,
-    SigningAlgorithm, SigningKeyId, Timestamp,
+    Description, Expiry, KeyFormat, KeyId, KeyPolicy, Permissions, PrincipalId, PrincipalKind,
+    ResourceRef, Scope, SigningAlgorithm, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 use serde::{Deserialize, Serialize};
@@ -95,7 +95,8 @@ impl AuditEvent {
             | AuditAction::KeyRevoked { id, .. }
             | AuditAction::KeyDeleted { id } => vec![*id],
             AuditAction::KeyRotated { old, new, .. } => vec![*old, *new],
-            AuditAction::PrincipalDeleted { keys, .. } => keys.clone(),
+            AuditAction::PrincipalDeleted { keys, .. }
+            | AuditAction::ResourceDeleted { keys, .. } => keys.clone(),
             _ => Vec::new(),
         }
     }
@@ -162,6 +163,15 @@ pub enum AuditAction {
     },
     SigningKeyRetired {
         kid: SigningKeyId,
+    },
+    /// The store's policy replaced.
+    PolicyChanged {
+        policy: KeyPolicy,
+    },
+    /// A resource deleted: `keys`, scoped to it, revoked.
+    ResourceDeleted {
+        resource: ResourceRef,
+        keys: Vec<KeyId>,
     },
 }
 

@@ -12,5 +12,6 @@ mod api {
     mod faults;
     mod flow;
     mod model;
+    mod policy;
     mod support;
 }

@@ -71,8 +71,7 @@ pub async fn resource_keys_revoked_together<S: Store + ?Sized>(store: Arc<S>) {
     let reason: Description = "cluster deleted".parse().unwrap();
     let record = AuditRecord::new(at(2), r#"{"action":"resource_deleted"}"#.to_owned());
     let resource = "kafka-cluster/lkc-1".parse().unwrap();
-    let done =
-        store.revoke_resource_keys(&resource, &reason, at(2), Some(&record)).await.unwrap();
+    let done = store.revoke_resource_keys(&resource, &reason, at(2), Some(&record)).await.unwrap();
     let ids: Vec<_> = done.iter().map(|key| key.id()).collect();
     assert_eq!(ids, [key_id(1), key_id(2)]);
     for id in [key_id(1), key_id(2)] {

@@ -3,8 +3,8 @@
 
 use keygate_core::rotation::{due_for_rotation, expiring_within, plan_rotation};
 use keygate_core::{
-    Clock, Description, KeyFormat, KeyId, KeyRecord, KeyStatus, KeyTemplate, Span, Timestamp,
-    Transition,
+    Clock, Description, Expiry, KeyFormat, KeyId, KeyPolicy, KeyRecord, KeyStatus, KeyTemplate,
+    ResourceRef, Span, Timestamp, Transition,
 };
 use keygate_revocation::Revocation;
 use keygate_store::{KeyFilter, Page, PageRequest, Quota, Seq, StoreError};
@@ -14,6 +14,11 @@ use crate::ManagerError;
 use crate::audit::{Actor, AuditAction};
 
 use super::{IssuedKey, IssuedSecret, KeyManager, NewKey, Revoked, Rotation};
+
+/// The quotas `policy` sets for an insert at `now`.
+fn quota(policy: &KeyPolicy, now: Timestamp) -> Quota {
+    Quota::new(policy.max_keys_per_principal, now).with_per_resource(policy.max_keys_per_resource)
+}
 
 /// How many times an operation that reads, then writes conditionally, tries before giving up
 /// on a key that keeps changing.
@@ -29,15 +34,17 @@ impl KeyManager {
             return Err(ManagerError::UnknownPermission { name: name.clone(), known });
         }
         let now = self.clock.now();
+        let policy = self.policy_in_force().await?;
         let owner = self.store.principal(&new.owner).await?;
-        let expires = match new.lifetime {
-            Some(lifetime) => lifetime.expiry_from(now)?,
-            None => self.policy.expiry.longest(now),
+        let expires = match (new.expires_at, new.lifetime) {
+            (Some(at), _) => Expiry::At(at),
+            (None, Some(lifetime)) => lifetime.expiry_from(now)?,
+            (None, None) => policy.expiry.longest(now),
         };
         let template = KeyTemplate::new(new.owner, new.scope, new.format, expires)
             .with_permissions(new.permissions)
             .with_description(new.description);
-        self.policy.check_new_key(&owner, &template, now)?;
+        policy.check_new_key(&owner, &template, now)?;
         let minter = match template.format {
             KeyFormat::Jwt => Some(self.minter().await?),
             _ => None,
@@ -54,8 +61,7 @@ impl KeyManager {
                 expires: record.expires(),
             };
             let audited = self.audited(now, actor, action, None)?;
-            let quota = Quota::new(self.policy.max_keys_per_principal, now);
-            match self.store.insert_key(record, quota, Some(&audited.record)).await {
+            match self.store.insert_key(record, quota(&policy, now), Some(&audited.record)).await {
                 Ok(_) => {
                     self.committed(audited).await;
                     return Ok(issued);
@@ -172,15 +178,16 @@ impl KeyManager {
         overlap: Option<Span>,
     ) -> Result<Rotation, ManagerError> {
         let now = self.clock.now();
+        let policy = self.policy_in_force().await?;
         let old = self.store.key(id).await?;
         let owner = self.store.principal(old.owner()).await?;
         let plan = plan_rotation(
             &old,
             now,
-            overlap.unwrap_or(self.policy.default_rotation_overlap),
-            &self.policy.expiry,
+            overlap.unwrap_or(policy.default_rotation_overlap),
+            &policy.expiry,
         )?;
-        self.policy.check_new_key(&owner, &plan.replacement, now)?;
+        policy.check_new_key(&owner, &plan.replacement, now)?;
         let minter = match plan.replacement.format {
             KeyFormat::Jwt => Some(self.minter().await?),
             _ => None,
@@ -193,7 +200,7 @@ impl KeyManager {
             old_expires: plan.old_expires,
         };
         let audited = self.audited(now, actor, action, None)?;
-        let quota = Quota::new(self.policy.max_keys_per_principal, now);
+        let quota = quota(&policy, now);
         let rotated = self
             .store
             .rotate_key(&new.record, plan.old_expires, quota, Some(&audited.record))
@@ -208,6 +215,37 @@ impl KeyManager {
         let now = self.clock.now();
         let all = self.all_keys(&KeyFilter::all()).await?;
         Ok(due_for_rotation(&all, now, max_age).into_iter().cloned().collect())
+    }
+
+    /// Usable keys due for rotation under the policy in force (older than its rotation period,
+    /// and not replaced yet), the longest overdue first; none when the policy sets no period.
+    pub async fn due_keys(&self) -> Result<Vec<KeyRecord>, ManagerError> {
+        let Some(period) = self.policy_in_force().await?.rotation_period else {
+            return Ok(Vec::new());
+        };
+        let mut due = self.due_for_rotation(period).await?;
+        due.sort_by_key(|key| (key.created_at(), key.id()));
+        Ok(due)
+    }
+
+    /// Revokes, in one step, every key scoped to `resource`: the resource is gone, and keys for
+    /// it must not outlive it. Returns the keys revoked.
+    pub async fn delete_resource(
+        &self,
+        actor: &Actor,
+        resource: &ResourceRef,
+    ) -> Result<Vec<KeyRecord>, ManagerError> {
+        let now = self.clock.now();
+        let scoped = self.all_keys(&KeyFilter::all().with_resource(resource.clone())).await?;
+        let keys: Vec<KeyId> =
+            scoped.iter().filter(|key| !key.state().is_revoked()).map(KeyRecord::id).collect();
+        let action = AuditAction::ResourceDeleted { resource: resource.clone(), keys };
+        let audited = self.audited(now, actor, action, None)?;
+        let reason: Description = "its resource was deleted".parse()?;
+        let revoked =
+            self.store.revoke_resource_keys(resource, &reason, now, Some(&audited.record)).await?;
+        self.committed(audited).await;
+        Ok(revoked)
     }
 
     /// Usable keys that expire within `window`, soonest first: the ones to warn about.

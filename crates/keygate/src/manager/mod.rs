@@ -63,7 +63,8 @@ impl KeyManager {
         }
     }
 
-    /// Sets the policy.
+    /// Sets the policy this manager applies while the store holds none (see
+    /// [`set_policy`](KeyManager::set_policy)).
     pub fn with_policy(mut self, policy: KeyPolicy) -> KeyManager {
         self.policy = policy;
         self
@@ -112,9 +113,26 @@ impl KeyManager {
         &self.store
     }
 
-    /// The policy.
+    /// The policy this manager applies while the store holds none.
     pub fn policy(&self) -> &KeyPolicy {
         &self.policy
+    }
+
+    /// The policy in force: the store's, which every writer over the store enforces, else this
+    /// manager's own.
+    pub async fn policy_in_force(&self) -> Result<KeyPolicy, ManagerError> {
+        Ok(self.store.policy().await?.unwrap_or_else(|| self.policy.clone()))
+    }
+
+    /// Makes `policy` the store's, for every writer. Audited; existing keys are untouched (a
+    /// key issued under a laxer policy lives out its lifetime).
+    pub async fn set_policy(&self, actor: &Actor, policy: KeyPolicy) -> Result<(), ManagerError> {
+        let now = self.clock.now();
+        let action = AuditAction::PolicyChanged { policy: policy.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        self.store.set_policy(&policy, Some(&audited.record)).await?;
+        self.committed(audited).await;
+        Ok(())
     }
 
     /// The event of a change about to be made, and the record the store is to append with it,

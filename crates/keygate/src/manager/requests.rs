@@ -4,7 +4,7 @@ use std::fmt;
 
 use keygate_core::{
     Description, DisplayName, KeyFormat, KeyRecord, Lifetime, Permissions, PrincipalId,
-    PrincipalKind, Scope,
+    PrincipalKind, Scope, Timestamp,
 };
 use zeroize::Zeroizing;
 
@@ -66,6 +66,8 @@ pub struct NewKey {
     pub scope: Scope,
     /// How long it lives; `None` for the longest the policy allows.
     pub lifetime: Option<Lifetime>,
+    /// When it expires, a date rather than a lifetime; it takes precedence over `lifetime`.
+    pub expires_at: Option<Timestamp>,
     /// What it may do.
     pub permissions: Permissions,
     /// How its secret is presented.
@@ -81,6 +83,7 @@ impl NewKey {
             owner,
             scope,
             lifetime: None,
+            expires_at: None,
             permissions: Permissions::Unrestricted,
             format: KeyFormat::Opaque,
             description: Description::empty(),
@@ -90,6 +93,12 @@ impl NewKey {
     /// Sets the lifetime.
     pub fn with_lifetime(mut self, lifetime: Lifetime) -> NewKey {
         self.lifetime = Some(lifetime);
+        self
+    }
+
+    /// Sets the instant it expires, within the policy's bounds as a lifetime would be.
+    pub fn with_expires_at(mut self, at: Timestamp) -> NewKey {
+        self.expires_at = Some(at);
         self
     }
 
