@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use keygate_core::{KeyId, KeyPolicy};
-use keygate_store::{AuditEntry, AuditLog, AuditQuery, AuditRecord, PolicyStore, StoreError};
+use keygate_store::{
+    AuditEntry, AuditLog, AuditQuery, AuditRecord, KeyUse, PolicyStore, StoreError, UsageStore,
+};
 use sqlx::any::AnyArguments;
 use sqlx::{Arguments, AssertSqlSafe};
 
 use crate::SqlStore;
 use crate::codec::{from_json, timestamp_from_db, to_json};
+use crate::error::driver;
 use crate::store::column;
 use crate::writer::Writer;
 
@@ -80,6 +83,53 @@ impl PolicyStore for SqlStore {
         .await?;
         w.audit(audit, []).await?;
         w.commit().await
+    }
+}
+
+#[async_trait]
+impl UsageStore for SqlStore {
+    async fn record_key_uses(&self, uses: &[KeyUse]) -> Result<(), StoreError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        // Not a change: no feed lock, only a transaction of upserts that move forward.
+        let backend = self.shared.backend;
+        let mut tx = self.shared.pool.begin().await.map_err(|e| driver(backend, e))?;
+        for used in uses {
+            sqlx::query(
+                "INSERT INTO keygate_key_uses (key_id, at, resource) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key_id) DO UPDATE SET at = excluded.at, resource = excluded.resource \
+                 WHERE excluded.at > keygate_key_uses.at",
+            )
+            .bind(used.key.to_string())
+            .bind(used.at.unix())
+            .bind(used.resource.as_ref().map(|r| r.as_str().to_owned()))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| driver(backend, e))?;
+        }
+        tx.commit().await.map_err(|e| driver(backend, e).into())
+    }
+
+    async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError> {
+        let rows = self
+            .shared
+            .fetch_all(sqlx::query(
+                "SELECT key_id, at, resource FROM keygate_key_uses ORDER BY key_id",
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let key =
+                    stored(&column::<String>(row, "key_id")?, "a key use names an invalid key")?;
+                let at = timestamp_from_db("key use", column(row, "at")?)?;
+                let resource: Option<String> = column(row, "resource")?;
+                let resource = resource
+                    .map(|text| stored(&text, "a key use names an invalid resource"))
+                    .transpose()?;
+                Ok(KeyUse::new(key, at, resource))
+            })
+            .collect()
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::driver;
 use crate::{Backend, SqlError};
 
 /// The schema version this build creates and reads. A database at a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One step of the schema, in both dialects. Steps are never edited once released: a change is
 /// a new step.
@@ -41,6 +41,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "policy",
         sqlite: include_str!("../migrations/sqlite/0004_policy.sql"),
         postgres: include_str!("../migrations/postgres/0004_policy.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "key_uses",
+        sqlite: include_str!("../migrations/sqlite/0005_key_uses.sql"),
+        postgres: include_str!("../migrations/postgres/0005_key_uses.sql"),
     },
 ];
 

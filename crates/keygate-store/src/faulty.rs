@@ -12,8 +12,8 @@ use keygate_revocation::Revocation;
 
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, DeletedPrincipal, KeyFilter,
-    KeyStore, Page, PageRequest, PolicyStore, PrincipalStore, Quota, RevocationStore, Rotated,
-    Sealed, Seq, SigningKeyRecord, SigningKeyStore, StoreError, StoreSnapshot,
+    KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore, Quota, RevocationStore,
+    Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
 };
 
 /// Every store operation, by name.
@@ -43,6 +43,8 @@ pub enum Operation {
     RemoveSigningKey,
     Policy,
     SetPolicy,
+    RecordKeyUses,
+    KeyUses,
     AuditLog,
     Head,
     ChangesSince,
@@ -379,6 +381,16 @@ impl<S: PolicyStore> PolicyStore for FaultyStore<S> {
         audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
         self.around(Operation::SetPolicy, self.inner.set_policy(policy, audit)).await
+    }
+}
+
+#[async_trait]
+impl<S: UsageStore> UsageStore for FaultyStore<S> {
+    async fn record_key_uses(&self, uses: &[KeyUse]) -> Result<(), StoreError> {
+        self.around(Operation::RecordKeyUses, self.inner.record_key_uses(uses)).await
+    }
+    async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError> {
+        self.around(Operation::KeyUses, self.inner.key_uses()).await
     }
 }
 

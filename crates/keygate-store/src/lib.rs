@@ -81,11 +81,11 @@ pub use change::{Change, ChangeEvent, Seq, StoreSnapshot};
 pub use error::StoreError;
 pub use faulty::{FaultyStore, Operation, When};
 pub use memory::InMemoryStore;
-pub use query::{DeletedPrincipal, KeyFilter, Page, PageRequest, Quota, Rotated};
+pub use query::{DeletedPrincipal, KeyFilter, KeyUse, Page, PageRequest, Quota, Rotated};
 pub use signing::{Sealed, SecretBytes, SigningKeyRecord, SigningKeyStatus, VerificationMaterial};
 pub use traits::{
     AuditLog, ChangeFeed, KeyStore, PolicyStore, PrincipalStore, RevocationStore, SigningKeyStore,
-    Store,
+    Store, UsageStore,
 };
 
 #[doc(hidden)]

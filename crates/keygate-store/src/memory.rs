@@ -17,9 +17,9 @@ use crate::backend::{
 };
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeEvent, ChangeFeed,
-    DeletedPrincipal, KeyFilter, KeyStore, Page, PageRequest, PolicyStore, PrincipalStore, Quota,
-    RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStatus, SigningKeyStore,
-    StoreError, StoreSnapshot,
+    DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore,
+    Quota, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStatus,
+    SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
 };
 
 /// A store in memory: every trait, always compiled, the embedded default for libraries and
@@ -43,6 +43,7 @@ struct Inner {
     changes: VecDeque<Change>,
     audit: Vec<AuditEntry>,
     policy: Option<KeyPolicy>,
+    uses: BTreeMap<KeyId, KeyUse>,
     head: Seq,
     compacted_through: Seq,
 }
@@ -474,6 +475,24 @@ impl PolicyStore for InMemoryStore {
         inner.policy = Some(policy.clone());
         inner.audit(audit, []);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl UsageStore for InMemoryStore {
+    async fn record_key_uses(&self, uses: &[KeyUse]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for used in uses {
+            let entry = inner.uses.entry(used.key).or_insert_with(|| used.clone());
+            if used.at > entry.at {
+                *entry = used.clone();
+            }
+        }
+        Ok(())
+    }
+
+    async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError> {
+        Ok(self.lock().uses.values().cloned().collect())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Listing: pages, key filters, and the quota an insert is checked against.
 
-use keygate_core::{KeyRecord, KeyStatus, PrincipalId, ResourceRef, Scope, Timestamp};
+use keygate_core::{KeyId, KeyRecord, KeyStatus, PrincipalId, ResourceRef, Scope, Timestamp};
 
 /// Which page of a listing to return: the items after `after`, at most `limit` of them.
 ///
@@ -161,5 +161,24 @@ impl Rotated {
     /// A rotation's outcome.
     pub fn new(old: KeyRecord, new: KeyRecord) -> Rotated {
         Rotated { old, new }
+    }
+}
+
+/// The latest authentication of a key that a server reported: when, and on which resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyUse {
+    /// The key.
+    pub key: KeyId,
+    /// When it was last authenticated.
+    pub at: Timestamp,
+    /// The resource it was presented to, if the server said.
+    pub resource: Option<ResourceRef>,
+}
+
+impl KeyUse {
+    /// A use of `key` at `at`, on `resource`.
+    pub fn new(key: KeyId, at: Timestamp, resource: Option<ResourceRef>) -> KeyUse {
+        KeyUse { key, at, resource }
     }
 }

@@ -11,8 +11,8 @@ use keygate_core::{
 use keygate_revocation::Revocation;
 
 use crate::{
-    AuditEntry, AuditQuery, AuditRecord, Change, DeletedPrincipal, KeyFilter, Page, PageRequest,
-    Quota, Rotated, Sealed, Seq, SigningKeyRecord, StoreError, StoreSnapshot,
+    AuditEntry, AuditQuery, AuditRecord, Change, DeletedPrincipal, KeyFilter, KeyUse, Page,
+    PageRequest, Quota, Rotated, Sealed, Seq, SigningKeyRecord, StoreError, StoreSnapshot,
 };
 
 /// Principals: the owners of keys.
@@ -225,6 +225,19 @@ pub trait PolicyStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// When each key was last used, as servers report it: bookkeeping for operators ("is anything
+/// still using this key?"), not a change. It never enters the feed or the audit log, and
+/// reporting a use never fails a check.
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Records `uses`, in one step: a key's last use moves forward only (a use older than the
+    /// one recorded changes nothing).
+    async fn record_key_uses(&self, uses: &[KeyUse]) -> Result<(), StoreError>;
+
+    /// The last use of every key that has one, in key order.
+    async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError>;
+}
+
 /// The audit log, appended to by the mutations of the traits above.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -259,6 +272,7 @@ pub trait Store:
     + RevocationStore
     + SigningKeyStore
     + PolicyStore
+    + UsageStore
     + AuditLog
     + ChangeFeed
     + Debug
@@ -271,6 +285,7 @@ impl<
         + RevocationStore
         + SigningKeyStore
         + PolicyStore
+        + UsageStore
         + AuditLog
         + ChangeFeed
         + Debug
@@ -366,6 +381,16 @@ macro_rules! forward {
             }
             async fn set_policy(&self, policy: &KeyPolicy, audit: Option<&AuditRecord>) -> Result<(), StoreError> {
                 (**self).set_policy(policy, audit).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: UsageStore + ?Sized> UsageStore for $pointer<T> {
+            async fn record_key_uses(&self, uses: &[KeyUse]) -> Result<(), StoreError> {
+                (**self).record_key_uses(uses).await
+            }
+            async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError> {
+                (**self).key_uses().await
             }
         }
 

@@ -284,6 +284,18 @@ impl Authenticator {
         self.shared.state.load_full()
     }
 
+    /// The keys authenticated here after `since`, each with its latest use: what a server
+    /// writes back to the store's record of last use (see `keygate-tokio`). A scan of the keys
+    /// held, off the hot path.
+    pub fn key_uses_since(&self, since: Timestamp) -> Vec<(KeyId, Timestamp)> {
+        let state = self.shared.state.load();
+        state
+            .keys
+            .iter()
+            .filter_map(|(id, key)| key.last_used.get().filter(|at| *at > since).map(|at| (*id, at)))
+            .collect()
+    }
+
     pub(crate) fn publish(&self, state: AuthState) {
         self.shared.state.store(Arc::new(state));
     }
@@ -442,6 +454,7 @@ impl Authenticator {
         {
             return Err(AuthError::PermissionDenied { permission: permission.clone() });
         }
+        key.last_used.note(now);
         Ok(Identity {
             source: Source::Key(Arc::clone(key)),
             credential: CredentialId::ApiKey(id),

@@ -4,11 +4,12 @@
 //! A broker holds every key of its cluster, so this is the memory that grows with the fleet. A
 //! [`KeyRecord`] carries its description, its rotation chain, its state's reason and its own
 //! copies of the owner's and the scope's text: about 330 bytes a key once indexed. An
-//! [`IndexedKey`] is 80 bytes behind one pointer (its id is the map's key), and the text lives once per distinct
+//! [`IndexedKey`] is 88 bytes behind one pointer (its id is the map's key), and the text lives once per distinct
 //! [`Grant`], of which a fleet has about as many as it has service accounts.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use keygate_core::{
     Expiry, KeyFormat, KeyRecord, KeyState, Permissions, PrincipalId, Scope, SecretDigest,
@@ -25,7 +26,7 @@ pub(crate) struct Grant {
 
 /// A key as the authenticator checks it. Its id is the index's key, and the caller's to pass
 /// along.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct IndexedKey {
     pub(crate) format: KeyFormat,
     pub(crate) standing: Standing,
@@ -35,6 +36,50 @@ pub(crate) struct IndexedKey {
     pub(crate) not_before: Timestamp,
     pub(crate) expires: Expiry,
     pub(crate) grant: Arc<Grant>,
+    /// When this process last authenticated the key.
+    pub(crate) last_used: LastUse,
+}
+
+/// Two entries are equal when they check alike: when each was last used is not part of it.
+impl PartialEq for IndexedKey {
+    fn eq(&self, other: &IndexedKey) -> bool {
+        (self.format, self.standing, &self.digest, self.created_at, self.not_before)
+            == (other.format, other.standing, &other.digest, other.created_at, other.not_before)
+            && self.expires == other.expires
+            && self.grant == other.grant
+    }
+}
+
+impl Eq for IndexedKey {}
+
+/// When a key was last authenticated here, in Unix seconds (0: not since this process started).
+/// Noting a use is a load and, at most once a second per key, a store: no lock, no allocation,
+/// and no write to a cache line that many threads share when nothing changed.
+#[derive(Debug, Default)]
+pub(crate) struct LastUse(AtomicI64);
+
+impl LastUse {
+    /// Notes a use at `now`.
+    #[inline]
+    pub(crate) fn note(&self, now: Timestamp) {
+        let now = now.unix();
+        if self.0.load(Ordering::Relaxed) < now {
+            self.0.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// The last use noted, if any.
+    pub(crate) fn get(&self) -> Option<Timestamp> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            unix => Timestamp::from_unix(unix).ok(),
+        }
+    }
+
+    /// Carries the last use of the entry a key's new entry replaces.
+    pub(crate) fn carry(&self, from: &LastUse) {
+        self.0.store(from.0.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
 }
 
 /// The part of a key's state that decides a check; the when and why stay in the store.
@@ -94,6 +139,7 @@ impl Grants {
             not_before: record.not_before(),
             expires: record.expires(),
             grant,
+            last_used: LastUse::default(),
         })
     }
 

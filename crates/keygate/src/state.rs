@@ -146,6 +146,9 @@ impl AuthState {
                     }
                     report.changed_keys.push(key.id());
                     let indexed = lock(&next.grants).index(key);
+                    if let Some(old) = next.keys.get(&key.id()) {
+                        indexed.last_used.carry(&old.last_used);
+                    }
                     next.keys.insert(key.id(), indexed);
                 }
                 ChangeEvent::KeyDeleted { key } => {

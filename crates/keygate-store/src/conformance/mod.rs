@@ -101,7 +101,8 @@ macro_rules! conformance_tests {
             feed_tailing_reader_under_concurrent_writers, feed_snapshot_is_consistent, feed_compaction,
             revocations, signing_keys, audit_every_mutation_appends_its_record,
             audit_failed_mutations_append_nothing, audit_under_concurrent_writers,
-            policy_set_and_read, key_quota_per_resource, resource_keys_revoked_together
+            policy_set_and_read, key_quota_per_resource, resource_keys_revoked_together,
+            key_uses_move_forward
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {$(

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::{Description, Expiry, KeyPolicy, KeyState, Span};
 
-use crate::{AuditQuery, AuditRecord, ChangeEvent, Quota, Store, StoreError};
+use crate::{AuditQuery, AuditRecord, ChangeEvent, KeyUse, Quota, Store, StoreError};
 
 use super::fixtures::*;
 
@@ -91,4 +91,34 @@ pub async fn resource_keys_revoked_together<S: Store + ?Sized>(store: Arc<S>) {
         .unwrap();
     assert!(none.is_empty());
     assert_eq!(store.key(key_id(4)).await.unwrap().expires(), Expiry::At(at(3600)));
+}
+
+/// Last uses are recorded in a batch, move forward only, and touch neither the feed nor the
+/// audit log.
+pub async fn key_uses_move_forward<S: Store + ?Sized>(store: Arc<S>) {
+    assert!(store.key_uses().await.unwrap().is_empty());
+    let head = store.head().await.unwrap();
+    let here = Some("kafka-cluster/lkc-1".parse().unwrap());
+    let there = Some("kafka-cluster/lkc-2".parse().unwrap());
+    store
+        .record_key_uses(&[
+            KeyUse::new(key_id(2), at(10), here.clone()),
+            KeyUse::new(key_id(1), at(20), here.clone()),
+        ])
+        .await
+        .unwrap();
+    store
+        .record_key_uses(&[
+            KeyUse::new(key_id(1), at(15), there.clone()),
+            KeyUse::new(key_id(2), at(30), there.clone()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.key_uses().await.unwrap(),
+        [KeyUse::new(key_id(1), at(20), here), KeyUse::new(key_id(2), at(30), there)]
+    );
+    assert_eq!(store.head().await.unwrap(), head);
+    assert!(store.audit_log(&AuditQuery::default()).await.unwrap().is_empty());
+    store.record_key_uses(&[]).await.unwrap();
 }
