@@ -1,12 +1,13 @@
 //! `keygate api-key`: the lifecycle of API keys, and verifying one as a broker would.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use keygate::core::{
     Clock, Description, KeyFormat, KeyId, KeyRecord, KeyStatus, Lifetime, Permission,
     PrincipalKind, ResourceRef, Scope, Span, SystemClock, Timestamp,
 };
-use keygate::store::{KeyFilter, PageRequest, StoreError};
+use keygate::store::{KeyFilter, KeyUse, PageRequest, StoreError, UsageStore};
 use keygate::{
     AuthConfig, AuthContext, Authenticator, Credential, CredentialId, Identity, IssuedKey,
     ManagerError, NewKey, Replica, Revoked,
@@ -50,7 +51,7 @@ pub(crate) async fn run(
             let issued = manager.create_key(actor, new).await?;
             print_issued(printer, &issued, kind, now, None)
         }
-        ApiKeyCommand::List { service_account, user, resource, state } => {
+        ApiKeyCommand::List { service_account, user, resource, state, unused_since } => {
             let mut filter = KeyFilter::all();
             match (service_account, user) {
                 (Some(_), Some(_)) => {
@@ -74,16 +75,24 @@ pub(crate) async fn run(
             if let Some(state) = state {
                 filter = filter.with_status(state.parse::<KeyStatus>()?, now);
             }
-            let keys = all_keys(workspace, &filter).await?;
-            print_keys(printer, &keys, now, &SigningKeys::load(workspace).await?)
+            let mut keys = all_keys(workspace, &filter).await?;
+            let listing = Listing::load(workspace).await?;
+            if let Some(span) = unused_since {
+                // Keys old enough to have been used in the window, and not used in it.
+                let cutoff = now.saturating_sub(span_from("--unused-since", &span)?);
+                keys.retain(|key| {
+                    key.created_at() <= cutoff
+                        && listing.last_use(key).is_none_or(|used| used.at < cutoff)
+                });
+            }
+            print_keys(printer, &keys, now, &listing)
         }
         ApiKeyCommand::Describe { key } => {
             let record = key_named(workspace, &key).await?;
-            let status = SigningKeys::load(workspace).await?.status(&record, now);
+            let listing = Listing::load(workspace).await?;
+            let status = listing.status(&record, now);
             if printer.is_json() {
-                let mut value = key_json(&record, now);
-                value["status"] = json!(status);
-                return printer.json(&value);
+                return printer.json(&listing.json(&record, now));
             }
             let mut fields = vec![
                 ("key id", record.id().to_string()),
@@ -93,6 +102,7 @@ pub(crate) async fn run(
                 ("format", record.format().to_string()),
                 ("status", status),
                 ("created", record.created_at().to_string()),
+                ("last used", listing.last_use_text(&record)),
                 ("valid from", record.not_before().to_string()),
                 ("expires", expiry(record.expires())),
                 ("description", record.description().to_string()),
@@ -203,11 +213,11 @@ pub(crate) async fn run(
                     }
                 });
             }
-            print_keys(printer, &keys, now, &SigningKeys::load(workspace).await?)
+            print_keys(printer, &keys, now, &Listing::load(workspace).await?)
         }
         ApiKeyCommand::Expiring { within } => {
             let keys = manager.expiring_within(span_from("--within", &within)?).await?;
-            print_keys(printer, &keys, now, &SigningKeys::load(workspace).await?)
+            print_keys(printer, &keys, now, &Listing::load(workspace).await?)
         }
         ApiKeyCommand::Verify { resource, permission, key_id, secret, key, token, stdin } => {
             let resource = resource_from(&resource)?;
@@ -345,18 +355,10 @@ fn print_keys(
     printer: Printer,
     keys: &[KeyRecord],
     now: Timestamp,
-    signing: &SigningKeys,
+    listing: &Listing,
 ) -> Result<(), Failure> {
-    let replaced_by: std::collections::HashMap<KeyId, KeyId> =
-        keys.iter().filter_map(|key| key.replaces().map(|old| (old, key.id()))).collect();
-    let replacement = |key: &KeyRecord| replaced_by.get(&key.id()).map(ToString::to_string);
     if printer.is_json() {
-        let values = keys.iter().map(|key| {
-            let mut value = key_json(key, now);
-            value["status"] = json!(signing.status(key, now));
-            value["replaced_by"] = json!(replacement(key));
-            value
-        });
+        let values = keys.iter().map(|key| listing.json(key, now));
         return printer.json(&Value::Array(values.collect()));
     }
     let rows: Vec<Vec<String>> = keys
@@ -368,10 +370,13 @@ fn print_keys(
                 key.scope().to_string(),
                 key.permissions().to_string(),
                 key.format().to_string(),
-                signing.status(key, now),
+                listing.status(key, now),
                 key.created_at().to_string(),
+                listing
+                    .last_use(key)
+                    .map_or_else(|| "never".to_owned(), |used| used.at.to_string()),
                 expiry(key.expires()),
-                replacement(key).unwrap_or_default(),
+                listing.replaced_by(key).map(|id| id.to_string()).unwrap_or_default(),
                 key.description().to_string(),
             ]
         })
@@ -384,6 +389,7 @@ fn print_keys(
         "FORMAT",
         "STATUS",
         "CREATED",
+        "LAST USED",
         "EXPIRES",
         "REPLACED BY",
         "DESCRIPTION",
@@ -391,24 +397,67 @@ fn print_keys(
     printer.table(&headers, &rows)
 }
 
-/// The signing keys that exist, to tell a JWT key whose signing key was retired (it can no
-/// longer be verified) from one that works.
-struct SigningKeys(Vec<keygate::core::SigningKeyId>);
+/// What a listing shows beside each key: whether its signing key still exists (a JWT key whose
+/// signing key was retired can no longer be verified), the key that replaced it, and its last
+/// use.
+struct Listing {
+    signing_keys: Vec<keygate::core::SigningKeyId>,
+    replaced_by: HashMap<KeyId, KeyId>,
+    uses: HashMap<KeyId, KeyUse>,
+}
 
-impl SigningKeys {
-    async fn load(workspace: &Workspace) -> Result<SigningKeys, Failure> {
-        let keys = workspace.manager.signing_keys().await?;
-        Ok(SigningKeys(keys.into_iter().map(|key| key.kid).collect()))
+impl Listing {
+    async fn load(workspace: &Workspace) -> Result<Listing, Failure> {
+        let signing_keys = workspace.manager.signing_keys().await?;
+        let all = all_keys(workspace, &KeyFilter::all()).await?;
+        let uses = workspace.store.key_uses().await?;
+        Ok(Listing {
+            signing_keys: signing_keys.into_iter().map(|key| key.kid).collect(),
+            replaced_by: all
+                .iter()
+                .filter_map(|key| key.replaces().map(|old| (old, key.id())))
+                .collect(),
+            uses: uses.into_iter().map(|used| (used.key, used)).collect(),
+        })
     }
 
     /// The key's status at `now`, or "unusable" when it would be usable but its signing key is
     /// gone.
     fn status(&self, key: &KeyRecord, now: Timestamp) -> String {
         match key.signing_key() {
-            Some(kid) if key.is_usable_at(now) && !self.0.contains(kid) => {
+            Some(kid) if key.is_usable_at(now) && !self.signing_keys.contains(kid) => {
                 format!("unusable (signing key {kid} retired)")
             }
             _ => key.status_at(now).to_string(),
+        }
+    }
+
+    fn replaced_by(&self, key: &KeyRecord) -> Option<KeyId> {
+        self.replaced_by.get(&key.id()).copied()
+    }
+
+    fn last_use(&self, key: &KeyRecord) -> Option<&KeyUse> {
+        self.uses.get(&key.id())
+    }
+
+    /// `key` as JSON, with what the listing knows of it.
+    fn json(&self, key: &KeyRecord, now: Timestamp) -> Value {
+        let mut value = key_json(key, now);
+        let used = self.last_use(key);
+        value["status"] = json!(self.status(key, now));
+        value["replaced_by"] = json!(self.replaced_by(key).map(|id| id.to_string()));
+        value["last_used"] = json!(used.map(|used| used.at.to_string()));
+        value["last_used_on"] =
+            json!(used.and_then(|used| used.resource.as_ref()).map(ToString::to_string));
+        value
+    }
+
+    /// The last use as people read it: when, and where.
+    fn last_use_text(&self, key: &KeyRecord) -> String {
+        match self.last_use(key) {
+            None => "never".to_owned(),
+            Some(KeyUse { at, resource: Some(resource), .. }) => format!("{at} on {resource}"),
+            Some(used) => used.at.to_string(),
         }
     }
 }

@@ -360,6 +360,10 @@ pub(crate) enum ApiKeyCommand {
         /// Keys in this state now.
         #[arg(long, value_parser = ["active", "pending", "expired", "suspended", "revoked"])]
         state: Option<String>,
+        /// Keys nobody has used for this long (30d): not used since, or never, and older than
+        /// that. Brokers, the proxy and the gateways report uses to the minute.
+        #[arg(long, value_name = "SPAN")]
+        unused_since: Option<String>,
     },
     /// Shows everything about one key but its secret.
     Describe {

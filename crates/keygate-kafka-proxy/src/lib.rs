@@ -138,6 +138,8 @@ pub struct ProxyConfig {
     /// key (whose secret is sealed under it). Opaque keys and asymmetric JWT keys verify with
     /// public material alone: leave it out, and the proxy's host cannot mint keys.
     pub master_key: Option<Arc<MasterKey>>,
+    /// How often the last use of keys is written back to the store; `None` never.
+    pub last_use_interval: Option<Duration>,
 }
 
 impl ProxyConfig {
@@ -156,6 +158,7 @@ impl ProxyConfig {
             limits: Limits::default().with_max_frame(MAX_REQUEST),
             upstream_timeout: Duration::from_secs(30),
             master_key: None,
+            last_use_interval: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -236,6 +239,7 @@ impl Proxy {
         let sync_log = Arc::clone(&log);
         let server_config = ServerConfig::default()
             .with_auth(auth)
+            .with_last_use_interval(config.last_use_interval)
             .with_limits(config.limits.clone())
             .on_sync(move |outcome| {
                 if let Err(error) = outcome {

@@ -59,6 +59,9 @@ struct Args {
     /// Opaque keys and EdDSA, ES, RS and PS JWT keys need none.
     #[arg(long, value_name = "KEY")]
     master_key: Option<String>,
+    /// How often the last use of keys is written back to the store, in seconds; 0 never.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    last_use_interval: u64,
     /// How long to wait for the upstream at start, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     upstream_timeout: u64,
@@ -80,6 +83,8 @@ async fn main() -> Result<(), String> {
     config.metrics = args.metrics;
     config.limits = limits;
     config.upstream_timeout = Duration::from_secs(args.upstream_timeout);
+    config.last_use_interval =
+        (args.last_use_interval > 0).then(|| Duration::from_secs(args.last_use_interval));
     if let Some(value) = &args.master_key {
         config.master_key = Some(Arc::new(master_key(value)?));
     }

@@ -7,6 +7,7 @@
 mod api {
     mod clients;
     mod custody;
+    mod last_use;
     mod limits;
     mod permissions;
     mod revocation;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use keygate::core::{Clock, Permission, ResourceRef, SystemClock, Timestamp};
-use keygate::store::{Store, StoreError};
+use keygate::store::{KeyUse, Store, StoreError};
 use keygate::{
     AuthConfig, AuthContext, AuthError, Authenticator, Credential, Identity, Replica, SessionId,
     SessionRegistry, SyncError, SyncReport,
@@ -39,6 +39,11 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Told the outcome of every sync.
     pub on_sync: Option<SyncObserver>,
+    /// How often the last use of the keys authenticated here is written back to the store
+    /// (one batch, one row per key used since the last); `None` writes nothing. Uses noted in
+    /// the interval before the server stops are not written: last use is bookkeeping, to the
+    /// minute.
+    pub last_use_interval: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +54,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             clock: Arc::new(SystemClock),
             on_sync: None,
+            last_use_interval: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -57,6 +63,12 @@ impl ServerConfig {
     /// Checks credentials with `auth`.
     pub fn with_auth(mut self, auth: AuthConfig) -> ServerConfig {
         self.auth = auth;
+        self
+    }
+
+    /// Writes the last use of keys back every `interval` (by default a minute); `None` never.
+    pub fn with_last_use_interval(mut self, interval: Option<Duration>) -> ServerConfig {
+        self.last_use_interval = interval;
         self
     }
 
@@ -176,12 +188,20 @@ impl Server {
             next_session: AtomicU64::new(1),
             sync_task: Mutex::new(None),
         });
+        let uses = config.last_use_interval.map(|every| LastUses {
+            every,
+            resource: shared.resource.clone(),
+            // Uses at or after the second the server started.
+            since: shared.clock.now().saturating_sub(keygate::core::Span::seconds(1)),
+            next: tokio::time::Instant::now() + every,
+        });
         let task = tokio::spawn(sync_loop(
             Arc::downgrade(&shared),
             replica,
             store,
             config.sync_interval,
             config.on_sync,
+            uses,
         ));
         *lock(&shared.sync_task) = Some(task);
         Ok(Server { shared })
@@ -295,13 +315,39 @@ impl Shared {
     }
 }
 
-/// Syncs every `interval` until the server is gone.
+/// Where the write-back of last uses stands.
+struct LastUses {
+    every: Duration,
+    resource: ResourceRef,
+    /// Uses after this instant are not written yet. Instants are whole seconds, so it is set a
+    /// second before each scan: a use in the scan's own second may come after it.
+    since: Timestamp,
+    next: tokio::time::Instant,
+}
+
+impl LastUses {
+    /// Writes the uses noted since the last write, in one batch. A failure is not the
+    /// clients': the uses are written with the next batch instead.
+    async fn write(&mut self, authenticator: &Authenticator, store: &dyn Store, now: Timestamp) {
+        let uses: Vec<KeyUse> = authenticator
+            .key_uses_since(self.since)
+            .into_iter()
+            .map(|(key, at)| KeyUse::new(key, at, Some(self.resource.clone())))
+            .collect();
+        if store.record_key_uses(&uses).await.is_ok() {
+            self.since = now.saturating_sub(keygate::core::Span::seconds(1));
+        }
+    }
+}
+
+/// Syncs every `interval` until the server is gone, and writes last uses back as `uses` says.
 async fn sync_loop(
     server: Weak<Shared>,
     mut replica: Replica,
     store: Arc<dyn Store>,
     interval: Duration,
     on_sync: Option<SyncObserver>,
+    mut uses: Option<LastUses>,
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -311,6 +357,10 @@ async fn sync_loop(
         ticker.tick().await;
         let outcome = replica.sync_once(&*store).await;
         let Some(shared) = server.upgrade() else { return };
+        if let Some(uses) = uses.as_mut().filter(|uses| tokio::time::Instant::now() >= uses.next) {
+            uses.write(&shared.authenticator, &*store, shared.clock.now()).await;
+            uses.next = tokio::time::Instant::now() + uses.every;
+        }
         if let Ok(report) = &outcome {
             shared.review(report);
         }

@@ -292,7 +292,9 @@ impl Authenticator {
         state
             .keys
             .iter()
-            .filter_map(|(id, key)| key.last_used.get().filter(|at| *at > since).map(|at| (*id, at)))
+            .filter_map(|(id, key)| {
+                key.last_used.get().filter(|at| *at > since).map(|at| (*id, at))
+            })
             .collect()
     }
 

@@ -264,3 +264,62 @@ fn completions_and_the_manual_come_from_the_command_definitions() {
     assert!(man.contains("api\\-key") || man.contains("api-key"), "the manual lacks api-key");
     assert!(!sandbox.file("keygate.db").exists(), "completions or man opened the store");
 }
+
+#[test]
+fn unused_since_finds_the_keys_nobody_uses() {
+    use keygate::core::{Clock, KeyFormat, KeyRecord, KeyTemplate, Scope, Span, SystemClock};
+    use keygate::store::{KeyStore, KeyUse, PrincipalStore, Quota, UsageStore};
+
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    let fresh = sandbox
+        .run(&["api-key", "create", "--service-account", "orders", "--global", "--output", "json"])
+        .ok()
+        .field("key_id");
+    // Keys issued 60 days ago, as a broker saw them used: 5 days ago, 40 days ago, never.
+    let now = SystemClock.now();
+    let ago = |days| now.saturating_sub(Span::days(days));
+    let ids: Vec<String> =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(
+            async {
+                let store = keygate_store_sql::SqlStore::open(sandbox.store()).await.unwrap();
+                let owner = store.principal(&"orders".parse().unwrap()).await.unwrap();
+                let mut ids = Vec::new();
+                for n in 1..=3u8 {
+                    let template = KeyTemplate::new(
+                        owner.id.clone(),
+                        Scope::Global,
+                        KeyFormat::Jwt,
+                        keygate::core::Expiry::At(now.saturating_add(Span::days(30))),
+                    );
+                    let id = keygate::core::KeyId::from_bytes([n; 10]);
+                    let key = KeyRecord::issue(template, id, ago(60), None).unwrap();
+                    store.insert_key(&key, Quota::unlimited(now), None).await.unwrap();
+                    ids.push(id);
+                }
+                let cluster = Some("kafka-cluster/lkc-abc123".parse().unwrap());
+                let uses = [
+                    KeyUse::new(ids[0], ago(5), cluster.clone()),
+                    KeyUse::new(ids[1], ago(40), cluster),
+                ];
+                store.record_key_uses(&uses).await.unwrap();
+                store.close().await;
+                ids.iter().map(ToString::to_string).collect()
+            },
+        );
+    let unused =
+        sandbox.run(&["api-key", "list", "--unused-since", "30d", "--output", "json"]).ok();
+    let listed: Vec<String> = unused
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["key_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, [ids[1].clone(), ids[2].clone()], "not {fresh}, too new to judge");
+    let described = sandbox.run(&["api-key", "describe", &ids[0], "--output", "json"]).ok().json();
+    assert!(is_rfc3339(&described["last_used"]), "{described}");
+    assert_eq!(described["last_used_on"], CLUSTER);
+    let text = sandbox.run(&["api-key", "describe", &ids[0]]).ok().stdout;
+    assert!(text.contains(&format!("on {CLUSTER}")), "{text}");
+}

@@ -50,3 +50,37 @@ async fn the_stored_policy_binds_every_manager_and_sets_when_keys_fall_due() {
     let due: Vec<_> = first.due_keys().await.unwrap().iter().map(|k| k.id()).collect();
     assert_eq!(due, [newer.record.id()]);
 }
+
+#[tokio::test]
+async fn authentications_are_noted_per_key_and_survive_a_key_update() {
+    use keygate::core::{KeyFormat, ResourceRef};
+    use keygate::{AuthConfig, AuthContext, Authenticator, Credential, Replica};
+
+    let store: Arc<dyn Store> = Arc::new(InMemoryStore::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let actor = Actor::new("test:uses").unwrap();
+    let manager = KeyManager::new(Arc::clone(&store)).with_clock(clock.clone());
+    let orders = "orders".parse().unwrap();
+    manager.create_principal(&actor, NewPrincipal::service_account(orders)).await.unwrap();
+    let new_key = || NewKey::new("orders".parse().unwrap(), Scope::Global);
+    let used = manager.create_key(&actor, new_key().with_format(KeyFormat::Opaque)).await.unwrap();
+    manager.create_key(&actor, new_key()).await.unwrap(); // never used
+    let authenticator = Authenticator::new(AuthConfig::default());
+    let mut replica = Replica::new(authenticator.clone(), clock.clone());
+    replica.sync_once(&*store).await.unwrap();
+    assert!(authenticator.key_uses_since(T0.saturating_sub(Span::days(1))).is_empty());
+
+    clock.advance(Span::minutes(5));
+    replica.sync_once(&*store).await.unwrap();
+    let resource: ResourceRef = "kafka-cluster/lkc-1".parse().unwrap();
+    let context = AuthContext::new(&resource, keygate::core::Clock::now(&*clock));
+    authenticator.authenticate(&Credential::ApiKey(used.secret.expose()), &context).unwrap();
+    let noted = authenticator.key_uses_since(T0);
+    assert_eq!(noted, [(used.record.id(), T0.saturating_add(Span::minutes(5)))]);
+    assert!(authenticator.key_uses_since(T0.saturating_add(Span::minutes(5))).is_empty());
+
+    // A change to the key re-indexes it; its last use stays.
+    manager.update_description(&actor, used.record.id(), "renamed".parse().unwrap()).await.unwrap();
+    replica.sync_once(&*store).await.unwrap();
+    assert_eq!(authenticator.key_uses_since(T0), noted);
+}
