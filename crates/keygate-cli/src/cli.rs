@@ -60,6 +60,44 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// The help of the subcommand that `args` name, with the global options left out (they are
+/// described once, in `keygate --help`); `None` for the top level. What clap would print
+/// otherwise, with the global options repeated under every subcommand.
+pub(crate) fn subcommand_help(args: impl Iterator<Item = String>) -> Option<String> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    let globals: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    let mut path = Vec::new();
+    let mut current = &command;
+    // Words that name no subcommand are option values and positional arguments: passed over.
+    // `keygate help api-key list` asks for what `keygate api-key list --help` shows.
+    let mut args = args.filter(|arg| !arg.starts_with('-')).peekable();
+    args.next_if(|arg| arg == "help");
+    for arg in args {
+        if let Some(sub) = current.find_subcommand(&arg) {
+            path.push(sub.get_name().to_owned());
+            current = sub;
+        }
+    }
+    if path.is_empty() {
+        return None;
+    }
+    let mut sub = current.clone();
+    for id in &globals {
+        if sub.get_arguments().any(|arg| arg.get_id() == id) {
+            sub = sub.mut_arg(id.clone(), |arg| arg.hide(true));
+        }
+    }
+    let sub = sub.bin_name(format!("keygate {}", path.join(" "))).after_long_help(
+        "Global options (--store, --actor, --master-key, --output): `keygate --help`.",
+    );
+    Some(sub.clone().render_long_help().to_string())
+}
+
 /// How results are printed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Output {

@@ -38,6 +38,18 @@ fn main() -> ExitCode {
             let message = error.kind().as_str().unwrap_or("invalid usage");
             return report(&Failure::error(format!("{message} (see --help)")), Output::Json);
         }
+        Err(error) if error.kind() == clap::error::ErrorKind::DisplayHelp => {
+            return match cli::subcommand_help(std::env::args().skip(1)) {
+                Some(help) => {
+                    println!("{help}");
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    let _printed = error.print();
+                    ExitCode::SUCCESS
+                }
+            };
+        }
         Err(error) => {
             // Help and version go to stdout with status 0; usage errors to stderr with 2.
             let _printed = error.print();

@@ -31,6 +31,15 @@ const COMMANDS: &[&[&str]] = &[
     &["signing-key", "retire"],
     &["signing-key", "jwks"],
     &["audit", "list"],
+    &["token", "revoke"],
+    &["service-account", "sign-out"],
+    &["user", "sign-out"],
+    &["api-key", "due"],
+    &["policy", "show"],
+    &["policy", "set"],
+    &["resource", "delete"],
+    &["completions"],
+    &["man"],
 ];
 
 #[test]
@@ -49,7 +58,11 @@ fn the_top_level_help_lists_every_command_and_the_exit_codes() {
         assert!(help.contains(group), "--help does not list {group}");
     }
     assert!(help.contains("Exit status"), "{help}");
-    assert!(help.contains("--store"), "{help}");
+    for global in ["--store", "--actor", "--master-key", "--output"] {
+        assert!(help.contains(global), "{help}");
+    }
+    let by_word = Sandbox::new().run(&["help", "api-key", "list"]).ok().stdout;
+    assert!(by_word.contains("--unused-since") && !by_word.contains("--master-key <KEY>"));
 }
 
 #[test]
@@ -60,6 +73,9 @@ fn every_command_has_help() {
         args.push("--help");
         let help = sandbox.run(&args).ok().stdout;
         assert!(help.contains("Usage: keygate"), "{command:?}: {help}");
+        // The global options are described once, at the top, and pointed to here.
+        assert!(!help.contains("--master-key <KEY>"), "{command:?} repeats the globals: {help}");
+        assert!(help.contains("keygate --help"), "{command:?}: {help}");
         // A sentence of description above the usage line.
         assert!(help.lines().next().is_some_and(|line| line.len() > 10), "{command:?}: {help}");
     }
