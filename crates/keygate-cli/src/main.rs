@@ -132,10 +132,10 @@ fn json_asked() -> bool {
 /// Pulsar namesake takes `--output FILE`), the file to write the key to.
 fn output_of(mut cli: Cli) -> Result<(Cli, Output), Failure> {
     if let Command::SecretKey(SecretKeyCommand::Create { output_file, .. }) = &mut cli.command {
-        if let Some(file) = cli.output.take() {
-            if output_file.replace(file.into()).is_some() {
-                return Err(Failure::error("give --output or --output-file, not both"));
-            }
+        if let Some(file) = cli.output.take()
+            && output_file.replace(file.into()).is_some()
+        {
+            return Err(Failure::error("give --output or --output-file, not both"));
         }
         return Ok((cli, Output::Table));
     }

@@ -145,11 +145,11 @@ pub(crate) async fn revoke(
         None => Description::empty(),
     };
     let jti = claims.get("jti").and_then(serde_json::Value::as_str);
-    if let Some(id) = jti.and_then(|jti| jti.parse::<KeyId>().ok()) {
-        if workspace.manager.key(id).await.is_ok() {
-            workspace.manager.revoke(&workspace.actor, id, reason).await?;
-            return report_revoked(printer, "key", &id.to_string(), expires);
-        }
+    if let Some(id) = jti.and_then(|jti| jti.parse::<KeyId>().ok())
+        && workspace.manager.key(id).await.is_ok()
+    {
+        workspace.manager.revoke(&workspace.actor, id, reason).await?;
+        return report_revoked(printer, "key", &id.to_string(), expires);
     }
     let (by, handle, revocation) = match jti {
         Some(jti) => {
