@@ -60,9 +60,10 @@ pub trait PrincipalStore: Send + Sync {
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Inserts `key`, atomically checking that its owner exists (`NotFound`), its id is new
-    /// (`AlreadyExists`), and its owner holds fewer than `quota.limit` keys that count toward the
-    /// quota at `quota.now` (`QuotaExceeded`). Concurrent inserts for one principal can never
-    /// exceed the quota. Records `KeyCreated`.
+    /// (`AlreadyExists`), its owner holds fewer than `quota.limit` keys that count toward the
+    /// quota at `quota.now` (`QuotaExceeded`), and, for a key scoped to a resource, that the
+    /// resource has fewer than `quota.per_resource` such keys (`ResourceQuotaExceeded`).
+    /// Concurrent inserts can never exceed either quota. Records `KeyCreated`.
     async fn insert_key(
         &self,
         key: &KeyRecord,

@@ -2,7 +2,7 @@
 //! for every change, even when the command is killed mid-write.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use keygate::store::{AuditLog, AuditQuery, KeyFilter, KeyStore, PageRequest, SigningKeyStore};
 use keygate::token::MasterKey;
 use keygate::{AuditAction, AuditEvent};
@@ -229,4 +229,61 @@ fn killed_writes_never_leave_a_change_without_its_audit_event() {
     });
     // The command itself opens it cleanly too.
     sandbox.run(&["api-key", "list"]).ok();
+}
+
+/// A store an older keygate wrote (schema 2, its EdDSA signing key in the clear) is sealed on
+/// the first run, under a master key made for it, and keeps minting with the same key.
+#[test]
+fn a_store_from_an_older_keygate_is_sealed_on_first_use_losing_no_key() {
+    use keygate::core::SigningAlgorithm;
+    use keygate::store::{SecretBytes, SigningKeyRecord, SigningKeyStatus, VerificationMaterial};
+    use keygate::token::SigningKey;
+
+    let sandbox = Sandbox::new();
+    let key = SigningKey::generate(SigningAlgorithm::EdDSA).unwrap();
+    let public = VerificationMaterial::PublicKey(key.verification_key().to_spki_der().unwrap());
+    let record = SigningKeyRecord::new(
+        "old".parse().unwrap(),
+        SigningAlgorithm::EdDSA,
+        SigningKeyStatus::Active,
+        keygate::core::Timestamp::from_unix(1_790_000_000).unwrap(),
+        public,
+    );
+    let private = serde_json::to_string(&SecretBytes::new(key.private_bytes().to_vec())).unwrap();
+    runtime().block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(sandbox.store())
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        let migrations = concat!(
+            "CREATE TABLE keygate_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+            include_str!("../../../keygate-store-sql/migrations/sqlite/0001_initial.sql"),
+            include_str!("../../../keygate-store-sql/migrations/sqlite/0002_audit.sql"),
+            "INSERT INTO keygate_schema (version, name) VALUES (1, 'initial'), (2, 'audit');"
+        );
+        sqlx::raw_sql(migrations).execute(&mut conn).await.unwrap();
+        sqlx::query(
+            "INSERT INTO keygate_signing_keys (kid, active, record, private_key) \
+             VALUES ('old', 1, $1, $2)",
+        )
+        .bind(serde_json::to_string(&record).unwrap())
+        .bind(&private)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    });
+
+    let first = sandbox.run(&["service-account", "create", "orders"]).ok();
+    assert!(first.stderr.contains("created the master key"), "{}", first.stderr);
+    assert!(first.stderr.contains("sealed signing key(s) old"), "{}", first.stderr);
+    let jwt = ["api-key", "create", "--service-account", "orders", "--global", "--format", "jwt"];
+    let minted = sandbox.run(&[&jwt[..], &["--output", "json"]].concat()).ok();
+    let token = minted.field("secret");
+    let header = URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
+    assert!(String::from_utf8(header).unwrap().contains("\"kid\":\"old\""), "not the old key");
+    sandbox.run(&["api-key", "verify", "--resource", "kafka-cluster/x", "--token", &token]).ok();
+    let bytes = std::fs::read(sandbox.store()).unwrap();
+    let hex = private.trim_matches('"').as_bytes().to_vec();
+    assert_absent(&bytes, &[("the old private key (hex)".to_owned(), hex)], "the store");
 }

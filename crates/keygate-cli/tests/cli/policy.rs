@@ -1,5 +1,5 @@
 //! Policy kept in the store and enforced by every writer, resources whose deletion revokes their
-//! keys, keys due for rotation, and sign-out: on SQLite and on PostgreSQL.
+//! keys, keys due for rotation, last use and sign-out: on SQLite and on PostgreSQL.
 
 use serde_json::json;
 use sqlx::Connection;
@@ -95,6 +95,20 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
         .collect();
     assert!(actions.contains(&"policy_changed"), "{actions:?}");
     assert!(actions.contains(&"resource_deleted"), "{actions:?}");
+
+    // Last use, as a broker reports it to this store, shown by describe and list.
+    let used = never["key_id"].as_str().unwrap();
+    let at = keygate::core::Timestamp::from_unix(1_800_000_000).unwrap();
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        use keygate::store::{KeyUse, UsageStore};
+        let store = keygate_store_sql::SqlStore::open_location(sandbox.store()).await.unwrap();
+        let cluster = Some("kafka-cluster/lkc-1".parse().unwrap());
+        store.record_key_uses(&[KeyUse::new(used.parse().unwrap(), at, cluster)]).await.unwrap();
+        store.close().await;
+    });
+    let described = sandbox.run(&["api-key", "describe", used, "--output", "json"]).ok().json();
+    assert_eq!(described["last_used"], at.to_string());
+    assert_eq!(described["last_used_on"], "kafka-cluster/lkc-1");
 
     // Sign-out: every credential of the principal issued before it is refused.
     let verify = |id: &str, secret: &str| {
