@@ -266,7 +266,7 @@ fn completions_and_the_manual_come_from_the_command_definitions() {
 }
 
 #[test]
-fn unused_since_finds_the_keys_nobody_uses() {
+fn unused_since_and_due_find_the_keys_to_look_at() {
     use keygate::core::{Clock, KeyFormat, KeyRecord, KeyTemplate, Scope, Span, SystemClock};
     use keygate::store::{KeyStore, KeyUse, PrincipalStore, Quota, UsageStore};
 
@@ -322,4 +322,11 @@ fn unused_since_finds_the_keys_nobody_uses() {
     assert_eq!(described["last_used_on"], CLUSTER);
     let text = sandbox.run(&["api-key", "describe", &ids[0]]).ok().stdout;
     assert!(text.contains(&format!("on {CLUSTER}")), "{text}");
+
+    // The same 60-day-old keys are due under a 30-day rotation period; the fresh one is not.
+    sandbox.run(&["policy", "set", "--rotation-period", "30d"]).ok();
+    let due = sandbox.run(&["api-key", "due", "--output", "json"]).ok().json();
+    let due: Vec<&str> =
+        due.as_array().unwrap().iter().map(|k| k["key_id"].as_str().unwrap()).collect();
+    assert_eq!(due, [ids[0].as_str(), ids[1].as_str(), ids[2].as_str()], "not {fresh}");
 }
