@@ -16,6 +16,10 @@
 //!   finish authenticating, a small frame size until then (Kafka's 512 KiB), and an idle
 //!   timeout. A declared frame size is checked before anything is buffered, and buffers grow
 //!   with what arrives, so a client cannot make the server reserve memory by announcing it.
+//! - **Last use written back**: the authenticator notes each key's latest successful check in
+//!   memory, and the sync task writes the uses since the last batch to the store once a minute
+//!   ([`ServerConfig::last_use_interval`]), tagged with the server's resource, so `keygate
+//!   api-key list` can say which keys nothing uses.
 //!
 //! A server's accept loop then reads, for a size-prefixed protocol such as Kafka or Pulsar:
 //!

@@ -25,7 +25,7 @@ pub type SyncObserver = Arc<dyn Fn(Result<&SyncReport, &SyncError>) + Send + Syn
 /// How a [`Server`] runs.
 ///
 /// The defaults: the authenticator's closed defaults ([`AuthConfig::default`]), a sync every
-/// 100 ms, the [`Limits`] defaults, and the system clock.
+/// 100 ms, last uses written back every minute, the [`Limits`] defaults, and the system clock.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
