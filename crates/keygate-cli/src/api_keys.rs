@@ -269,7 +269,17 @@ async fn verify(
     resource: &ResourceRef,
     permission: Option<&Permission>,
 ) -> Result<Identity, Failure> {
-    // A broker verifies HMAC-signed keys only with the master key; so does this.
+    let authenticator = broker_authenticator(workspace).await?;
+    let mut context = AuthContext::new(resource, SystemClock.now());
+    if let Some(permission) = permission {
+        context = context.with_permission(permission);
+    }
+    authenticator.authenticate(credential, &context).map_err(|e| Failure::Refused(e.to_string()))
+}
+
+/// An authenticator synced from the store, as a broker's is. A broker verifies HMAC-signed keys
+/// only with the master key; so does this.
+pub(crate) async fn broker_authenticator(workspace: &Workspace) -> Result<Authenticator, Failure> {
     let config = match &workspace.master_key {
         Some(master_key) => AuthConfig::default().with_master_key(Arc::clone(master_key)),
         None => AuthConfig::default(),
@@ -280,11 +290,7 @@ async fn verify(
         .sync_once(&*workspace.store)
         .await
         .map_err(|e| Failure::error(format!("cannot load the store's keys: {e}")))?;
-    let mut context = AuthContext::new(resource, SystemClock.now());
-    if let Some(permission) = permission {
-        context = context.with_permission(permission);
-    }
-    authenticator.authenticate(credential, &context).map_err(|e| Failure::Refused(e.to_string()))
+    Ok(authenticator)
 }
 
 fn identity_json(identity: &Identity) -> Value {

@@ -4,15 +4,17 @@ use std::io::Read;
 use std::sync::Arc;
 
 use keygate::core::{
-    Clock, Description, Expiry, KeyId, Lifetime, Permission, Permissions, SigningKeyId,
-    SystemClock, Timestamp,
+    Clock, Description, Expiry, KeyId, Lifetime, Permission, Permissions, ResourceRef,
+    SigningKeyId, SystemClock, Timestamp,
 };
 use keygate::revocation::{Revocation, TokenDigest};
 use keygate::token::dangerous::peek_unverified;
 use keygate::token::{Claims, Minter, UnverifiedToken, Verifier, VerifyOptions, token_digest};
+use keygate::{AuthContext, AuthError, Credential};
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use crate::api_keys::broker_authenticator;
 use crate::cli::{TokenCommand, TokenInput};
 use crate::error::Failure;
 use crate::keys::{signing_key, verification_key};
@@ -132,8 +134,9 @@ pub(crate) async fn revoke(
     printer: Printer,
 ) -> Result<(), Failure> {
     let token = read_token(input)?;
-    // What the token says is enough to refuse it: a forged claim can only revoke a token with
-    // that `jti` or digest, which an operator asked for anyway.
+    // What a token says is enough to refuse that token: a forged claim can only revoke a token
+    // with that `jti` or digest, which the operator asked for anyway. Revoking a keygate key
+    // takes more: the token must be signed by this store's keys.
     let (_, claims) = peek_unverified(&token)
         .map_err(|e| Failure::error(format!("the token cannot be read: {e}")))?;
     let expires = match claims.get("exp").and_then(serde_json::Value::as_i64) {
@@ -145,13 +148,20 @@ pub(crate) async fn revoke(
         None => Description::empty(),
     };
     let jti = claims.get("jti").and_then(serde_json::Value::as_str);
-    if let Some(id) = jti.and_then(|jti| jti.parse::<KeyId>().ok())
+    let key = jti.and_then(|jti| jti.parse::<KeyId>().ok());
+    if let Some(id) = key
         && workspace.manager.key(id).await.is_ok()
+        && signed_here(workspace, &token).await?
     {
         workspace.manager.revoke(&workspace.actor, id, reason).await?;
         return report_revoked(printer, "key", &id.to_string(), expires);
     }
     let (by, handle, revocation) = match jti {
+        // A key id that is not this store's key's own token: only the token is refused.
+        Some(_) if key.is_some() => {
+            let digest = TokenDigest(token_digest(&token));
+            ("digest", digest.to_string(), Revocation::Token { digest, expires })
+        }
         Some(jti) => {
             let revocation = Revocation::jti(jti, expires)
                 .map_err(|e| Failure::error(format!("the token's jti: {e}")))?;
@@ -164,6 +174,23 @@ pub(crate) async fn revoke(
     };
     workspace.manager.revoke_credential(&workspace.actor, revocation).await?;
     report_revoked(printer, by, &handle, expires)
+}
+
+/// Whether `token` is a JWT API key signed by this store's signing keys: it gets past the
+/// signature, whatever the checks after it (its key's state, scope or permissions) say.
+async fn signed_here(workspace: &Workspace, token: &str) -> Result<bool, Failure> {
+    let authenticator = broker_authenticator(workspace).await?;
+    // Any resource: a key scoped elsewhere still proves its signature by failing on scope.
+    let resource: ResourceRef = "keygate/token-revoke".parse().map_err(Failure::error)?;
+    let context = AuthContext::new(&resource, SystemClock.now());
+    Ok(matches!(
+        authenticator.authenticate(&Credential::Bearer(token), &context),
+        Ok(_)
+            | Err(AuthError::Suspended(_)
+                | AuthError::Revoked(_)
+                | AuthError::WrongResource { .. }
+                | AuthError::PermissionDenied { .. })
+    ))
 }
 
 fn report_revoked(

@@ -202,6 +202,26 @@ fn token_revoke_refuses_any_token_by_jti_or_digest_until_it_expires() {
     };
     let with_jti = mint(&["--jti", "batch-7"]);
     let without = mint(&[]);
+    // A token that claims a live key's id but is not signed by this store: only it is refused.
+    let (live, _) = {
+        let created = sandbox
+            .run(&[
+                "api-key",
+                "create",
+                "--service-account",
+                "orders",
+                "--global",
+                "--output",
+                "json",
+            ])
+            .ok();
+        (created.field("key_id"), ())
+    };
+    let forged = mint(&["--jti", &live]);
+    let refused = sandbox.run(&["token", "revoke", &forged, "--output", "json"]).ok().json();
+    assert_eq!(refused["revoked"]["by"], "digest");
+    let still = sandbox.run(&["api-key", "describe", &live, "--output", "json"]).ok().json();
+    assert_eq!(still["status"], "active", "a forged token revoked the key it names");
     let by_jti = sandbox.run(&["token", "revoke", &with_jti, "--output", "json"]).ok().json();
     assert_eq!(by_jti["revoked"]["by"], "jti");
     assert_eq!(by_jti["revoked"]["id"], "batch-7");
@@ -217,9 +237,10 @@ fn token_revoke_refuses_any_token_by_jti_or_digest_until_it_expires() {
         .filter(|e| e["action"]["action"] == "credential_revoked")
         .map(|e| &e["action"]["revocation"])
         .collect();
-    assert_eq!(revocations.len(), 2);
-    assert_eq!(revocations[0]["by"], "jti");
-    assert_eq!(revocations[1]["by"], "token");
+    assert_eq!(revocations.len(), 3);
+    assert_eq!(revocations[0]["by"], "token", "the forged one, by digest");
+    assert_eq!(revocations[1]["by"], "jti");
+    assert_eq!(revocations[2]["by"], "token");
     sandbox.run(&["token", "revoke", "not-a-token"]).fails(2, "cannot be read");
 }
 
