@@ -39,16 +39,21 @@ fn main() -> ExitCode {
             return report(&Failure::error(format!("{message} (see --help)")), Output::Json);
         }
         Err(error) if error.kind() == clap::error::ErrorKind::DisplayHelp => {
-            return match cli::subcommand_help(std::env::args().skip(1)) {
-                Some(help) => {
-                    println!("{help}");
-                    ExitCode::SUCCESS
-                }
-                None => {
-                    let _printed = error.print();
-                    ExitCode::SUCCESS
-                }
-            };
+            match cli::subcommand_help(std::env::args().skip(1)) {
+                Some(help) => println!("{help}"),
+                None => drop(error.print()),
+            }
+            return ExitCode::SUCCESS;
+        }
+        // `keygate api-key`: the group's help, as a usage error.
+        Err(error)
+            if error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            match cli::subcommand_help(std::env::args().skip(1)) {
+                Some(help) => eprintln!("{help}"),
+                None => drop(error.print()),
+            }
+            return ExitCode::from(2);
         }
         Err(error) => {
             // Help and version go to stdout with status 0; usage errors to stderr with 2.
