@@ -10,7 +10,7 @@ use keygate_store_sql::SqlStore;
 use sqlx::Connection;
 
 use super::postgres::MASTER_KEY;
-use super::support::Sandbox;
+use super::support::{Sandbox, postgres_store};
 
 /// Every algorithm a signing key can have.
 const ALGORITHMS: [&str; 8] =
@@ -107,20 +107,8 @@ fn a_sqlite_store_holds_no_private_signing_material_in_the_clear() {
 
 #[test]
 fn a_postgres_dump_holds_no_private_signing_material_in_the_clear() {
-    let Some(server) = keygate_testkit::external(
-        "KEYGATE_POSTGRES_URL",
-        "cli::custody::a_postgres_dump_holds_no_private_signing_material_in_the_clear",
-    ) else {
-        return;
-    };
-    let schema = format!("keygate_custody_{}", std::process::id());
-    runtime().block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
-        let statement = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await.unwrap();
-    });
-    let separator = if server.contains('?') { '&' } else { '?' };
-    let url = format!("{server}{separator}options=-c%20search_path%3D{schema}");
+    let test = "cli::custody::a_postgres_dump_holds_no_private_signing_material_in_the_clear";
+    let Some((url, schema)) = postgres_store(test, "keygate_custody") else { return };
     let sandbox = Sandbox::with_store(url.clone()).with_env("KEYGATE_MASTER_KEY", MASTER_KEY);
     every_kind_of_signing_key(&sandbox);
 
@@ -137,7 +125,7 @@ fn a_postgres_dump_holds_no_private_signing_material_in_the_clear() {
         None => "pg_dump".into(),
     };
     let dump = std::process::Command::new(pg_dump)
-        .args(["--schema", &schema, "--dbname", &server])
+        .args(["--schema", &schema, "--dbname", &url])
         .output()
         .unwrap();
     assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));

@@ -2,10 +2,9 @@
 //! keys, keys due for rotation, last use and sign-out: on SQLite and on PostgreSQL.
 
 use serde_json::json;
-use sqlx::Connection;
 
 use super::postgres::MASTER_KEY;
-use super::support::Sandbox;
+use super::support::{Sandbox, postgres_store};
 
 /// The whole flow against `sandbox`'s store.
 fn policy_resources_and_sign_out(sandbox: &Sandbox) {
@@ -131,20 +130,8 @@ fn policy_resources_and_sign_out_on_sqlite() {
 
 #[test]
 fn policy_resources_and_sign_out_on_postgres() {
-    let Some(server) = keygate_testkit::external(
-        "KEYGATE_POSTGRES_URL",
-        "cli::policy::policy_resources_and_sign_out_on_postgres",
-    ) else {
-        return;
-    };
-    let schema = format!("keygate_policy_{}", std::process::id());
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
-        let statement = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await.unwrap();
-    });
-    let separator = if server.contains('?') { '&' } else { '?' };
-    let url = format!("{server}{separator}options=-c%20search_path%3D{schema}");
+    let test = "cli::policy::policy_resources_and_sign_out_on_postgres";
+    let Some((url, _)) = postgres_store(test, "keygate_policy") else { return };
     policy_resources_and_sign_out(
         &Sandbox::with_store(url).with_env("KEYGATE_MASTER_KEY", MASTER_KEY),
     );

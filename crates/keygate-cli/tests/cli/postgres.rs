@@ -1,32 +1,14 @@
 //! The same flow against PostgreSQL, the store a fleet of brokers shares.
 
-use sqlx::Connection;
-
-use super::support::Sandbox;
+use super::support::{Sandbox, postgres_store};
 
 /// 32 bytes of base64, in the `data:` form.
 pub(crate) const MASTER_KEY: &str = "data:;base64,a2V5Z2F0ZSB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=";
 
 #[test]
 fn the_operator_flow_on_postgres() {
-    let Some(server) = keygate_testkit::external(
-        "KEYGATE_POSTGRES_URL",
-        "cli::postgres::the_operator_flow_on_postgres",
-    ) else {
-        return;
-    };
-    let schema = format!("keygate_cli_{}", std::process::id());
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    });
-    let separator = if server.contains('?') { '&' } else { '?' };
-    let store = format!("{server}{separator}options=-c%20search_path%3D{schema}");
+    let test = "cli::postgres::the_operator_flow_on_postgres";
+    let Some((store, _)) = postgres_store(test, "keygate_cli") else { return };
     // A PostgreSQL store has no file to keep a master key beside: the operator gives one.
     let without = Sandbox::with_store(store.clone());
     let sandbox = Sandbox::with_store(store.clone()).with_env("KEYGATE_MASTER_KEY", MASTER_KEY);

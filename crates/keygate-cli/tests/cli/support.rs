@@ -183,3 +183,18 @@ pub(crate) fn account_with_key(sandbox: &Sandbox, name: &str, resource: &str) ->
 pub(crate) fn pulsar_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../keygate-testkit/fixtures/pulsar").join(name)
 }
+
+/// The URL of a new, empty schema (`PREFIX_PID`) on the test PostgreSQL server, and the
+/// schema's name; `None` (having said so for `test`) without a server.
+pub(crate) fn postgres_store(test: &str, prefix: &str) -> Option<(String, String)> {
+    use sqlx::Connection;
+    let server = keygate_testkit::external("KEYGATE_POSTGRES_URL", test)?;
+    let schema = format!("{prefix}_{}", std::process::id());
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+        let statement = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await.unwrap();
+    });
+    let separator = if server.contains('?') { '&' } else { '?' };
+    Some((format!("{server}{separator}options=-c%20search_path%3D{schema}"), schema))
+}

@@ -74,6 +74,18 @@ impl Legacy {
         ]
     }
 
+    /// The whole schema-2 database, from empty: the schema table, the migrations of schemas 1
+    /// and 2 (`migrations`, in the backend's dialect), and the rows.
+    fn script(&self, migrations: [&str; 2]) -> String {
+        let mut script = vec![
+            "CREATE TABLE keygate_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+                .to_owned(),
+        ];
+        script.extend(migrations.iter().map(|text| (*text).to_owned()));
+        script.extend(self.rows());
+        script.join(";\n")
+    }
+
     /// Every form in which a secret of these keys could sit in a file: the bytes, hex and
     /// base64.
     fn needles(&self) -> Vec<(String, Vec<u8>)> {
@@ -161,21 +173,11 @@ async fn a_sqlite_store_of_schema_2_is_sealed_whole_and_keeps_no_plaintext() {
             sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
         let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
         sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&mut conn).await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE keygate_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        for migration in [
+        let script = legacy.script([
             include_str!("../../migrations/sqlite/0001_initial.sql"),
             include_str!("../../migrations/sqlite/0002_audit.sql"),
-        ] {
-            sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
-        }
-        for statement in legacy.rows() {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut conn).await.unwrap();
-        }
+        ]);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
     }
     let store = SqlStore::open(&path).await.unwrap();
@@ -207,21 +209,11 @@ async fn a_postgres_store_of_schema_2_is_sealed_whole() {
     let legacy = Legacy::new();
     {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE keygate_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        for migration in [
+        let script = legacy.script([
             include_str!("../../migrations/postgres/0001_initial.sql"),
             include_str!("../../migrations/postgres/0002_audit.sql"),
-        ] {
-            sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
-        }
-        for statement in legacy.rows() {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut conn).await.unwrap();
-        }
+        ]);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(&mut conn).await.unwrap();
         conn.close().await.unwrap();
     }
     let store = SqlStore::connect(&url).await.unwrap();
