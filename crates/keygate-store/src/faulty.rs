@@ -11,9 +11,10 @@ use keygate_core::{
 use keygate_revocation::Revocation;
 
 use crate::{
-    AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, DeletedPrincipal, KeyFilter,
-    KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore, Quota, RevocationStore,
-    Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
+    AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, ChangeWatch,
+    DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore,
+    Quota, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStore, StoreError,
+    StoreSnapshot, UsageStore,
 };
 
 /// Every store operation, by name.
@@ -414,5 +415,8 @@ impl<S: ChangeFeed> ChangeFeed for FaultyStore<S> {
     }
     async fn compact(&self, through: Seq) -> Result<(), StoreError> {
         self.around(Operation::Compact, self.inner.compact(through)).await
+    }
+    fn watch(&self) -> Option<ChangeWatch> {
+        self.inner.watch()
     }
 }

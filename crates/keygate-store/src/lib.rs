@@ -23,6 +23,10 @@
 //!   a change is never without its audit event, and a failed append fails the change;
 //! - private signing keys are stored [`Sealed`] only, never in the clear.
 //!
+//! A store that can tell readers its feed moved hands out a [`ChangeWatch`] from
+//! [`ChangeFeed::watch`], raised through a [`ChangeSignal`] after each commit; readers then read
+//! the feed as always, so a lost notification costs freshness, never a change.
+//!
 //! Errors ([`StoreError`]) come in categories a caller can act on: not found, already exists,
 //! conflict (with the current value), quota exceeded (with limit and count), compacted,
 //! unavailable and backend (with their sources). They never hold secrets.
@@ -75,6 +79,7 @@ mod memory;
 mod query;
 mod signing;
 mod traits;
+mod watch;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use change::{Change, ChangeEvent, Seq, StoreSnapshot};
@@ -87,6 +92,7 @@ pub use traits::{
     AuditLog, ChangeFeed, KeyStore, PolicyStore, PrincipalStore, RevocationStore, SigningKeyStore,
     Store, UsageStore,
 };
+pub use watch::{ChangeSignal, ChangeWatch, Notice, Reach};
 
 #[doc(hidden)]
 #[cfg(feature = "conformance")]

@@ -16,10 +16,10 @@ use crate::backend::{
     revoked_with_resource, rotation, shorten,
 };
 use crate::{
-    AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeEvent, ChangeFeed,
-    DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore,
-    Quota, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStatus,
-    SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
+    AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeEvent, ChangeFeed, ChangeSignal,
+    ChangeWatch, DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore,
+    PrincipalStore, Quota, Reach, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord,
+    SigningKeyStatus, SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
 };
 
 /// A store in memory: every trait, always compiled, the embedded default for libraries and
@@ -46,6 +46,18 @@ struct Inner {
     uses: BTreeMap<KeyId, KeyUse>,
     head: Seq,
     compacted_through: Seq,
+    signal: Signal,
+}
+
+/// Raised with every change, while the store's lock is still held: a woken reader waits for the
+/// lock, so it finds the whole mutation.
+#[derive(Debug)]
+struct Signal(ChangeSignal);
+
+impl Default for Signal {
+    fn default() -> Signal {
+        Signal(ChangeSignal::new(Reach::AllWriters))
+    }
 }
 
 impl InMemoryStore {
@@ -65,6 +77,7 @@ impl Inner {
     fn record(&mut self, at: Timestamp, event: ChangeEvent) -> Seq {
         self.head = self.head.next();
         self.changes.push_back(Change { seq: self.head, at, event });
+        self.signal.0.changed();
         self.head
     }
 
@@ -539,6 +552,10 @@ impl ChangeFeed for InMemoryStore {
             inner.revocations.clone(),
             inner.signing_keys.values().map(|(key, _)| key.clone()).collect(),
         ))
+    }
+
+    fn watch(&self) -> Option<ChangeWatch> {
+        Some(self.lock().signal.0.watch())
     }
 
     async fn compact(&self, through: Seq) -> Result<(), StoreError> {

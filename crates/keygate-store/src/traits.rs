@@ -11,8 +11,8 @@ use keygate_core::{
 use keygate_revocation::Revocation;
 
 use crate::{
-    AuditEntry, AuditQuery, AuditRecord, Change, DeletedPrincipal, KeyFilter, KeyUse, Page,
-    PageRequest, Quota, Rotated, Sealed, Seq, SigningKeyRecord, StoreError, StoreSnapshot,
+    AuditEntry, AuditQuery, AuditRecord, Change, ChangeWatch, DeletedPrincipal, KeyFilter, KeyUse,
+    Page, PageRequest, Quota, Rotated, Sealed, Seq, SigningKeyRecord, StoreError, StoreSnapshot,
 };
 
 /// Principals: the owners of keys.
@@ -263,6 +263,14 @@ pub trait ChangeFeed: Send + Sync {
 
     /// Discards changes at or before `through` (at most the head).
     async fn compact(&self, through: Seq) -> Result<(), StoreError>;
+
+    /// A subscription to notifications that the feed moved, for a store that can send them;
+    /// `None` (the default) for one that cannot, whose readers poll. Notifications only wake a
+    /// reader early: it still reads [`changes_since`](ChangeFeed::changes_since), and still
+    /// polls now and then, because a notification can be lost.
+    fn watch(&self) -> Option<ChangeWatch> {
+        None
+    }
 }
 
 /// A complete store: every trait above. Blanket-implemented, and object safe, so backends are
@@ -415,6 +423,9 @@ macro_rules! forward {
             }
             async fn compact(&self, through: Seq) -> Result<(), StoreError> {
                 (**self).compact(through).await
+            }
+            fn watch(&self) -> Option<ChangeWatch> {
+                (**self).watch()
             }
         }
     )*};

@@ -28,6 +28,7 @@ mod policy;
 mod principals;
 mod revocations;
 mod signing;
+mod watch;
 
 pub use audit::*;
 pub use feed::*;
@@ -36,6 +37,7 @@ pub use policy::*;
 pub use principals::*;
 pub use revocations::*;
 pub use signing::*;
+pub use watch::*;
 
 use std::sync::Arc;
 
@@ -102,7 +104,8 @@ macro_rules! conformance_tests {
             revocations, signing_keys, audit_every_mutation_appends_its_record,
             audit_failed_mutations_append_nothing, audit_under_concurrent_writers,
             policy_set_and_read, key_quota_per_resource, resource_keys_revoked_together,
-            key_uses_move_forward
+            key_uses_move_forward, watch_announces_each_change_after_it_is_visible,
+            watch_failed_mutations_announce_nothing, watch_every_watch_hears_concurrent_writers
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {$(
