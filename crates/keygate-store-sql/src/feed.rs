@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use keygate_core::Principal;
 use keygate_revocation::Revocation;
-use keygate_store::{Change, ChangeFeed, Seq, StoreError, StoreSnapshot};
+use keygate_store::{Change, ChangeFeed, ChangeWatch, Seq, StoreError, StoreSnapshot};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
@@ -113,6 +113,10 @@ impl ChangeFeed for SqlStore {
         .await?;
         w.set_compacted_through(through);
         w.commit().await
+    }
+
+    fn watch(&self) -> Option<ChangeWatch> {
+        self.shared.notifications.watch()
     }
 }
 

@@ -23,9 +23,21 @@
 //! FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), applies the rules of
 //! [`keygate_store::backend`], appends its changes, and moves the head. Writers are therefore
 //! serialised, sequence numbers follow commit order, and a reader tailing the feed never skips a
-//! change. Nothing depends on LISTEN/NOTIFY, advisory locks or extensions, so the SQL runs on
+//! change. Nothing depends on advisory locks or extensions, so the SQL runs on
 //! Postgres-compatible distributed databases too. A failed or interrupted mutation rolls back
 //! whole: no partial principal, key or feed entry is ever visible.
+//!
+//! # Notifications
+//!
+//! [`ChangeFeed::watch`](keygate_store::ChangeFeed::watch) tells readers the feed moved, so a
+//! replica hears of a revocation at once instead of at its next poll. On PostgreSQL each write
+//! sends `NOTIFY` in its own transaction, delivered only when it commits, to one listening
+//! connection per store, which is reconnected with backoff when lost (it calls itself
+//! [`LISTENER_APPLICATION_NAME`] unless the URL names an application). On SQLite the
+//! notifications reach only the stores opened on the same file in this process. Correctness
+//! never rests on them: readers read the feed as always, and keep a slow poll for what a lost
+//! notification did not say. A Postgres-compatible database without `pg_notify` opens as a store
+//! that does not notify.
 //!
 //! The audit record a mutation is given is appended to `keygate_audit` in the same transaction:
 //! a change that commits has its audit entry, and a failed append rolls the change back.
@@ -71,6 +83,7 @@ mod error;
 mod fault;
 mod feed;
 mod keys;
+mod notify;
 mod principals;
 mod revocations;
 mod schema;
@@ -80,6 +93,7 @@ mod writer;
 
 pub use dialect::Backend;
 pub use error::SqlError;
+pub use notify::LISTENER_APPLICATION_NAME;
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
 pub use schema::SCHEMA_VERSION;

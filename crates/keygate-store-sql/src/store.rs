@@ -10,10 +10,12 @@ use std::time::Duration;
 use keygate_store::StoreError;
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
+use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Row};
 
 use crate::error::driver;
+use crate::notify::Notifications;
 use crate::schema::{self, Found};
 use crate::{Backend, SqlError};
 
@@ -31,6 +33,7 @@ pub struct SqlStore {
 pub(crate) struct Shared {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    pub(crate) notifications: Notifications,
     /// Keeps an in-memory database alive; never used.
     _anchor: Option<std::sync::Mutex<AnyConnection>>,
     #[cfg(feature = "fault-injection")]
@@ -235,12 +238,20 @@ impl SqlStore {
             .await
             .map_err(|_| SqlError::Timeout { after: timeout })?
             .map_err(|e| driver(backend, e))?;
-        if let Err(error) = prepare(&mut conn, backend, kind == Kind::File).await {
-            // Close before returning, so a refused SQLite file is released (and the files a
-            // reader of a WAL database creates beside it are gone) when the caller sees why.
-            let _closed = conn.close().await;
-            return Err(error.into());
-        }
+        let notifications = match prepare(&mut conn, backend, kind == Kind::File).await {
+            Ok(()) => notifications(&mut conn, url, backend, kind).await,
+            Err(error) => Err(error),
+        };
+        let notifications = match notifications {
+            Ok(notifications) => notifications,
+            Err(error) => {
+                // Close before returning, so a refused SQLite file is released (and the files
+                // a reader of a WAL database creates beside it are gone) when the caller sees
+                // why.
+                let _closed = conn.close().await;
+                return Err(error.into());
+            }
+        };
         let anchor = match kind {
             // An in-memory database lives while a connection to it is open: this one.
             Kind::Memory => Some(std::sync::Mutex::new(conn)),
@@ -263,6 +274,7 @@ impl SqlStore {
             shared: Arc::new(Shared {
                 pool: pool.acquire_timeout(timeout).connect_lazy_with(options),
                 backend,
+                notifications,
                 _anchor: anchor,
                 #[cfg(feature = "fault-injection")]
                 fault: crate::fault::Slot::default(),
@@ -302,6 +314,47 @@ fn pool_options(options: &SqlOptions) -> AnyPoolOptions {
 fn install_drivers() {
     let _already_installed =
         sqlx::any::install_drivers(&[sqlx::sqlite::any::DRIVER, sqlx::postgres::any::DRIVER]);
+}
+
+/// How the store at `url` announces its changes. On PostgreSQL the channel is named after the
+/// schema keygate's tables are in (by its oid, which always fits a channel name), so stores in
+/// different schemas of one database do not wake each other's readers.
+async fn notifications(
+    conn: &mut AnyConnection,
+    url: &str,
+    backend: Backend,
+    kind: Kind,
+) -> Result<Notifications, SqlError> {
+    match (backend, kind) {
+        (Backend::Postgres, _) => {
+            // A Postgres-compatible database without NOTIFY (CockroachDB, say) still works as a
+            // store; its readers poll.
+            let found = sqlx::query(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS found FROM pg_catalog.pg_proc \
+                 WHERE proname = 'pg_notify'",
+            )
+            .fetch_one(&mut *conn)
+            .await;
+            if !found.is_ok_and(|row| column::<i64>(&row, "found").is_ok_and(|n| n > 0)) {
+                return Ok(Notifications::none());
+            }
+            let row = sqlx::query(
+                "SELECT 'keygate_changes_' || CAST(oid AS TEXT) AS channel FROM pg_namespace \
+                 WHERE nspname = current_schema()",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| driver(backend, e))?;
+            let channel: String = column(&row, "channel")?;
+            let options = PgConnectOptions::from_str(url).map_err(|e| driver(backend, e))?;
+            Ok(Notifications::postgres(channel, options))
+        }
+        (Backend::Sqlite, Kind::Memory) => Ok(Notifications::in_memory()),
+        (Backend::Sqlite, Kind::File | Kind::Server) => {
+            let options = SqliteConnectOptions::from_str(url).map_err(|e| driver(backend, e))?;
+            Ok(Notifications::sqlite_file(options.get_filename()))
+        }
+    }
 }
 
 /// Checks what the database holds, refuses what keygate must not write to, and migrates the

@@ -110,7 +110,19 @@ impl<'s> Writer<'s> {
     }
 
     /// Makes every change of this transaction durable and visible at once.
+    /// On PostgreSQL, a write that moved the feed sends `NOTIFY` in the same transaction, so
+    /// the server announces it when, and only if, it commits; on SQLite the store's in-process
+    /// signal is raised once the commit returns.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        let moved = self.head != self.start.0;
+        if moved && let Some(channel) = self.shared.notifications.channel() {
+            self.execute(
+                sqlx::query("SELECT CAST(pg_notify($1, $2) AS TEXT) AS sent")
+                    .bind(channel.to_owned())
+                    .bind(self.head.to_string()),
+            )
+            .await?;
+        }
         if (self.head, self.compacted_through) != self.start {
             let head = seq_to_db(self.head);
             let compacted = seq_to_db(self.compacted_through);
@@ -124,7 +136,11 @@ impl<'s> Writer<'s> {
             .await?;
         }
         let backend = self.shared.backend;
-        self.tx.commit().await.map_err(|e| driver(backend, e).into())
+        self.tx.commit().await.map_err(|e| driver(backend, e))?;
+        if moved {
+            self.shared.notifications.committed();
+        }
+        Ok(())
     }
 
     // The rules shared by several operations.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use keygate::core::{Clock, Permission, ResourceRef, SystemClock, Timestamp};
-use keygate::store::{KeyUse, Store, StoreError};
+use keygate::store::{ChangeWatch, KeyUse, Reach, Store, StoreError};
 use keygate::{
     AuthConfig, AuthContext, AuthError, Authenticator, Credential, Identity, Replica, SessionId,
     SessionRegistry, SyncError, SyncReport,
@@ -24,15 +24,36 @@ pub type SyncObserver = Arc<dyn Fn(Result<&SyncReport, &SyncError>) + Send + Syn
 
 /// How a [`Server`] runs.
 ///
-/// The defaults: the authenticator's closed defaults ([`AuthConfig::default`]), a sync every
-/// 100 ms, last uses written back every minute, the [`Limits`] defaults, and the system clock.
+/// The defaults: the authenticator's closed defaults ([`AuthConfig::default`]); a sync as soon
+/// as the store announces a change, and every second besides, or every 100 ms while the store
+/// cannot announce every change; last uses written back every minute; the [`Limits`] defaults;
+/// and the system clock.
+///
+/// # How the replica keeps up
+///
+/// A store that notifies ([`ChangeFeed::watch`](keygate::store::ChangeFeed::watch): PostgreSQL
+/// through `LISTEN`/`NOTIFY`) wakes the sync task the moment a change commits, so a revocation
+/// reaches every server in the time of one notification and one read of the feed. The task
+/// still reads the feed every [`ServerConfig::notified_sync_interval`] (a second): that catches
+/// whatever a notification missed, and keeps the authenticator's freshness current, so its
+/// staleness bound still refuses everything once the store has been unreachable for too long.
+/// While notifications are interrupted (the listening connection was lost; the store
+/// reconnects with backoff), or when the store cannot announce every writer's changes (a SQLite
+/// file, which another process may write), the task reads the feed every
+/// [`ServerConfig::sync_interval`] instead, and it reads it at once when notifications resume.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// How credentials are checked, including the session cap ([`AuthConfig::max_session`]).
     pub auth: AuthConfig,
-    /// How often the replica asks the store for changes.
+    /// How often the replica reads the store's feed when the store does not announce every
+    /// change, or its notifications are interrupted.
     pub sync_interval: Duration,
+    /// How often the replica reads the feed anyway while the store announces every change.
+    pub notified_sync_interval: Duration,
+    /// Whether the replica listens to the store's notifications, where it has them. Off, it
+    /// reads the feed every [`ServerConfig::sync_interval`], whatever the store.
+    pub notifications: bool,
     /// Limits on connections, before and after authentication.
     pub limits: Limits,
     /// Where time comes from.
@@ -51,6 +72,8 @@ impl Default for ServerConfig {
         ServerConfig {
             auth: AuthConfig::default(),
             sync_interval: Duration::from_millis(100),
+            notified_sync_interval: Duration::from_secs(1),
+            notifications: true,
             limits: Limits::default(),
             clock: Arc::new(SystemClock),
             on_sync: None,
@@ -72,9 +95,24 @@ impl ServerConfig {
         self
     }
 
-    /// Syncs every `interval`.
+    /// Reads the feed every `interval` while notifications do not cover every change (by
+    /// default every 100 ms).
     pub fn with_sync_interval(mut self, interval: Duration) -> ServerConfig {
         self.sync_interval = interval;
+        self
+    }
+
+    /// Reads the feed every `interval` while the store announces every change (by default
+    /// every second).
+    pub fn with_notified_sync_interval(mut self, interval: Duration) -> ServerConfig {
+        self.notified_sync_interval = interval;
+        self
+    }
+
+    /// Listens to the store's notifications (the default) or not: without them, the feed is
+    /// read every [`ServerConfig::sync_interval`].
+    pub fn with_notifications(mut self, listen: bool) -> ServerConfig {
+        self.notifications = listen;
         self
     }
 
@@ -105,6 +143,9 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("auth", &self.auth)
             .field("sync_interval", &self.sync_interval)
+            .field("notified_sync_interval", &self.notified_sync_interval)
+            .field("notifications", &self.notifications)
+            .field("last_use_interval", &self.last_use_interval)
             .field("limits", &self.limits)
             .field("clock", &self.clock)
             .field("on_sync", &self.on_sync.is_some())
@@ -163,14 +204,17 @@ impl Server {
 
     /// A server for `resource` over `store`. The first sync happens before this returns, so a
     /// store that cannot be read fails the start rather than every client; later syncs run on
-    /// the current tokio runtime every [`ServerConfig::sync_interval`]. A failed sync leaves
-    /// the authenticator as it was; once its state is older than the authenticator's staleness
-    /// bound, every credential is refused as "revocation status unknown".
+    /// the current tokio runtime, when the store announces a change and on the intervals
+    /// [`ServerConfig`] describes. A failed sync leaves the authenticator as it was; once its
+    /// state is older than the authenticator's staleness bound, every credential is refused as
+    /// "revocation status unknown".
     pub async fn start(
         store: Arc<dyn Store>,
         resource: ResourceRef,
         config: ServerConfig,
     ) -> Result<Server, StartError> {
+        // Watching from before the first sync, so no change after it goes unannounced.
+        let watch = if config.notifications { store.watch() } else { None };
         let authenticator = Authenticator::new(config.auth);
         let mut replica = Replica::new(authenticator.clone(), Arc::clone(&config.clock));
         let first = replica.sync_once(&*store).await.map_err(StartError::FirstSync)?;
@@ -195,11 +239,16 @@ impl Server {
             since: shared.clock.now().saturating_sub(keygate::core::Span::seconds(1)),
             next: tokio::time::Instant::now() + every,
         });
+        let pace = Pace {
+            interval: config.sync_interval,
+            notified_interval: config.notified_sync_interval,
+            watch,
+        };
         let task = tokio::spawn(sync_loop(
             Arc::downgrade(&shared),
             replica,
             store,
-            config.sync_interval,
+            pace,
             config.on_sync,
             uses,
         ));
@@ -340,21 +389,44 @@ impl LastUses {
     }
 }
 
-/// Syncs every `interval` until the server is gone, and writes last uses back as `uses` says.
+/// When the sync task reads the feed.
+struct Pace {
+    interval: Duration,
+    notified_interval: Duration,
+    watch: Option<ChangeWatch>,
+}
+
+impl Pace {
+    /// Waits until the next sync is due, `since` the last one began: at once when the store
+    /// announces something (a change, or notifications stopping or resuming), or after the
+    /// interval that holds now.
+    async fn next(&mut self, since: tokio::time::Instant) {
+        let Some(watch) = &mut self.watch else {
+            return tokio::time::sleep_until(since + self.interval).await;
+        };
+        let every_change = watch.is_listening() && watch.reach() == Reach::AllWriters;
+        let interval = if every_change { self.notified_interval } else { self.interval };
+        tokio::select! {
+            _notice = watch.notice() => {}
+            () = tokio::time::sleep_until(since + interval) => {}
+        }
+    }
+}
+
+/// Syncs as `pace` says until the server is gone, and writes last uses back as `uses` says.
 async fn sync_loop(
     server: Weak<Shared>,
     mut replica: Replica,
     store: Arc<dyn Store>,
-    interval: Duration,
+    mut pace: Pace,
     on_sync: Option<SyncObserver>,
     mut uses: Option<LastUses>,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick completes at once; the first sync has already happened.
-    ticker.tick().await;
+    // The first sync happened before the task was spawned.
+    let mut last = tokio::time::Instant::now();
     loop {
-        ticker.tick().await;
+        pace.next(last).await;
+        last = tokio::time::Instant::now();
         let outcome = replica.sync_once(&*store).await;
         let Some(shared) = server.upgrade() else { return };
         if let Some(uses) = uses.as_mut().filter(|uses| tokio::time::Instant::now() >= uses.next) {

@@ -1,0 +1,216 @@
+//! Servers on PostgreSQL, kept current by `LISTEN`/`NOTIFY`: each test runs in a database of its
+//! own on the test server, so it can refuse connections to it, or end the listening connection,
+//! without touching the other tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use keygate::core::{ResourceRef, Scope, Span};
+use keygate::store::Store;
+use keygate::{
+    Actor, AuthConfig, AuthError, Credential, IssuedKey, KeyManager, NewKey, NewPrincipal,
+};
+use keygate_store_sql::{LISTENER_APPLICATION_NAME, SqlStore};
+use keygate_tokio::{Server, ServerConfig};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use super::support::CLUSTER;
+
+/// Far longer than any test runs: with it, a server hears of a change only by notification.
+const NEVER: Duration = Duration::from_secs(3600);
+/// How long a server may take to see a change before the test calls it lost: a liveness bound,
+/// far above what it takes.
+const LOST_AFTER: Duration = Duration::from_secs(15);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_is_pushed_to_every_server_with_no_poll_due() {
+    let Some(database) = Database::create().await else { return };
+    let control = Control::new(&database.url).await;
+    let key = control.key().await;
+    let config =
+        ServerConfig::default().with_sync_interval(NEVER).with_notified_sync_interval(NEVER);
+    let servers =
+        [server(&database.url, config.clone()).await, server(&database.url, config).await];
+    for server in &servers {
+        assert!(check(server, &key).is_ok());
+    }
+    control.revoke(&key).await;
+    for server in &servers {
+        until(|| matches!(check(server, &key), Err(AuthError::Revoked(_)))).await;
+    }
+    database.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listening_connection_is_reconnected_and_what_it_missed_is_read() {
+    let Some(mut database) = Database::create().await else { return };
+    let control = Control::new(&database.url).await;
+    let (missed, later) = (control.key().await, control.key().await);
+    let config =
+        ServerConfig::default().with_sync_interval(NEVER).with_notified_sync_interval(NEVER);
+    let server = server(&database.url, config).await;
+    assert!(check(&server, &missed).is_ok());
+    database.wait_for_listener().await;
+
+    // No new connection to the database until the revocation is in: the listener stays down.
+    database.allow_connections(false).await;
+    assert_eq!(database.terminate(Some(LISTENER_APPLICATION_NAME)).await, 1);
+    // The server reads the feed once when it hears the interruption; the revocation comes after.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    control.revoke(&missed).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(check(&server, &missed).is_ok(), "nothing should have told the server yet");
+
+    database.allow_connections(true).await;
+    until(|| matches!(check(&server, &missed), Err(AuthError::Revoked(_)))).await;
+    // And notifications flow again.
+    control.revoke(&later).await;
+    until(|| matches!(check(&server, &later), Err(AuthError::Revoked(_)))).await;
+    database.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_database_goes_away_fails_closed_and_recovers_when_it_returns() {
+    let Some(mut database) = Database::create().await else { return };
+    let control = Control::new(&database.url).await;
+    let key = control.key().await;
+    let auth = AuthConfig::default().with_max_staleness(Span::seconds(2));
+    let server = server(&database.url, ServerConfig::default().with_auth(auth)).await;
+    assert!(check(&server, &key).is_ok());
+
+    database.allow_connections(false).await;
+    assert!(database.terminate(None).await >= 2, "the server's connections, and the listener");
+    until(|| matches!(check(&server, &key), Err(AuthError::StatusUnknown { .. }))).await;
+
+    database.allow_connections(true).await;
+    until(|| check(&server, &key).is_ok()).await;
+    database.drop().await;
+}
+
+/// The operator's side: a manager on a store of its own, and a service account.
+struct Control {
+    manager: KeyManager,
+    operator: Actor,
+}
+
+impl Control {
+    async fn new(url: &str) -> Control {
+        let store: Arc<dyn Store> = Arc::new(SqlStore::connect(url).await.unwrap());
+        let manager = KeyManager::new(store);
+        let operator = Actor::new("test:operator").unwrap();
+        manager
+            .create_principal(&operator, NewPrincipal::service_account("orders".parse().unwrap()))
+            .await
+            .unwrap();
+        Control { manager, operator }
+    }
+
+    async fn key(&self) -> IssuedKey {
+        let scope = Scope::Resource(CLUSTER.parse().unwrap());
+        let new = NewKey::new("orders".parse().unwrap(), scope);
+        self.manager.create_key(&self.operator, new).await.unwrap()
+    }
+
+    async fn revoke(&self, key: &IssuedKey) {
+        let reason = "test".parse().unwrap();
+        self.manager.revoke(&self.operator, key.record.id(), reason).await.unwrap();
+    }
+}
+
+/// A database of its own on the test server.
+struct Database {
+    name: String,
+    url: String,
+    admin: PgConnection,
+}
+
+impl Database {
+    /// A new database, or `None` without a test server.
+    async fn create() -> Option<Database> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let server = keygate_testkit::external("KEYGATE_POSTGRES_URL", "keygate-tokio notify")?;
+        let name = format!(
+            "keygate_notify_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(&server).await.expect("the test server");
+        execute(&mut admin, format!("CREATE DATABASE {name}")).await;
+        let (base, query) =
+            server.split_once('?').map_or((server.as_str(), None), |(b, q)| (b, Some(q)));
+        let (root, _database) = base.rsplit_once('/').expect("a URL with a database");
+        let url = match query {
+            Some(query) => format!("{root}/{name}?{query}"),
+            None => format!("{root}/{name}"),
+        };
+        Some(Database { name, url, admin })
+    }
+
+    /// Lets new connections to the database in, or keeps them out.
+    async fn allow_connections(&mut self, allow: bool) {
+        execute(&mut self.admin, format!("ALTER DATABASE {} ALLOW_CONNECTIONS {allow}", self.name))
+            .await;
+    }
+
+    /// Ends the sessions on the database (of `application` only, when given); returns how many.
+    async fn terminate(&mut self, application: Option<&str>) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND ($2::text IS NULL OR application_name = $2)) AS ended",
+        )
+        .bind(&self.name)
+        .bind(application)
+        .fetch_one(&mut self.admin)
+        .await
+        .unwrap()
+    }
+
+    /// Waits until a server's listening connection is up.
+    async fn wait_for_listener(&mut self) {
+        let started = Instant::now();
+        loop {
+            let listening: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND application_name = $2 AND query LIKE 'LISTEN%'",
+            )
+            .bind(&self.name)
+            .bind(LISTENER_APPLICATION_NAME)
+            .fetch_one(&mut self.admin)
+            .await
+            .unwrap();
+            if listening > 0 {
+                return;
+            }
+            assert!(started.elapsed() < LOST_AFTER, "the server never listened");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn drop(mut self) {
+        execute(&mut self.admin, format!("DROP DATABASE {} WITH (FORCE)", self.name)).await;
+    }
+}
+
+async fn execute(connection: &mut PgConnection, sql: String) {
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.unwrap();
+}
+
+async fn server(url: &str, config: ServerConfig) -> Server {
+    let store: Arc<dyn Store> = Arc::new(SqlStore::connect(url).await.unwrap());
+    let resource: ResourceRef = CLUSTER.parse().unwrap();
+    Server::start(store, resource, config.with_last_use_interval(None)).await.unwrap()
+}
+
+fn check(server: &Server, key: &IssuedKey) -> Result<(), AuthError> {
+    server.authenticate(&Credential::ApiKey(key.secret.expose()), None).map(drop)
+}
+
+/// Waits until `done` holds.
+async fn until(done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < LOST_AFTER, "the server never saw it");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
