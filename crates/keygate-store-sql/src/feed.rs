@@ -1,9 +1,12 @@
 //! [`ChangeFeed`] on SQL.
 
+use std::future::poll_fn;
+
 use async_trait::async_trait;
-use keygate_core::Principal;
 use keygate_revocation::Revocation;
-use keygate_store::{Change, ChangeFeed, ChangeWatch, Seq, StoreError, StoreSnapshot};
+use keygate_store::{
+    Change, ChangeFeed, ChangeWatch, Seq, SnapshotSink, StoreError, StoreSnapshot,
+};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
@@ -51,6 +54,14 @@ impl ChangeFeed for SqlStore {
     }
 
     async fn snapshot(&self) -> Result<StoreSnapshot, StoreError> {
+        let mut snapshot = StoreSnapshot::default();
+        self.stream_snapshot(&mut snapshot).await?;
+        Ok(snapshot)
+    }
+
+    /// One read-only transaction at one position (`REPEATABLE READ` on PostgreSQL, a read
+    /// transaction on SQLite), its rows decoded and handed on as they arrive.
+    async fn stream_snapshot(&self, sink: &mut (dyn SnapshotSink + '_)) -> Result<(), StoreError> {
         let backend = self.shared.backend;
         let mut tx = self
             .shared
@@ -58,50 +69,57 @@ impl ChangeFeed for SqlStore {
             .begin_with(backend.begin_snapshot())
             .await
             .map_err(|e| driver(backend, e))?;
-        let head = read_all(&mut tx, backend, "SELECT head FROM keygate_feed WHERE id = 1").await?;
-        let seq = match head.first() {
-            Some(row) => seq_from_db(column(row, "head")?)?,
-            None => return Err(missing_feed()),
-        };
-        let mut principals = Vec::new();
-        for row in
-            read_all(&mut tx, backend, "SELECT id, record FROM keygate_principals ORDER BY id")
-                .await?
-        {
-            let id: String = column(&row, "id")?;
-            principals.push(from_json::<Principal>(
-                "principal",
-                &id,
-                &column::<String>(&row, "record")?,
-            )?);
-        }
-        let mut keys = Vec::new();
-        for row in
-            read_all(&mut tx, backend, "SELECT id, record FROM keygate_keys ORDER BY id").await?
-        {
-            let id: String = column(&row, "id")?;
-            keys.push(decode_key(&id, &row)?);
-        }
-        let mut revocations = Vec::new();
-        for row in
-            read_all(&mut tx, backend, "SELECT seq, entry FROM keygate_revocations ORDER BY seq")
-                .await?
-        {
-            let seq: i64 = column(&row, "seq")?;
-            revocations.push(from_json::<Revocation>(
-                "revocation",
-                seq,
-                &column::<String>(&row, "entry")?,
-            )?);
-        }
-        let signing_keys =
-            read_all(&mut tx, backend, "SELECT kid, record FROM keygate_signing_keys ORDER BY kid")
-                .await?
-                .iter()
-                .map(crate::signing::decode)
-                .collect::<Result<Vec<_>, _>>()?;
+        let mut head = None;
+        each_row(&mut tx, backend, "SELECT head FROM keygate_feed WHERE id = 1", |row| {
+            head = Some(seq_from_db(column(row, "head")?)?);
+            Ok(())
+        })
+        .await?;
+        sink.position(head.ok_or_else(missing_feed)?);
+        each_row(
+            &mut tx,
+            backend,
+            "SELECT id, record FROM keygate_principals ORDER BY id",
+            |row| {
+                let id: String = column(row, "id")?;
+                sink.principal(from_json("principal", &id, &column::<String>(row, "record")?)?);
+                Ok(())
+            },
+        )
+        .await?;
+        each_row(&mut tx, backend, "SELECT id, record FROM keygate_keys ORDER BY id", |row| {
+            let id: String = column(row, "id")?;
+            sink.key(decode_key(&id, row)?);
+            Ok(())
+        })
+        .await?;
+        each_row(
+            &mut tx,
+            backend,
+            "SELECT seq, entry FROM keygate_revocations ORDER BY seq",
+            |row| {
+                let seq: i64 = column(row, "seq")?;
+                sink.revocation(from_json::<Revocation>(
+                    "revocation",
+                    seq,
+                    &column::<String>(row, "entry")?,
+                )?);
+                Ok(())
+            },
+        )
+        .await?;
+        each_row(
+            &mut tx,
+            backend,
+            "SELECT kid, record FROM keygate_signing_keys ORDER BY kid",
+            |row| {
+                sink.signing_key(crate::signing::decode(row)?);
+                Ok(())
+            },
+        )
+        .await?;
         tx.commit().await.map_err(|e| driver(backend, e))?;
-        Ok(StoreSnapshot::new(seq, principals, keys, revocations, signing_keys))
+        Ok(())
     }
 
     async fn compact(&self, through: Seq) -> Result<(), StoreError> {
@@ -120,13 +138,18 @@ impl ChangeFeed for SqlStore {
     }
 }
 
-/// Every row `sql` selects, inside the snapshot's transaction.
-async fn read_all(
+/// Hands every row `sql` selects, inside the snapshot's transaction, to `each` as it arrives.
+async fn each_row(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     sql: &'static str,
-) -> Result<Vec<AnyRow>, StoreError> {
-    sqlx::query(sql).fetch_all(&mut **tx).await.map_err(|e| driver(backend, e).into())
+    mut each: impl FnMut(&AnyRow) -> Result<(), StoreError> + Send,
+) -> Result<(), StoreError> {
+    let mut rows = sqlx::query(sql).fetch(&mut **tx);
+    while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+        each(&row.map_err(|e| driver(backend, e))?)?;
+    }
+    Ok(())
 }
 
 fn decode_change(row: &AnyRow) -> Result<Change, StoreError> {

@@ -82,6 +82,7 @@ mod error;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod feed;
+mod import;
 mod keys;
 mod notify;
 mod principals;
@@ -93,9 +94,9 @@ mod writer;
 
 pub use dialect::Backend;
 pub use error::SqlError;
-pub use notify::LISTENER_APPLICATION_NAME;
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
+pub use notify::LISTENER_APPLICATION_NAME;
 pub use schema::SCHEMA_VERSION;
 pub use store::{SqlOptions, SqlStore, readable_by_others};
 

@@ -276,7 +276,7 @@ impl Writer<'_> {
 }
 
 /// The `active` column: 1 for the active key, 0 otherwise.
-fn is_active(key: &SigningKeyRecord) -> i64 {
+pub(crate) fn is_active(key: &SigningKeyRecord) -> i64 {
     i64::from(key.status == SigningKeyStatus::Active)
 }
 

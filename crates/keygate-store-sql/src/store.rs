@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use keygate_store::StoreError;
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::query::Query;
 use sqlx::postgres::PgConnectOptions;
+use sqlx::query::Query;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Row};
 

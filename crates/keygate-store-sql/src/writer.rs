@@ -104,6 +104,13 @@ impl<'s> Writer<'s> {
         Ok(seq)
     }
 
+    /// Moves the head to `head` with nothing in the feed before it, as if compacted there: for
+    /// an import, which loads rows rather than replaying changes.
+    pub(crate) fn start_at(&mut self, head: Seq) {
+        self.head = self.head.max(head);
+        self.compacted_through = self.compacted_through.max(head);
+    }
+
     /// Moves the start of the feed forward to `through`.
     pub(crate) fn set_compacted_through(&mut self, through: Seq) {
         self.compacted_through = self.compacted_through.max(through);

@@ -9,6 +9,7 @@ mod api {
     mod durability;
     mod feed;
     mod fleet;
+    mod import;
     mod opening;
     mod sealing;
     pub(crate) mod support;

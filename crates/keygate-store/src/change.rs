@@ -120,3 +120,53 @@ impl StoreSnapshot {
         StoreSnapshot { seq, principals, keys, revocations, signing_keys }
     }
 }
+
+/// Receives a snapshot a record at a time, as [`ChangeFeed::stream_snapshot`] reads it: for a
+/// reader that builds its own structures from a large store without holding every record twice.
+/// [`StoreSnapshot`] is one, collecting everything.
+///
+/// The position comes first; then principals, keys, revocations and signing keys, each kind in
+/// the order [`StoreSnapshot`] documents.
+///
+/// [`ChangeFeed::stream_snapshot`]: crate::ChangeFeed::stream_snapshot
+pub trait SnapshotSink: Send {
+    /// The position the snapshot is consistent with.
+    fn position(&mut self, seq: Seq);
+    /// A principal.
+    fn principal(&mut self, principal: Principal);
+    /// A key.
+    fn key(&mut self, key: KeyRecord);
+    /// A recorded revocation.
+    fn revocation(&mut self, revocation: Revocation);
+    /// A signing key.
+    fn signing_key(&mut self, key: SigningKeyRecord);
+}
+
+impl SnapshotSink for StoreSnapshot {
+    fn position(&mut self, seq: Seq) {
+        self.seq = seq;
+    }
+    fn principal(&mut self, principal: Principal) {
+        self.principals.push(principal);
+    }
+    fn key(&mut self, key: KeyRecord) {
+        self.keys.push(key);
+    }
+    fn revocation(&mut self, revocation: Revocation) {
+        self.revocations.push(revocation);
+    }
+    fn signing_key(&mut self, key: SigningKeyRecord) {
+        self.signing_keys.push(key);
+    }
+}
+
+impl StoreSnapshot {
+    /// Hands everything to `sink`, in the order [`SnapshotSink`] documents.
+    pub fn stream_into(self, sink: &mut (dyn SnapshotSink + '_)) {
+        sink.position(self.seq);
+        self.principals.into_iter().for_each(|principal| sink.principal(principal));
+        self.keys.into_iter().for_each(|key| sink.key(key));
+        self.revocations.into_iter().for_each(|revocation| sink.revocation(revocation));
+        self.signing_keys.into_iter().for_each(|key| sink.signing_key(key));
+    }
+}

@@ -13,8 +13,8 @@ use keygate_revocation::Revocation;
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, ChangeWatch,
     DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore,
-    Quota, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStore, StoreError,
-    StoreSnapshot, UsageStore,
+    Quota, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStore, SnapshotSink,
+    StoreError, StoreSnapshot, UsageStore,
 };
 
 /// Every store operation, by name.
@@ -412,6 +412,9 @@ impl<S: ChangeFeed> ChangeFeed for FaultyStore<S> {
     }
     async fn snapshot(&self) -> Result<StoreSnapshot, StoreError> {
         self.around(Operation::Snapshot, self.inner.snapshot()).await
+    }
+    async fn stream_snapshot(&self, sink: &mut (dyn SnapshotSink + '_)) -> Result<(), StoreError> {
+        self.around(Operation::Snapshot, self.inner.stream_snapshot(sink)).await
     }
     async fn compact(&self, through: Seq) -> Result<(), StoreError> {
         self.around(Operation::Compact, self.inner.compact(through)).await

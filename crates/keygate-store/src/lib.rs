@@ -82,7 +82,7 @@ mod traits;
 mod watch;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
-pub use change::{Change, ChangeEvent, Seq, StoreSnapshot};
+pub use change::{Change, ChangeEvent, Seq, SnapshotSink, StoreSnapshot};
 pub use error::StoreError;
 pub use faulty::{FaultyStore, Operation, When};
 pub use memory::InMemoryStore;

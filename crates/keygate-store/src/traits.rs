@@ -12,7 +12,8 @@ use keygate_revocation::Revocation;
 
 use crate::{
     AuditEntry, AuditQuery, AuditRecord, Change, ChangeWatch, DeletedPrincipal, KeyFilter, KeyUse,
-    Page, PageRequest, Quota, Rotated, Sealed, Seq, SigningKeyRecord, StoreError, StoreSnapshot,
+    Page, PageRequest, Quota, Rotated, Sealed, Seq, SigningKeyRecord, SnapshotSink, StoreError,
+    StoreSnapshot,
 };
 
 /// Principals: the owners of keys.
@@ -261,6 +262,16 @@ pub trait ChangeFeed: Send + Sync {
     /// Every principal, key, revocation and signing key, consistent with one position.
     async fn snapshot(&self) -> Result<StoreSnapshot, StoreError>;
 
+    /// The same snapshot, handed to `sink` a record at a time: what a replica starting against
+    /// a large store reads, so it never holds the whole snapshot beside what it builds from it.
+    /// The default reads [`snapshot`](ChangeFeed::snapshot) whole; a backend that can read its
+    /// rows as they come (one consistent read, streamed) should. If it fails, `sink` may have
+    /// received part of the snapshot: throw it away.
+    async fn stream_snapshot(&self, sink: &mut (dyn SnapshotSink + '_)) -> Result<(), StoreError> {
+        self.snapshot().await?.stream_into(sink);
+        Ok(())
+    }
+
     /// Discards changes at or before `through` (at most the head).
     async fn compact(&self, through: Seq) -> Result<(), StoreError>;
 
@@ -420,6 +431,12 @@ macro_rules! forward {
             }
             async fn snapshot(&self) -> Result<StoreSnapshot, StoreError> {
                 (**self).snapshot().await
+            }
+            async fn stream_snapshot(
+                &self,
+                sink: &mut (dyn SnapshotSink + '_),
+            ) -> Result<(), StoreError> {
+                (**self).stream_snapshot(sink).await
             }
             async fn compact(&self, through: Seq) -> Result<(), StoreError> {
                 (**self).compact(through).await

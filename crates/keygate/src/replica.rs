@@ -5,7 +5,7 @@ use std::sync::Arc;
 use keygate_core::Clock;
 use keygate_store::{Store, StoreError, StoreSnapshot};
 
-use crate::state::AuthState;
+use crate::state::StateBuilder;
 use crate::{Authenticator, SyncError, SyncReport};
 
 /// How many changes one read of the feed asks for.
@@ -14,8 +14,11 @@ const BATCH: usize = 1024;
 /// Keeps an [`Authenticator`] current from a [`Store`]: from a snapshot first, then by the
 /// changes since, applied to the next state beside the current one and published atomically.
 ///
-/// The embedder drives it: call [`Replica::sync_once`] on a timer (`keygate-tokio`'s `Server`
-/// runs that task for servers on tokio). A sync that fails leaves the authenticator's
+/// The embedder drives it: call [`Replica::sync_once`] when the store's
+/// [`ChangeWatch`](keygate_store::ChangeWatch) says the feed moved, and on a timer besides
+/// (`keygate-tokio`'s `Server` runs that task for servers on tokio). The first sync streams the
+/// store's snapshot ([`ChangeFeed::stream_snapshot`](keygate_store::ChangeFeed::stream_snapshot)),
+/// indexing each key as it arrives; later ones read the changes after its position. A sync that fails leaves the authenticator's
 /// state as it was, and the next one retries; a replica that fell behind a compaction of the
 /// feed bootstraps again from a snapshot. The authenticator's freshness bound turns a replica
 /// that cannot sync for too long into refusals rather than stale acceptances.
@@ -82,20 +85,29 @@ impl Replica {
     /// state is refused ([`SyncError::StaleSnapshot`]): it could un-revoke what was revoked
     /// since.
     pub fn load_snapshot(&mut self, snapshot: StoreSnapshot) -> Result<SyncReport, SyncError> {
+        let mut builder = StateBuilder::default();
+        snapshot.stream_into(&mut builder);
+        self.install(builder)
+    }
+
+    /// Rebuilds the state from the store's snapshot, streamed: one consistent read, each key
+    /// indexed as its row arrives.
+    async fn bootstrap(&mut self, store: &dyn Store) -> Result<SyncReport, SyncError> {
+        let mut builder = StateBuilder::default();
+        store.stream_snapshot(&mut builder).await?;
+        self.install(builder)
+    }
+
+    /// Publishes the state `builder` holds, unless it is older than the current one.
+    fn install(&mut self, builder: StateBuilder) -> Result<SyncReport, SyncError> {
         let from = self.authenticator.load().version;
-        if snapshot.seq < from {
-            return Err(SyncError::StaleSnapshot { snapshot: snapshot.seq, current: from });
+        if builder.seq() < from {
+            return Err(SyncError::StaleSnapshot { snapshot: builder.seq(), current: from });
         }
-        let now = self.clock.now();
-        let state = AuthState::from_snapshot(snapshot, now, self.authenticator.config())?;
+        let state = builder.finish(self.clock.now(), self.authenticator.config())?;
         let report =
             SyncReport { from, to: state.version, bootstrapped: true, ..SyncReport::default() };
         self.authenticator.publish(state);
         Ok(report)
-    }
-
-    async fn bootstrap(&mut self, store: &dyn Store) -> Result<SyncReport, SyncError> {
-        let snapshot = store.snapshot().await?;
-        self.load_snapshot(snapshot)
     }
 }

@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use keygate_core::{Expiry, KeyId, KeyState, PrincipalId, SigningKeyId, Timestamp};
+use keygate_core::{
+    Expiry, KeyId, KeyRecord, KeyState, Principal, PrincipalId, SigningKeyId, Timestamp,
+};
 use keygate_revocation::{Delta, KeyIdMap, Revocation, RevocationSet};
 use keygate_store::{
-    Change, ChangeEvent, Seq, SigningKeyRecord, StoreSnapshot, VerificationMaterial,
+    Change, ChangeEvent, Seq, SigningKeyRecord, SnapshotSink, VerificationMaterial,
 };
 use keygate_token::{VerificationKey, Verifier};
 
@@ -80,39 +82,6 @@ impl AuthState {
             version: Seq::ZERO,
             bootstrapped: false,
         }
-    }
-
-    /// The state a snapshot describes, synced at `now`.
-    pub(crate) fn from_snapshot(
-        snapshot: StoreSnapshot,
-        now: Timestamp,
-        config: &AuthConfig,
-    ) -> Result<AuthState, SyncError> {
-        let mut keys = KeyIdMap::new();
-        let mut grants = Grants::default();
-        keys.extend(snapshot.keys.iter().map(|key| (key.id(), grants.index(key))));
-        let signing_keys: BTreeMap<SigningKeyId, SigningKeyRecord> =
-            snapshot.signing_keys.into_iter().map(|key| (key.kid.clone(), key)).collect();
-        let verifier = build_verifier(&signing_keys, config)?;
-        let revocations = if snapshot.seq > Seq::ZERO {
-            let delta = Delta::new(0, snapshot.seq.0, snapshot.revocations)
-                .map_err(|e| SyncError::Apply(e.to_string()))?;
-            RevocationSet::new()
-                .with_delta(&delta, now)
-                .map_err(|e| SyncError::Apply(e.to_string()))?
-                .unwrap_or_default()
-        } else {
-            RevocationSet::new().with_synced(now)
-        };
-        Ok(AuthState {
-            keys,
-            grants: Arc::new(Mutex::new(grants)),
-            signing_keys: Arc::new(signing_keys),
-            verifier,
-            revocations,
-            version: snapshot.seq,
-            bootstrapped: true,
-        })
     }
 
     /// Applies a batch of changes in order and returns the next state, synced at `now`.
@@ -192,6 +161,75 @@ impl AuthState {
         report.revocations.extend(revocations);
         report.to = next.version;
         Ok(next)
+    }
+}
+
+/// Builds the state a snapshot describes as the snapshot streams in, a record at a time: each
+/// key is indexed as it arrives, so a replica starting against a million keys never holds the
+/// records and the index at once.
+#[derive(Default)]
+pub(crate) struct StateBuilder {
+    seq: Seq,
+    keys: KeyIdMap<Arc<IndexedKey>>,
+    grants: Grants,
+    signing_keys: BTreeMap<SigningKeyId, SigningKeyRecord>,
+    revocations: Vec<Revocation>,
+}
+
+impl StateBuilder {
+    /// The position of the snapshot it was given.
+    pub(crate) fn seq(&self) -> Seq {
+        self.seq
+    }
+
+    /// The state, synced at `now`.
+    pub(crate) fn finish(
+        self,
+        now: Timestamp,
+        config: &AuthConfig,
+    ) -> Result<AuthState, SyncError> {
+        let verifier = build_verifier(&self.signing_keys, config)?;
+        let revocations = if self.seq > Seq::ZERO {
+            let delta = Delta::new(0, self.seq.0, self.revocations)
+                .map_err(|e| SyncError::Apply(e.to_string()))?;
+            RevocationSet::new()
+                .with_delta(&delta, now)
+                .map_err(|e| SyncError::Apply(e.to_string()))?
+                .unwrap_or_default()
+        } else {
+            RevocationSet::new().with_synced(now)
+        };
+        Ok(AuthState {
+            keys: self.keys,
+            grants: Arc::new(Mutex::new(self.grants)),
+            signing_keys: Arc::new(self.signing_keys),
+            verifier,
+            revocations,
+            version: self.seq,
+            bootstrapped: true,
+        })
+    }
+}
+
+impl SnapshotSink for StateBuilder {
+    fn position(&mut self, seq: Seq) {
+        self.seq = seq;
+    }
+
+    // Principals carry nothing a check reads: a key's owner is in its record.
+    fn principal(&mut self, _principal: Principal) {}
+
+    fn key(&mut self, key: KeyRecord) {
+        let indexed = self.grants.index(&key);
+        self.keys.insert(key.id(), indexed);
+    }
+
+    fn revocation(&mut self, revocation: Revocation) {
+        self.revocations.push(revocation);
+    }
+
+    fn signing_key(&mut self, key: SigningKeyRecord) {
+        self.signing_keys.insert(key.kid.clone(), key);
     }
 }
 

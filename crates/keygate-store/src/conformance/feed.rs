@@ -233,6 +233,40 @@ pub async fn feed_snapshot_is_consistent<S: Store + ?Sized>(store: Arc<S>) {
     assert_eq!(revocations, current);
 }
 
+/// A streamed snapshot holds what [`snapshot`](crate::ChangeFeed::snapshot) holds, and, taken
+/// while writers write, is consistent with its position: it plus the changes after it is the
+/// store at the end.
+pub async fn feed_streamed_snapshot_is_consistent<S: Store + ?Sized + 'static>(store: Arc<S>) {
+    with_principal(&*store, "alice").await;
+    store.insert_key(&opaque("alice", 1, 0), unlimited(), None).await.unwrap();
+    store.insert_key(&jwt("alice", 2, 0), unlimited(), None).await.unwrap();
+    store.delete_key(key_id(2), at(1), None).await.unwrap();
+    let mut streamed = crate::StoreSnapshot::default();
+    store.stream_snapshot(&mut streamed).await.unwrap();
+    assert_eq!(streamed, store.snapshot().await.unwrap());
+    assert_eq!(streamed.revocations.len(), 1, "the deleted JWT key's tombstone");
+
+    let writer = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for n in 10..60 {
+                store.insert_key(&opaque("alice", n, n.into()), unlimited(), None).await.unwrap();
+            }
+        })
+    };
+    let mut during = crate::StoreSnapshot::default();
+    store.stream_snapshot(&mut during).await.unwrap();
+    writer.await.unwrap();
+    let mut keys: BTreeMap<KeyId, KeyRecord> =
+        during.keys.into_iter().map(|k| (k.id(), k)).collect();
+    for change in store.changes_since(during.seq, 1000).await.unwrap() {
+        if let ChangeEvent::KeyCreated { key } = change.event {
+            assert!(keys.insert(key.id(), key).is_none(), "a key in the snapshot and after it");
+        }
+    }
+    assert_eq!(keys.into_values().collect::<Vec<_>>(), store.snapshot().await.unwrap().keys);
+}
+
 /// Compaction drops old changes, and a reader behind it is told to bootstrap again.
 pub async fn feed_compaction<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;

@@ -100,7 +100,7 @@ macro_rules! conformance_tests {
             key_list_pages_stable_under_inserts, key_update_description, key_compare_and_set,
             key_concurrent_revokes, key_shorten_expiry, key_rotate, key_rotate_refusals, key_delete,
             key_missing, feed_records_every_mutation, feed_failed_mutations_record_nothing,
-            feed_tailing_reader_under_concurrent_writers, feed_snapshot_is_consistent, feed_compaction,
+            feed_tailing_reader_under_concurrent_writers, feed_snapshot_is_consistent, feed_streamed_snapshot_is_consistent, feed_compaction,
             revocations, signing_keys, audit_every_mutation_appends_its_record,
             audit_failed_mutations_append_nothing, audit_under_concurrent_writers,
             policy_set_and_read, key_quota_per_resource, resource_keys_revoked_together,
