@@ -5,8 +5,9 @@
 //!   connection pool, as N brokers would have), a key revoked through `KeyManager`, timed until
 //!   every server refuses it; 200 trials, each started at a pseudo-random phase of the polling
 //!   interval; p50, p99 and max;
-//! - what an idle fleet of 8 costs the database: transactions per second, counted by
-//!   PostgreSQL itself (`pg_stat_database`), over 20 s of nothing happening;
+//! - what an idle fleet of 8 costs the database: statements per second, counted by PostgreSQL
+//!   itself (pg_stat_statements, which `scripts/with-postgres` loads), over 20 s of nothing
+//!   happening;
 //! - starting one server against a store of 1M keys and 100k revocations, on SQLite and on
 //!   PostgreSQL: the time `Server::start` takes (its first sync streams the snapshot and indexes
 //!   it), and the process's resident memory after it, each in a process of its own so nothing
@@ -62,7 +63,10 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut figures = Map::new();
 
-    for servers in [2, 8] {
+    // KEYGATE_FLEET_ONLY=idle|latency|start runs one part.
+    let only = std::env::var("KEYGATE_FLEET_ONLY").ok();
+    let part = |name: &str| only.as_deref().is_none_or(|only| only == name);
+    for servers in [2, 8].into_iter().filter(|_| part("latency")) {
         for push in [true, false] {
             let database = runtime.block_on(Database::create(&server));
             let (p50, p99, max) =
@@ -83,15 +87,23 @@ fn main() {
         }
     }
 
-    for push in [true, false] {
+    for push in [true, false].into_iter().filter(|_| part("idle")) {
         let database = runtime.block_on(Database::create(&server));
-        let per_second = runtime.block_on(idle_queries(&database, 8, push, idle));
         let mode = mode(push);
-        println!("idle fleet of 8, {mode}: {per_second:.1} database transactions per second");
-        figures.insert(format!("idle_queries_per_second_8_servers_{mode}"), json!(per_second));
+        match runtime.block_on(idle_queries(&database, 8, push, idle)) {
+            Some(per_second) => {
+                println!("idle fleet of 8, {mode}: {per_second:.2} database statements per second");
+                figures
+                    .insert(format!("idle_queries_per_second_8_servers_{mode}"), json!(per_second));
+            }
+            None => println!("idle fleet: the server has no pg_stat_statements; not measured"),
+        }
         runtime.block_on(database.drop());
     }
 
+    if !part("start") {
+        return;
+    }
     let snapshot = big_snapshot(keys, revocations);
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("keygate.db").display().to_string();
@@ -211,9 +223,23 @@ struct Trial {
     refused: Vec<Option<Instant>>,
 }
 
-/// Database transactions per second while `servers` servers sit on an idle store for `window`.
-async fn idle_queries(database: &Database, servers: usize, push: bool, window: Duration) -> f64 {
+/// Statements per second the database runs while `servers` servers sit on an idle store for
+/// `window`, as pg_stat_statements counts them; `None` where the server does not load it.
+async fn idle_queries(
+    database: &Database,
+    servers: usize,
+    push: bool,
+    window: Duration,
+) -> Option<f64> {
     let _control = Control::new(&database.url, 1).await;
+    let mut admin = PgConnection::connect(&database.url).await.unwrap();
+    if sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&mut admin)
+        .await
+        .is_err()
+    {
+        return None;
+    }
     let mut fleet = Vec::with_capacity(servers);
     for _ in 0..servers {
         fleet.push(server(&database.url, config(push)).await);
@@ -221,30 +247,23 @@ async fn idle_queries(database: &Database, servers: usize, push: bool, window: D
     if push {
         database.wait_for_listeners(servers).await;
     }
-    // Settled: pools connected, and every backend's counters flushed once.
+    // Settled: every pool connected, every first sync and its catch-up done.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut admin = PgConnection::connect(&database.url).await.unwrap();
-    let before = transactions(&mut admin).await;
+    sqlx::query("SELECT pg_stat_statements_reset()").execute(&mut admin).await.unwrap();
     let started = Instant::now();
     tokio::time::sleep(window).await;
-    // PostgreSQL publishes a backend's counts at most once a second; let the last ones in.
-    let elapsed = started.elapsed();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let after = transactions(&mut admin).await;
-    drop(fleet);
-    // The two reads of the counters are transactions of their own.
-    (after - before - 1) as f64 / elapsed.as_secs_f64()
-}
-
-/// Committed and rolled-back transactions in the current database so far.
-async fn transactions(admin: &mut PgConnection) -> i64 {
-    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *admin).await.unwrap();
-    sqlx::query_scalar(
-        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+    // Counted when each statement ends, so the count is current at once.
+    let statements: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM pg_stat_statements \
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND query NOT LIKE '%pg_stat_statements%'",
     )
-    .fetch_one(admin)
+    .fetch_one(&mut admin)
     .await
-    .unwrap()
+    .unwrap();
+    let elapsed = started.elapsed();
+    drop(fleet);
+    Some(statements as f64 / elapsed.as_secs_f64())
 }
 
 fn config(push: bool) -> ServerConfig {

@@ -243,6 +243,8 @@ impl Server {
             interval: config.sync_interval,
             notified_interval: config.notified_sync_interval,
             watch,
+            // The first sync happens before the task is spawned.
+            anchor: tokio::time::Instant::now(),
         };
         let task = tokio::spawn(sync_loop(
             Arc::downgrade(&shared),
@@ -394,22 +396,38 @@ struct Pace {
     interval: Duration,
     notified_interval: Duration,
     watch: Option<ChangeWatch>,
+    /// When the last sync was due: the next is due an interval after it, so syncs on the timer
+    /// keep to their interval however late each wake-up is.
+    anchor: tokio::time::Instant,
 }
 
 impl Pace {
-    /// Waits until the next sync is due, `since` the last one began: at once when the store
-    /// announces something (a change, or notifications stopping or resuming), or after the
+    /// Waits until the next sync is due: at once when the store announces something (a
+    /// change, or notifications stopping or resuming), or an interval after the last one, the
     /// interval that holds now.
-    async fn next(&mut self, since: tokio::time::Instant) {
-        let Some(watch) = &mut self.watch else {
-            return tokio::time::sleep_until(since + self.interval).await;
+    async fn next(&mut self) {
+        let due = match &self.watch {
+            Some(watch) if watch.is_listening() && watch.reach() == Reach::AllWriters => {
+                self.anchor + self.notified_interval
+            }
+            _ => self.anchor + self.interval,
         };
-        let every_change = watch.is_listening() && watch.reach() == Reach::AllWriters;
-        let interval = if every_change { self.notified_interval } else { self.interval };
-        tokio::select! {
-            _notice = watch.notice() => {}
-            () = tokio::time::sleep_until(since + interval) => {}
-        }
+        let on_time = match &mut self.watch {
+            Some(watch) => tokio::select! {
+                _notice = watch.notice() => false,
+                () = tokio::time::sleep_until(due) => true,
+            },
+            None => {
+                tokio::time::sleep_until(due).await;
+                true
+            }
+        };
+        let now = tokio::time::Instant::now();
+        // A task that fell a whole interval behind starts afresh rather than catching up.
+        self.anchor = match now.checked_sub(self.interval) {
+            Some(behind) if on_time => due.max(behind),
+            _ => now,
+        };
     }
 }
 
@@ -422,11 +440,8 @@ async fn sync_loop(
     on_sync: Option<SyncObserver>,
     mut uses: Option<LastUses>,
 ) {
-    // The first sync happened before the task was spawned.
-    let mut last = tokio::time::Instant::now();
     loop {
-        pace.next(last).await;
-        last = tokio::time::Instant::now();
+        pace.next().await;
         let outcome = replica.sync_once(&*store).await;
         let Some(shared) = server.upgrade() else { return };
         if let Some(uses) = uses.as_mut().filter(|uses| tokio::time::Instant::now() >= uses.next) {
