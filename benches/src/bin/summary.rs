@@ -1,12 +1,14 @@
 //! Prints every bench figure beside its peer with the ratio, from criterion's output in
-//! `target/criterion` and the figures in `target/keygate-bench/{measurements,throughput,kafka_proxy}.json`.
+//! `target/criterion` and the figures in `target/keygate-bench/*.json`: one table for the
+//! in-process figures, one for the fleet on PostgreSQL.
 //!
 //! ```sh
 //! cargo bench -p keygate-benches          # every bench, then:
 //! cargo run -p keygate-benches --bin summary -- --write   # print, and update benches/README.md
 //! ```
 //!
-//! Figures that are missing (a bench not run) are shown as "not run".
+//! Figures that are missing (a bench not run) are shown as "not run"; `--write` leaves a table
+//! whose benches did not run at all as it was.
 
 // A reporting tool: a missing or unreadable file is reported in the table, not by panicking.
 #![allow(clippy::unwrap_used)]
@@ -37,6 +39,8 @@ enum Figure {
 #[derive(Clone, Copy)]
 enum Unit {
     Bytes,
+    /// Events per second, shown as they are.
+    Rate,
     PerSecond,
     BytesPerSecond,
     Nanos,
@@ -256,28 +260,131 @@ fn rows() -> Vec<Row> {
     rows
 }
 
+/// The fleet bench's figures: push beside polling, and a start from a large store.
+fn fleet_rows() -> Vec<Row> {
+    use Check::*;
+    use Figure::*;
+    let mut rows = Vec::new();
+    for servers in [2, 8] {
+        for (name, target, check) in
+            [("p50", "—", Info), ("p99", "≤ 25 ms", AtMostNanos(25e6)), ("max", "—", Info)]
+        {
+            let figure = |mode: &str| {
+                let key = format!("revocation_{name}_ns_{servers}_servers_{mode}");
+                Measured(Box::leak(key.into_boxed_str()), Unit::Nanos)
+            };
+            rows.push(Row {
+                figure: format!(
+                    "revocation to refusal on all {servers} servers, {name}, push vs polling"
+                ),
+                keygate: figure("push"),
+                peer: Some(("polling every 100 ms", figure("polling"))),
+                target,
+                check,
+            });
+        }
+    }
+    rows.extend([
+        Row {
+            figure: "statements per second an idle fleet of 8 sends the database".into(),
+            keygate: Measured("idle_queries_per_second_8_servers_push", Unit::Rate),
+            peer: Some((
+                "polling every 100 ms",
+                Measured("idle_queries_per_second_8_servers_polling", Unit::Rate),
+            )),
+            target: "≥ 10× fewer",
+            check: FasterBy(10.0),
+        },
+        Row {
+            figure: "start from SQLite, 1M keys and 100k revocations".into(),
+            keygate: Measured("start_ns_sqlite", Unit::Nanos),
+            peer: None,
+            target: "≤ 5 s",
+            check: AtMostNanos(5e9),
+        },
+        Row {
+            figure: "start from PostgreSQL, 1M keys and 100k revocations".into(),
+            keygate: Measured("start_ns_postgres", Unit::Nanos),
+            peer: None,
+            target: "≤ 10 s",
+            check: AtMostNanos(10e9),
+        },
+        Row {
+            figure: "resident memory after starting from SQLite".into(),
+            keygate: Measured("start_resident_bytes_sqlite", Unit::Bytes),
+            peer: None,
+            target: "—",
+            check: Info,
+        },
+        Row {
+            figure: "resident memory after starting from PostgreSQL".into(),
+            keygate: Measured("start_resident_bytes_postgres", Unit::Bytes),
+            peer: None,
+            target: "—",
+            check: Info,
+        },
+    ]);
+    rows
+}
+
+/// A table of the README, between its markers, and the figure files it reads.
+struct Section {
+    start: &'static str,
+    end: &'static str,
+    files: &'static [&'static str],
+    rows: Vec<Row>,
+}
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let criterion = root.join("target/criterion");
-    // The figures the measurements and throughput benches wrote, in one object.
+    let sections = [
+        Section {
+            start: "<!-- summary:start -->",
+            end: "<!-- summary:end -->",
+            files: &["measurements.json", "throughput.json", "kafka_proxy.json"],
+            rows: rows(),
+        },
+        Section {
+            start: "<!-- fleet:start -->",
+            end: "<!-- fleet:end -->",
+            files: &["fleet.json"],
+            rows: fleet_rows(),
+        },
+    ];
+    let write = std::env::args().any(|arg| arg == "--write");
+    for section in sections {
+        let (table, any) = table(&root, &criterion, &section);
+        print!("{table}\n");
+        if write && any {
+            write_section(&root, &section, &table);
+        }
+    }
+}
+
+/// The section's table, and whether any of its figures was measured.
+fn table(root: &Path, criterion: &Path, section: &Section) -> (String, bool) {
+    // The figures the section's benches wrote, in one object.
     let mut figures = serde_json::Map::new();
-    for file in ["measurements.json", "throughput.json", "kafka_proxy.json"] {
+    for file in section.files {
         let read = std::fs::read_to_string(root.join("target/keygate-bench").join(file))
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Map<String, Value>>(&text).ok());
         figures.extend(read.unwrap_or_default());
     }
     let measured = Value::Object(figures);
+    let mut any = false;
 
     let mut table = String::from(
         "| figure | keygate | peer | ratio | target | met |\n|---|---|---|---|---|---|\n",
     );
-    for row in rows() {
-        let ours = value(&criterion, &measured, &row.keygate);
+    for row in &section.rows {
+        let ours = value(criterion, &measured, &row.keygate);
+        any |= ours.is_some();
         let peer = row
             .peer
             .as_ref()
-            .map(|(name, figure)| (*name, figure, value(&criterion, &measured, figure)));
+            .map(|(name, figure)| (*name, figure, value(criterion, &measured, figure)));
         let theirs = peer.as_ref().and_then(|(_, _, v)| *v);
         let ratio = match (ours, theirs) {
             (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
@@ -302,24 +409,23 @@ fn main() {
         writeln!(table, "| {} | {shown} | {peer} | {ratio} | {} | {met} |", row.figure, row.target)
             .unwrap();
     }
-    print!("{table}");
-
-    if std::env::args().any(|arg| arg == "--write") {
-        let readme = root.join("benches/README.md");
-        let text = std::fs::read_to_string(&readme).unwrap_or_default();
-        let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
-            eprintln!("{} has no {START} … {END} markers; not written", readme.display());
-            return;
-        };
-        let machine = machine();
-        let updated = format!("{}{START}\n{machine}\n\n{table}{}", &text[..start], &text[end..]);
-        std::fs::write(&readme, updated).unwrap();
-        eprintln!("wrote {}", readme.display());
-    }
+    (table, any)
 }
 
-const START: &str = "<!-- summary:start -->";
-const END: &str = "<!-- summary:end -->";
+/// Replaces the section's table in benches/README.md.
+fn write_section(root: &Path, section: &Section, table: &str) {
+    let readme = root.join("benches/README.md");
+    let text = std::fs::read_to_string(&readme).unwrap_or_default();
+    let (Some(start), Some(end)) = (text.find(section.start), text.find(section.end)) else {
+        eprintln!("{} has no {} … {} markers; not written", readme.display(), section.start, section.end);
+        return;
+    };
+    let machine = machine();
+    let updated =
+        format!("{}{}\n{machine}\n\n{table}{}", &text[..start], section.start, &text[end..]);
+    std::fs::write(&readme, updated).unwrap();
+    eprintln!("wrote {} ({})", readme.display(), section.start);
+}
 
 fn yes(ok: bool) -> &'static str {
     if ok { "yes" } else { "**no**" }
@@ -336,14 +442,20 @@ fn value(criterion: &Path, measured: &Value, figure: &Figure) -> Option<f64> {
 fn show(figure: &Figure, value: f64) -> String {
     match figure {
         Figure::Bench(_) | Figure::Measured(_, Unit::Nanos) => nanos(value),
+        Figure::Measured(_, Unit::Bytes) if value >= 1024.0 * 1024.0 => {
+            format!("{:.0} MiB", value / (1024.0 * 1024.0))
+        }
         Figure::Measured(_, Unit::Bytes) => format!("{value:.1} B"),
+        Figure::Measured(_, Unit::Rate) => format!("{value:.2}/s"),
         Figure::Measured(_, Unit::PerSecond) => format!("{:.2} M/s", value / 1e6),
         Figure::Measured(_, Unit::BytesPerSecond) => format!("{:.1} MB/s", value / 1e6),
     }
 }
 
 fn nanos(value: f64) -> String {
-    if value >= 1e6 {
+    if value >= 1e9 {
+        format!("{:.2} s", value / 1e9)
+    } else if value >= 1e6 {
         format!("{:.2} ms", value / 1e6)
     } else if value >= 1e3 {
         format!("{:.2} µs", value / 1e3)
@@ -384,7 +496,7 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!(
-        "Measured on {cpu}, {cores} cores available, {} {}, {}; medians of criterion's samples.",
+        "Measured on {cpu}, {cores} cores available, {} {}, {}.",
         std::env::consts::OS,
         std::env::consts::ARCH,
         rustc_version()

@@ -7,8 +7,11 @@
 //!   path, a `sqlite:` or a `postgres://` URL): [`Server::open`], through
 //!   [`SqlStore::open_location`](keygate_store_sql::SqlStore::open_location).
 //! - **The replica's sync task**: the first sync before [`Server::start`] returns (a store that
-//!   cannot be read fails the start), then one every 100 ms by default. A failed sync keeps the
-//!   last state; a state older than the authenticator's staleness bound refuses everything.
+//!   cannot be read fails the start; it streams the store's snapshot, a million keys in seconds),
+//!   then one as soon as the store announces a change (PostgreSQL's `LISTEN`/`NOTIFY`), and one
+//!   every second besides; every 100 ms instead while the store cannot announce every change or
+//!   its notifications are down ([`ServerConfig`] says how). A failed sync keeps the last
+//!   state; a state older than the authenticator's staleness bound refuses everything.
 //! - **Connections told what a sync means for them**: after each sync the
 //!   [`SessionRegistry`](keygate::SessionRegistry) review is delivered to each [`Connection`]'s
 //!   task, as [`Ending::Refused`] (close now, and why) or as an earlier session deadline.
