@@ -417,7 +417,12 @@ fn write_section(root: &Path, section: &Section, table: &str) {
     let readme = root.join("benches/README.md");
     let text = std::fs::read_to_string(&readme).unwrap_or_default();
     let (Some(start), Some(end)) = (text.find(section.start), text.find(section.end)) else {
-        eprintln!("{} has no {} … {} markers; not written", readme.display(), section.start, section.end);
+        eprintln!(
+            "{} has no {} … {} markers; not written",
+            readme.display(),
+            section.start,
+            section.end
+        );
         return;
     };
     let machine = machine();

@@ -1,19 +1,17 @@
 //! [`ChangeFeed`] on SQL.
 
-use std::future::poll_fn;
-
 use async_trait::async_trait;
-use keygate_revocation::Revocation;
+use keygate_core::KeyRecord;
 use keygate_store::{
     Change, ChangeFeed, ChangeWatch, Seq, SnapshotSink, StoreError, StoreSnapshot,
 };
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use crate::codec::{from_json, seq_from_db, seq_to_db, timestamp_from_db};
 use crate::error::driver;
 use crate::store::column;
-use crate::writer::{Writer, decode_key};
+use crate::writer::Writer;
 use crate::{Backend, SqlError, SqlStore};
 
 #[async_trait]
@@ -61,11 +59,16 @@ impl ChangeFeed for SqlStore {
     async fn snapshot(&self) -> Result<StoreSnapshot, StoreError> {
         let mut snapshot = StoreSnapshot::default();
         self.stream_snapshot(&mut snapshot).await?;
+        // Chunks come in key order; within one, SQLite promises no order.
+        snapshot.principals.sort_by(|a, b| a.id.cmp(&b.id));
+        snapshot.keys.sort_by_key(KeyRecord::id);
+        snapshot.signing_keys.sort_by(|a, b| a.kid.cmp(&b.kid));
         Ok(snapshot)
     }
 
     /// One read-only transaction at one position (`REPEATABLE READ` on PostgreSQL, a read
-    /// transaction on SQLite), its rows decoded and handed on as they arrive.
+    /// transaction on SQLite), read a chunk of records at a time by a task of its own, so the
+    /// database reads the next chunk while this task decodes the last one into `sink`.
     async fn stream_snapshot(&self, sink: &mut (dyn SnapshotSink + '_)) -> Result<(), StoreError> {
         let backend = self.shared.backend;
         let mut tx = self
@@ -74,57 +77,29 @@ impl ChangeFeed for SqlStore {
             .begin_with(backend.begin_snapshot())
             .await
             .map_err(|e| driver(backend, e))?;
-        let mut head = None;
-        each_row(&mut tx, backend, "SELECT head FROM keygate_feed WHERE id = 1", |row| {
-            head = Some(seq_from_db(column(row, "head")?)?);
-            Ok(())
-        })
-        .await?;
-        sink.position(head.ok_or_else(missing_feed)?);
-        each_row(
-            &mut tx,
-            backend,
-            "SELECT id, record FROM keygate_principals ORDER BY id",
-            |row| {
-                let id: String = column(row, "id")?;
-                sink.principal(from_json("principal", &id, &column::<String>(row, "record")?)?);
-                Ok(())
-            },
-        )
-        .await?;
-        each_row(&mut tx, backend, "SELECT id, record FROM keygate_keys ORDER BY id", |row| {
-            let id: String = column(row, "id")?;
-            sink.key(decode_key(&id, row)?);
-            Ok(())
-        })
-        .await?;
-        each_row(
-            &mut tx,
-            backend,
-            "SELECT seq, entry FROM keygate_revocations ORDER BY seq",
-            |row| {
-                let seq: i64 = column(row, "seq")?;
-                sink.revocation(from_json::<Revocation>(
-                    "revocation",
-                    seq,
-                    &column::<String>(row, "entry")?,
-                )?);
-                Ok(())
-            },
-        )
-        .await?;
-        each_row(
-            &mut tx,
-            backend,
-            "SELECT kid, record FROM keygate_signing_keys ORDER BY kid",
-            |row| {
-                sink.signing_key(crate::signing::decode(row)?);
-                Ok(())
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(|e| driver(backend, e))?;
-        Ok(())
+        let row = sqlx::query("SELECT head FROM keygate_feed WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| driver(backend, e))?
+            .ok_or_else(missing_feed)?;
+        sink.position(seq_from_db(column(&row, "head")?)?);
+        let (chunks, mut received) = tokio::sync::mpsc::channel(2);
+        // Dropping `received` (a record that does not decode) ends the reader at its next send,
+        // and the transaction with it.
+        let reader = tokio::spawn(read_chunks(tx, backend, chunks));
+        while let Some(chunk) = received.recv().await {
+            let Chunk { table, records, at } = chunk?;
+            for text in records.split('\n') {
+                match table.holds {
+                    Holds::Principals => sink.principal(from_json("principal", &at, text)?),
+                    Holds::Keys => sink.key(from_json("key", &at, text)?),
+                    Holds::Revocations => sink.revocation(from_json("revocation", &at, text)?),
+                    Holds::SigningKeys => sink.signing_key(from_json("signing key", &at, text)?),
+                }
+            }
+        }
+        // The reader sent everything and committed, or said why not.
+        reader.await.map_err(|e| StoreError::backend(e.to_string()))
     }
 
     async fn compact(&self, through: Seq) -> Result<(), StoreError> {
@@ -143,18 +118,136 @@ impl ChangeFeed for SqlStore {
     }
 }
 
-/// Hands every row `sql` selects, inside the snapshot's transaction, to `each` as it arrives.
-async fn each_row(
+/// A table a snapshot reads: its records, in the order of its key.
+struct Table {
+    holds: Holds,
+    name: &'static str,
+    key: &'static str,
+    record: &'static str,
+    /// Whether the key is a number (a feed position) rather than text.
+    numeric: bool,
+}
+
+impl Table {
+    const PRINCIPALS: Table = Table {
+        holds: Holds::Principals,
+        name: "keygate_principals",
+        key: "id",
+        record: "record",
+        numeric: false,
+    };
+    const KEYS: Table = Table {
+        holds: Holds::Keys,
+        name: "keygate_keys",
+        key: "id",
+        record: "record",
+        numeric: false,
+    };
+    const REVOCATIONS: Table = Table {
+        holds: Holds::Revocations,
+        name: "keygate_revocations",
+        key: "seq",
+        record: "entry",
+        numeric: true,
+    };
+    const SIGNING_KEYS: Table = Table {
+        holds: Holds::SigningKeys,
+        name: "keygate_signing_keys",
+        key: "kid",
+        record: "record",
+        numeric: false,
+    };
+
+    /// One chunk of records after a key, joined by newlines into one value (JSON text never
+    /// holds a raw newline), with how many and the last key: a million rows cross from the
+    /// database a thousand at a time rather than one by one, which is most of the cost of a
+    /// start from a large store.
+    fn chunk_query(&self, backend: Backend) -> String {
+        let Table { name, key, record, numeric, .. } = self;
+        let after = if *numeric { "CAST($1 AS BIGINT)" } else { "$1" };
+        let joined = match backend {
+            // Without ORDER BY, which would sort what the subquery has ordered already.
+            Backend::Sqlite => "group_concat(r, char(10))",
+            Backend::Postgres => "string_agg(r, chr(10) ORDER BY k)",
+        };
+        format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(MAX(k) AS TEXT) AS last, {joined} AS records \
+             FROM (SELECT {key} AS k, {record} AS r FROM {name} WHERE {key} > {after} \
+             ORDER BY {key} LIMIT {CHUNK}) AS chunk"
+        )
+    }
+}
+
+/// What a table's records are.
+#[derive(Copy, Clone)]
+enum Holds {
+    Principals,
+    Keys,
+    Revocations,
+    SigningKeys,
+}
+
+/// Records per chunk of a snapshot.
+const CHUNK: i64 = 1000;
+
+/// Some records of a table, joined by newlines, and where they were found (for errors).
+struct Chunk {
+    table: &'static Table,
+    records: String,
+    at: String,
+}
+
+/// Reads every table a snapshot holds, a chunk at a time in key order, into `chunks`, then
+/// commits the read: one transaction, so one position, throughout.
+async fn read_chunks(
+    mut tx: Transaction<'static, Any>,
+    backend: Backend,
+    chunks: tokio::sync::mpsc::Sender<Result<Chunk, StoreError>>,
+) {
+    for table in [&Table::PRINCIPALS, &Table::KEYS, &Table::REVOCATIONS, &Table::SIGNING_KEYS] {
+        let sql = table.chunk_query(backend);
+        let mut last = if table.numeric { "0".to_owned() } else { String::new() };
+        loop {
+            let read = read_chunk(&mut tx, backend, &sql, &last).await;
+            let (records, next) = match read {
+                Ok(Some((records, next))) => (records, next),
+                Ok(None) => break,
+                Err(error) => {
+                    let _gone = chunks.send(Err(error)).await;
+                    return;
+                }
+            };
+            let at = format!("{} after {last:?}", table.name);
+            if chunks.send(Ok(Chunk { table, records, at })).await.is_err() {
+                return;
+            }
+            match next {
+                Some(key) => last = key,
+                None => break,
+            }
+        }
+    }
+    if let Err(error) = tx.commit().await {
+        let _gone = chunks.send(Err(driver(backend, error).into())).await;
+    }
+}
+
+/// The records after `last`, and the key to read on from if the chunk was full.
+async fn read_chunk(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    sql: &'static str,
-    mut each: impl FnMut(&AnyRow) -> Result<(), StoreError> + Send,
-) -> Result<(), StoreError> {
-    let mut rows = sqlx::query(sql).fetch(&mut **tx);
-    while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-        each(&row.map_err(|e| driver(backend, e))?)?;
-    }
-    Ok(())
+    sql: &str,
+    last: &str,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    let row = sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .bind(last.to_owned())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| driver(backend, e))?;
+    let count: i64 = column(&row, "n")?;
+    let Some(records) = column::<Option<String>>(&row, "records")? else { return Ok(None) };
+    let next = column::<Option<String>>(&row, "last")?.filter(|_| count == CHUNK);
+    Ok(Some((records, next)))
 }
 
 fn decode_change(row: &AnyRow) -> Result<Change, StoreError> {

@@ -125,8 +125,8 @@ impl StoreSnapshot {
 /// reader that builds its own structures from a large store without holding every record twice.
 /// [`StoreSnapshot`] is one, collecting everything.
 ///
-/// The position comes first; then principals, keys, revocations and signing keys, each kind in
-/// the order [`StoreSnapshot`] documents.
+/// The position comes first; then principals, keys, revocations and signing keys, all of one
+/// kind before the next, in no order a reader may rely on within a kind.
 ///
 /// [`ChangeFeed::stream_snapshot`]: crate::ChangeFeed::stream_snapshot
 pub trait SnapshotSink: Send {

@@ -78,3 +78,45 @@ async fn a_store_in_memory_moves_into_a_sqlite_file() {
     let (_dir, target) = sqlite_file().await;
     copies_into(&source, &target).await;
 }
+
+/// A snapshot larger than the chunks a store reads it in comes back whole and in order.
+async fn streams_back_whole(store: &SqlStore) {
+    let source = SqlStore::in_memory().await.unwrap();
+    let owner = Principal::new("orders".parse().unwrap(), PrincipalKind::ServiceAccount, T0);
+    let keys: Vec<KeyRecord> = (0..2500u32)
+        .map(|n| {
+            let template =
+                KeyTemplate::new(owner.id.clone(), Scope::Global, KeyFormat::Opaque, Expiry::Never);
+            let mut id = [0; 10];
+            id[..4].copy_from_slice(&n.to_be_bytes());
+            let digest = SecretDigest::new(DigestScheme::Sha256, [1; 32]);
+            KeyRecord::issue(template, KeyId::from_bytes(id), T0, Some(digest)).unwrap()
+        })
+        .collect();
+    let revocations: Vec<Revocation> = (0..1200)
+        .map(|n| Revocation::jti(&format!("token-{n:05}"), Expiry::Never).unwrap())
+        .collect();
+    let mut snapshot = source.snapshot().await.unwrap();
+    snapshot.principals = vec![owner];
+    snapshot.keys = keys;
+    snapshot.keys.sort_by_key(KeyRecord::id);
+    snapshot.revocations = revocations;
+    store.import(&snapshot).await.unwrap();
+
+    let read = store.snapshot().await.unwrap();
+    assert_eq!(read.keys, snapshot.keys);
+    assert_eq!(read.revocations, snapshot.revocations);
+    assert_eq!(read.principals, snapshot.principals);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_store_streams_back_whole_from_sqlite() {
+    let (_dir, store) = sqlite_file().await;
+    streams_back_whole(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_store_streams_back_whole_from_postgres() {
+    let Some(store) = postgres().await else { return };
+    streams_back_whole(&store).await;
+}
