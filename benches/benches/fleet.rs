@@ -106,13 +106,9 @@ fn main() {
     }
     let snapshot = big_snapshot(keys, revocations);
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = std::env::var("TMP_FLEET_SQLITE")
-        .unwrap_or_else(|_| dir.path().join("keygate.db").display().to_string());
+    let sqlite = dir.path().join("keygate.db").display().to_string();
     let database = runtime.block_on(Database::create(&server));
-    for (backend, location) in [("sqlite", sqlite.as_str()), ("postgres", database.url.as_str())]
-        .into_iter()
-        .take(if std::env::var("TMP_FLEET_SQLITE").is_ok() { 1 } else { 2 })
-    {
+    for (backend, location) in [("sqlite", sqlite.as_str()), ("postgres", database.url.as_str())] {
         let imported = Instant::now();
         runtime.block_on(async {
             let store = SqlStore::open_location(location).await.unwrap();

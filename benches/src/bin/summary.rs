@@ -7,8 +7,8 @@
 //! cargo run -p keygate-benches --bin summary -- --write   # print, and update benches/README.md
 //! ```
 //!
-//! Figures that are missing (a bench not run) are shown as "not run"; `--write` leaves a table
-//! whose benches did not run at all as it was.
+//! Figures that are missing (a bench not run) are shown as "not run"; `--write` rewrites only a
+//! table whose every figure was measured, so a partial run leaves the README as it was.
 
 // A reporting tool: a missing or unreadable file is reported in the table, not by panicking.
 #![allow(clippy::unwrap_used)]
@@ -354,15 +354,17 @@ fn main() {
     ];
     let write = std::env::args().any(|arg| arg == "--write");
     for section in sections {
-        let (table, any) = table(&root, &criterion, &section);
+        let (table, complete) = table(&root, &criterion, &section);
         print!("{table}\n");
-        if write && any {
+        if write && complete {
             write_section(&root, &section, &table);
+        } else if write {
+            eprintln!("{}: some figures were not run; not written", section.start);
         }
     }
 }
 
-/// The section's table, and whether any of its figures was measured.
+/// The section's table, and whether every one of its figures was measured.
 fn table(root: &Path, criterion: &Path, section: &Section) -> (String, bool) {
     // The figures the section's benches wrote, in one object.
     let mut figures = serde_json::Map::new();
@@ -373,19 +375,20 @@ fn table(root: &Path, criterion: &Path, section: &Section) -> (String, bool) {
         figures.extend(read.unwrap_or_default());
     }
     let measured = Value::Object(figures);
-    let mut any = false;
+    let mut complete = true;
 
     let mut table = String::from(
         "| figure | keygate | peer | ratio | target | met |\n|---|---|---|---|---|---|\n",
     );
     for row in &section.rows {
         let ours = value(criterion, &measured, &row.keygate);
-        any |= ours.is_some();
+        complete &= ours.is_some();
         let peer = row
             .peer
             .as_ref()
             .map(|(name, figure)| (*name, figure, value(criterion, &measured, figure)));
         let theirs = peer.as_ref().and_then(|(_, _, v)| *v);
+        complete &= peer.is_none() || theirs.is_some();
         let ratio = match (ours, theirs) {
             (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
             _ => "—".to_owned(),
@@ -409,7 +412,7 @@ fn table(root: &Path, criterion: &Path, section: &Section) -> (String, bool) {
         writeln!(table, "| {} | {shown} | {peer} | {ratio} | {} | {met} |", row.figure, row.target)
             .unwrap();
     }
-    (table, any)
+    (table, complete)
 }
 
 /// Replaces the section's table in benches/README.md.
