@@ -355,7 +355,7 @@ fn main() {
     let write = std::env::args().any(|arg| arg == "--write");
     for section in sections {
         let (table, complete) = table(&root, &criterion, &section);
-        print!("{table}\n");
+        println!("{table}");
         if write && complete {
             write_section(&root, &section, &table);
         } else if write {
