@@ -118,15 +118,24 @@ impl Notifications {
             signal.changed();
         }
     }
+
+    /// Stops listening for good: the store was closed. The aborted task stays in its place, so
+    /// a later watch does not start another.
+    pub(crate) fn stop(&self) {
+        if let Some(listener) = &self.postgres
+            && let Some(task) = &*listener.task.lock().unwrap_or_else(PoisonError::into_inner)
+        {
+            task.abort();
+            if let Some(signal) = &self.signal {
+                signal.interrupted();
+            }
+        }
+    }
 }
 
 impl Drop for Notifications {
     fn drop(&mut self) {
-        if let Some(listener) = &self.postgres
-            && let Some(task) = listener.task.lock().unwrap_or_else(PoisonError::into_inner).take()
-        {
-            task.abort();
-        }
+        self.stop();
     }
 }
 

@@ -209,9 +209,11 @@ impl SqlStore {
         Ok(schema::version(&mut conn, backend).await?)
     }
 
-    /// Closes every connection, waiting for operations in progress to finish. Operations after
-    /// this fail with [`StoreError::Unavailable`].
+    /// Closes every connection, waiting for operations in progress to finish, and stops
+    /// listening for notifications. Operations after this fail with
+    /// [`StoreError::Unavailable`].
     pub async fn close(&self) {
+        self.shared.notifications.stop();
         self.shared.pool.close().await;
     }
 

@@ -10,6 +10,7 @@ mod api {
     mod feed;
     mod fleet;
     mod import;
+    mod notify;
     mod opening;
     mod sealing;
     pub(crate) mod support;
