@@ -20,7 +20,6 @@
 // Bench setup panics on failure; there is nobody to report an error to.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,9 +31,10 @@ use keygate_benches::{NOW, key_ids};
 use keygate_core::Expiry;
 use keygate_revocation::Revocation;
 use keygate_store_sql::{LISTENER_APPLICATION_NAME, SqlStore};
+use keygate_testkit::postgres::Database;
 use keygate_tokio::{Server, ServerConfig};
 use serde_json::{Map, Value, json};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 /// Set in the child process that measures a start: the store's location.
 const START_CHILD: &str = "KEYGATE_FLEET_START";
@@ -68,9 +68,9 @@ fn main() {
     let part = |name: &str| only.as_deref().is_none_or(|only| only == name);
     for servers in [2, 8].into_iter().filter(|_| part("latency")) {
         for push in [true, false] {
-            let database = runtime.block_on(Database::create(&server));
+            let mut database = runtime.block_on(Database::create(&server, "keygate_fleet"));
             let (p50, p99, max) =
-                runtime.block_on(revocation_latency(&database, servers, push, trials));
+                runtime.block_on(revocation_latency(&mut database, servers, push, trials));
             let mode = mode(push);
             println!(
                 "revocation -> refused by all {servers} servers, {mode}, {trials} trials: \
@@ -88,9 +88,9 @@ fn main() {
     }
 
     for push in [true, false].into_iter().filter(|_| part("idle")) {
-        let database = runtime.block_on(Database::create(&server));
+        let mut database = runtime.block_on(Database::create(&server, "keygate_fleet"));
         let mode = mode(push);
-        match runtime.block_on(idle_queries(&database, 8, push, idle)) {
+        match runtime.block_on(idle_queries(&mut database, 8, push, idle)) {
             Some(per_second) => {
                 println!("idle fleet of 8, {mode}: {per_second:.2} database statements per second");
                 figures
@@ -107,7 +107,7 @@ fn main() {
     let snapshot = big_snapshot(keys, revocations);
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("keygate.db").display().to_string();
-    let database = runtime.block_on(Database::create(&server));
+    let database = runtime.block_on(Database::create(&server, "keygate_fleet"));
     for (backend, location) in [("sqlite", sqlite.as_str()), ("postgres", database.url.as_str())] {
         let imported = Instant::now();
         runtime.block_on(async {
@@ -155,7 +155,7 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// `servers` servers on `database`, pushed to or polling; `trials` keys revoked one after
 /// another; the time from each revocation's start until every server refused the key.
 async fn revocation_latency(
-    database: &Database,
+    database: &mut Database,
     servers: usize,
     push: bool,
     trials: usize,
@@ -183,7 +183,7 @@ async fn revocation_latency(
         fleet.push(server(&database.url, config).await);
     }
     if push {
-        database.wait_for_listeners(servers).await;
+        database.wait_for_listeners(LISTENER_APPLICATION_NAME, servers, LOST_AFTER).await;
     }
     // Every server knows every key before the first trial.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -226,7 +226,7 @@ struct Trial {
 /// Statements per second the database runs while `servers` servers sit on an idle store for
 /// `window`, as pg_stat_statements counts them; `None` where the server does not load it.
 async fn idle_queries(
-    database: &Database,
+    database: &mut Database,
     servers: usize,
     push: bool,
     window: Duration,
@@ -245,7 +245,7 @@ async fn idle_queries(
         fleet.push(server(&database.url, config(push)).await);
     }
     if push {
-        database.wait_for_listeners(servers).await;
+        database.wait_for_listeners(LISTENER_APPLICATION_NAME, servers, LOST_AFTER).await;
     }
     // Settled: every pool connected, every first sync and its catch-up done.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -306,63 +306,6 @@ impl Control {
         let reason = "bench".parse().unwrap();
         self.manager.revoke(&self.operator, key.record.id(), reason).await.unwrap();
     }
-}
-
-/// A database of its own on the bench's PostgreSQL server, so its counters are the fleet's.
-struct Database {
-    name: String,
-    url: String,
-    admin: PgConnection,
-}
-
-impl Database {
-    async fn create(server: &str) -> Database {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "keygate_fleet_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(server).await.unwrap();
-        execute(&mut admin, format!("CREATE DATABASE {name}")).await;
-        let (base, query) =
-            server.split_once('?').map_or((server, None), |(base, query)| (base, Some(query)));
-        let (root, _) = base.rsplit_once('/').unwrap();
-        let url = match query {
-            Some(query) => format!("{root}/{name}?{query}"),
-            None => format!("{root}/{name}"),
-        };
-        Database { name, url, admin }
-    }
-
-    /// Waits until `count` listening connections are up.
-    async fn wait_for_listeners(&self, count: usize) {
-        let mut admin = PgConnection::connect(&self.url).await.unwrap();
-        let started = Instant::now();
-        loop {
-            let listening: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND application_name = $1 AND query LIKE 'LISTEN%'",
-            )
-            .bind(LISTENER_APPLICATION_NAME)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
-            if listening as usize >= count {
-                return;
-            }
-            assert!(started.elapsed() < LOST_AFTER, "the servers never listened");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn drop(mut self) {
-        execute(&mut self.admin, format!("DROP DATABASE {} WITH (FORCE)", self.name)).await;
-    }
-}
-
-async fn execute(connection: &mut PgConnection, sql: String) {
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.unwrap();
 }
 
 /// The fleet helper's snapshot of `keys` opaque keys, plus `revocations` revoked key ids.

@@ -10,6 +10,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod fixtures;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "process")]
 pub mod process;
 pub mod strategy;

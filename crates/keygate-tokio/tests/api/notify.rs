@@ -3,7 +3,6 @@
 //! without touching the other tests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use keygate::core::{ResourceRef, Scope, Span};
@@ -12,8 +11,8 @@ use keygate::{
     Actor, AuthConfig, AuthError, Credential, IssuedKey, KeyManager, NewKey, NewPrincipal,
 };
 use keygate_store_sql::{LISTENER_APPLICATION_NAME, SqlStore};
+use keygate_testkit::postgres::Database;
 use keygate_tokio::{Server, ServerConfig};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use super::support::CLUSTER;
 
@@ -25,7 +24,7 @@ const LOST_AFTER: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_is_pushed_to_every_server_with_no_poll_due() {
-    let Some(database) = Database::create().await else { return };
+    let Some(database) = database().await else { return };
     let control = Control::new(&database.url).await;
     let key = control.key().await;
     let config =
@@ -44,14 +43,14 @@ async fn a_revocation_is_pushed_to_every_server_with_no_poll_due() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_listening_connection_is_reconnected_and_what_it_missed_is_read() {
-    let Some(mut database) = Database::create().await else { return };
+    let Some(mut database) = database().await else { return };
     let control = Control::new(&database.url).await;
     let (missed, later) = (control.key().await, control.key().await);
     let config =
         ServerConfig::default().with_sync_interval(NEVER).with_notified_sync_interval(NEVER);
     let server = server(&database.url, config).await;
     assert!(check(&server, &missed).is_ok());
-    database.wait_for_listener().await;
+    database.wait_for_listeners(LISTENER_APPLICATION_NAME, 1, LOST_AFTER).await;
 
     // No new connection to the database until the revocation is in: the listener stays down.
     database.allow_connections(false).await;
@@ -72,7 +71,7 @@ async fn a_lost_listening_connection_is_reconnected_and_what_it_missed_is_read()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_whose_database_goes_away_fails_closed_and_recovers_when_it_returns() {
-    let Some(mut database) = Database::create().await else { return };
+    let Some(mut database) = database().await else { return };
     let control = Control::new(&database.url).await;
     let key = control.key().await;
     let auth = AuthConfig::default().with_max_staleness(Span::seconds(2));
@@ -118,82 +117,10 @@ impl Control {
     }
 }
 
-/// A database of its own on the test server.
-struct Database {
-    name: String,
-    url: String,
-    admin: PgConnection,
-}
-
-impl Database {
-    /// A new database, or `None` without a test server.
-    async fn create() -> Option<Database> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let server = keygate_testkit::external("KEYGATE_POSTGRES_URL", "keygate-tokio notify")?;
-        let name = format!(
-            "keygate_notify_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(&server).await.expect("the test server");
-        execute(&mut admin, format!("CREATE DATABASE {name}")).await;
-        let (base, query) =
-            server.split_once('?').map_or((server.as_str(), None), |(b, q)| (b, Some(q)));
-        let (root, _database) = base.rsplit_once('/').expect("a URL with a database");
-        let url = match query {
-            Some(query) => format!("{root}/{name}?{query}"),
-            None => format!("{root}/{name}"),
-        };
-        Some(Database { name, url, admin })
-    }
-
-    /// Lets new connections to the database in, or keeps them out.
-    async fn allow_connections(&mut self, allow: bool) {
-        execute(&mut self.admin, format!("ALTER DATABASE {} ALLOW_CONNECTIONS {allow}", self.name))
-            .await;
-    }
-
-    /// Ends the sessions on the database (of `application` only, when given); returns how many.
-    async fn terminate(&mut self, application: Option<&str>) -> i64 {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = $1 AND ($2::text IS NULL OR application_name = $2)) AS ended",
-        )
-        .bind(&self.name)
-        .bind(application)
-        .fetch_one(&mut self.admin)
-        .await
-        .unwrap()
-    }
-
-    /// Waits until a server's listening connection is up.
-    async fn wait_for_listener(&mut self) {
-        let started = Instant::now();
-        loop {
-            let listening: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 \
-                 AND application_name = $2 AND query LIKE 'LISTEN%'",
-            )
-            .bind(&self.name)
-            .bind(LISTENER_APPLICATION_NAME)
-            .fetch_one(&mut self.admin)
-            .await
-            .unwrap();
-            if listening > 0 {
-                return;
-            }
-            assert!(started.elapsed() < LOST_AFTER, "the server never listened");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn drop(mut self) {
-        execute(&mut self.admin, format!("DROP DATABASE {} WITH (FORCE)", self.name)).await;
-    }
-}
-
-async fn execute(connection: &mut PgConnection, sql: String) {
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.unwrap();
+/// A database of its own on the test server, or `None` without one.
+async fn database() -> Option<Database> {
+    let server = keygate_testkit::external("KEYGATE_POSTGRES_URL", "keygate-tokio notify")?;
+    Some(Database::create(&server, "keygate_notify").await)
 }
 
 async fn server(url: &str, config: ServerConfig) -> Server {
