@@ -18,10 +18,11 @@ const BATCH: usize = 1024;
 /// [`ChangeWatch`](keygate_store::ChangeWatch) says the feed moved, and on a timer besides
 /// (`keygate-tokio`'s `Server` runs that task for servers on tokio). The first sync streams the
 /// store's snapshot ([`ChangeFeed::stream_snapshot`](keygate_store::ChangeFeed::stream_snapshot)),
-/// indexing each key as it arrives; later ones read the changes after its position. A sync that fails leaves the authenticator's
-/// state as it was, and the next one retries; a replica that fell behind a compaction of the
-/// feed bootstraps again from a snapshot. The authenticator's freshness bound turns a replica
-/// that cannot sync for too long into refusals rather than stale acceptances.
+/// indexing each key as it arrives; later ones read the changes after its position. A sync
+/// that fails leaves the authenticator's state as it was, and the next one retries; a replica
+/// that fell behind a compaction of the feed bootstraps again from a snapshot. The
+/// authenticator's freshness bound turns a replica that cannot sync for too long into refusals
+/// rather than stale acceptances.
 #[derive(Debug)]
 pub struct Replica {
     authenticator: Authenticator,
