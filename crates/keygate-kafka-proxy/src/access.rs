@@ -16,6 +16,9 @@ pub enum Operation {
     Describe,
     /// Change topics, configuration, ACLs and credentials: `admin`.
     Admin,
+    /// Commit a consumer group's offsets inside a transaction: `produce` and `consume` both,
+    /// as Kafka asks for WRITE on the transactional id and READ on the group.
+    CommitInTransaction,
 }
 
 impl Operation {
@@ -25,13 +28,25 @@ impl Operation {
         TABLE.iter().find(|(key, _)| *key == api).map(|&(_, operation)| operation)
     }
 
-    /// The permission it is.
-    pub fn permission(self) -> Permission {
+    /// The permissions it needs, all of them.
+    pub fn permissions(self) -> &'static [Permission] {
         match self {
-            Operation::Produce => Permission::PRODUCE,
-            Operation::Consume => Permission::CONSUME,
-            Operation::Describe => Permission::DESCRIBE,
-            Operation::Admin => Permission::ADMIN,
+            Operation::Produce => &[Permission::PRODUCE],
+            Operation::Consume => &[Permission::CONSUME],
+            Operation::Describe => &[Permission::DESCRIBE],
+            Operation::Admin => &[Permission::ADMIN],
+            Operation::CommitInTransaction => &[Permission::PRODUCE, Permission::CONSUME],
+        }
+    }
+
+    /// What the crate docs' table and the log call it: the permissions, joined by `+`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Produce => "produce",
+            Operation::Consume => "consume",
+            Operation::Describe => "describe",
+            Operation::Admin => "admin",
+            Operation::CommitInTransaction => "produce+consume",
         }
     }
 
@@ -39,7 +54,7 @@ impl Operation {
     /// key that may produce, consume or administer may also describe: a produce-only key must
     /// be able to fetch metadata to find its partitions.
     pub fn granted(self, identity: &Identity) -> bool {
-        if identity.permits(&self.permission()) {
+        if self.permissions().iter().all(|needed| identity.permits(needed)) {
             return true;
         }
         self == Operation::Describe
@@ -55,9 +70,9 @@ pub(crate) const TABLE: &[(ApiKey, Operation)] = &[
     (ApiKey::Produce, Operation::Produce),
     (ApiKey::InitProducerId, Operation::Produce),
     (ApiKey::AddPartitionsToTxn, Operation::Produce),
-    (ApiKey::AddOffsetsToTxn, Operation::Produce),
     (ApiKey::EndTxn, Operation::Produce),
-    (ApiKey::TxnOffsetCommit, Operation::Produce),
+    (ApiKey::AddOffsetsToTxn, Operation::CommitInTransaction),
+    (ApiKey::TxnOffsetCommit, Operation::CommitInTransaction),
     (ApiKey::Fetch, Operation::Consume),
     (ApiKey::ListOffsets, Operation::Consume),
     (ApiKey::OffsetForLeaderEpoch, Operation::Consume),
@@ -77,6 +92,10 @@ pub(crate) const TABLE: &[(ApiKey, Operation)] = &[
     (ApiKey::ListGroups, Operation::Describe),
     (ApiKey::ConsumerGroupDescribe, Operation::Describe),
     (ApiKey::DescribeTopicPartitions, Operation::Describe),
+    (ApiKey::DescribeLogDirs, Operation::Describe),
+    (ApiKey::DescribeClientQuotas, Operation::Describe),
+    (ApiKey::DescribeTransactions, Operation::Describe),
+    (ApiKey::ListTransactions, Operation::Describe),
     (ApiKey::CreateTopics, Operation::Admin),
     (ApiKey::DeleteTopics, Operation::Admin),
     (ApiKey::DeleteRecords, Operation::Admin),
@@ -89,7 +108,23 @@ pub(crate) const TABLE: &[(ApiKey, Operation)] = &[
     (ApiKey::DescribeUserScramCredentials, Operation::Admin),
     (ApiKey::AlterUserScramCredentials, Operation::Admin),
     (ApiKey::ListPartitionReassignments, Operation::Admin),
+    (ApiKey::CreatePartitions, Operation::Admin),
+    (ApiKey::ElectLeaders, Operation::Admin),
+    (ApiKey::AlterPartitionReassignments, Operation::Admin),
+    (ApiKey::AlterClientQuotas, Operation::Admin),
 ];
+
+/// The lowest version the proxy offers of `api`, where it is above what the codec's
+/// `ApiKey::valid_versions` says: Metadata below v4 has no `allow_auto_topic_creation`, and a
+/// broker creates every topic such a request names when auto-creation is on (its default), so
+/// a key that may only describe could create topics. From v4 the proxy clears the flag unless
+/// the key may `admin`.
+pub(crate) fn version_floor(api: ApiKey) -> Option<i16> {
+    match api {
+        ApiKey::Metadata => Some(4),
+        _ => None,
+    }
+}
 
 /// The highest version the proxy offers of `api`, where it is below what the codec's
 /// `ApiKey::valid_versions` says:
@@ -121,6 +156,28 @@ mod tests {
     fn the_proxy_s_own_apis_are_not_forwarded() {
         for api in [ApiKey::ApiVersions, ApiKey::SaslHandshake, ApiKey::SaslAuthenticate] {
             assert_eq!(Operation::of(api), None);
+        }
+    }
+
+    /// The table in the crate docs is this one: each permission's row lists exactly its APIs,
+    /// in this order.
+    #[test]
+    fn the_crate_docs_print_this_table() {
+        let docs = include_str!("lib.rs");
+        for operation in [
+            Operation::Produce,
+            Operation::Consume,
+            Operation::Describe,
+            Operation::Admin,
+            Operation::CommitInTransaction,
+        ] {
+            let apis: Vec<String> = TABLE
+                .iter()
+                .filter(|(_, op)| *op == operation)
+                .map(|(api, _)| format!("{api:?}"))
+                .collect();
+            let row = format!("//! | `{}` | {} |", operation.as_str(), apis.join(", "));
+            assert!(docs.contains(&row), "the crate docs lack the row\n{row}");
         }
     }
 

@@ -23,6 +23,7 @@ use crate::brokers::{Advertised, Route, names_brokers, rewrite};
 use crate::codec::{Request, response_correlation};
 use crate::refusal::refusal;
 use crate::sasl::{Sasl, Step};
+use crate::shape;
 use crate::{ProxyError, Shared};
 
 /// Requests in flight on one connection before the proxy stops reading the client.
@@ -164,22 +165,27 @@ impl Client {
                 request.api,
                 identity.key_id().map_or_else(|| "-".to_owned(), |k| k.to_string()),
                 identity.principal(),
-                operation.permission().as_str(),
+                operation.as_str(),
             ));
             if let Some(answer) = refusal(&request)? {
                 self.local(answer).await?;
             }
             return Ok(None);
         }
+        let frame = if request.api == ApiKey::Metadata && !Operation::Admin.granted(identity) {
+            without_auto_creation(&request)?
+        } else {
+            request.frame.clone()
+        };
         let answered = expects_response(&request)?;
         let upstream = self
             .upstream
             .as_mut()
             .ok_or(ProxyError::Protocol("a request before the upstream connection opened"))?;
-        let size = u32::try_from(request.frame.len())
+        let size = u32::try_from(frame.len())
             .map_err(|_| ProxyError::Protocol("a request too large to forward"))?
             .to_be_bytes();
-        let mut framed = Buf::chain(&size[..], &request.frame[..]);
+        let mut framed = Buf::chain(&size[..], &frame[..]);
         upstream
             .write_all_buf(&mut framed)
             .await
@@ -252,6 +258,22 @@ impl Client {
             .await
             .map_err(|_| ProxyError::Protocol("the connection is closing"))
     }
+}
+
+/// A Metadata request's frame with `allow_auto_topic_creation` cleared: for a key that may not
+/// create topics, whatever the client asked.
+fn without_auto_creation(request: &Request) -> Result<Bytes, ProxyError> {
+    let Some(at) = shape::metadata_auto_create_at(&request.body, request.version)? else {
+        return Ok(request.frame.clone());
+    };
+    // The body is the end of the frame.
+    let at = request.frame.len() - request.body.len() + at;
+    if request.frame[at] == 0 {
+        return Ok(request.frame.clone());
+    }
+    let mut frame = bytes::BytesMut::from(&request.frame[..]);
+    frame[at] = 0;
+    Ok(frame.freeze())
 }
 
 /// Whether the request gets a response: all do but Produce with `acks=0`.

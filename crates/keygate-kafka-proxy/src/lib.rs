@@ -29,17 +29,25 @@
 //!
 //! | permission | Kafka APIs |
 //! |---|---|
-//! | `produce` | Produce, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit |
+//! | `produce` | Produce, InitProducerId, AddPartitionsToTxn, EndTxn |
 //! | `consume` | Fetch, ListOffsets, OffsetForLeaderEpoch, OffsetCommit, OffsetFetch, OffsetDelete, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, ConsumerGroupHeartbeat |
-//! | `describe` | Metadata, FindCoordinator, DescribeCluster, DescribeConfigs, DescribeGroups, ListGroups, ConsumerGroupDescribe, DescribeTopicPartitions |
-//! | `admin` | CreateTopics, DeleteTopics, DeleteRecords, DeleteGroups, AlterConfigs, IncrementalAlterConfigs, CreateAcls, DeleteAcls, DescribeAcls, DescribeUserScramCredentials, AlterUserScramCredentials, ListPartitionReassignments |
+//! | `describe` | Metadata, FindCoordinator, DescribeCluster, DescribeConfigs, DescribeGroups, ListGroups, ConsumerGroupDescribe, DescribeTopicPartitions, DescribeLogDirs, DescribeClientQuotas, DescribeTransactions, ListTransactions |
+//! | `admin` | CreateTopics, DeleteTopics, DeleteRecords, DeleteGroups, AlterConfigs, IncrementalAlterConfigs, CreateAcls, DeleteAcls, DescribeAcls, DescribeUserScramCredentials, AlterUserScramCredentials, ListPartitionReassignments, CreatePartitions, ElectLeaders, AlterPartitionReassignments, AlterClientQuotas |
+//! | `produce+consume` | AddOffsetsToTxn, TxnOffsetCommit |
+//!
+//! Committing a group's offsets in a transaction needs both `produce` and `consume`, as Kafka
+//! asks for WRITE on the transactional id and READ on the group: a produce-only key cannot
+//! move a consumer group's offsets. Metadata asks the broker to create the topics it names
+//! when `allow_auto_topic_creation` is set: the proxy clears the flag unless the key may
+//! `admin`, and offers Metadata from v4 (earlier versions have no such flag, and a broker
+//! creates what they name).
 //!
 //! A request the key may not make gets that API's own response with its authorization error
 //! (TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED or
-//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED): on each topic, partition or group it named where
-//! clients wait for an answer per item (Produce, Fetch, ListOffsets, OffsetCommit, OffsetFetch,
-//! CreateTopics, DeleteTopics, Metadata), at the top level or as an empty list otherwise. The
-//! connection stays open.
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED), naming every topic, partition, group, resource, ACL
+//! filter, user or transactional id the request named, one entry each, as a Kafka broker
+//! answers: librdkafka aborts on an answer with fewer entries than it asked about. Where the
+//! response has no list of items, the error is at the top level. The connection stays open.
 //! An API not in the table is not offered in ApiVersions, and a client that sends it anyway is
 //! disconnected. Permissions narrow a key; the principal's ACLs on the cluster still apply.
 //!

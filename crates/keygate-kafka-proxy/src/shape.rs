@@ -9,7 +9,7 @@
 //! the client actually sent.
 
 use bytes::Bytes;
-use kafka_protocol::messages::{GroupId, TopicName};
+use kafka_protocol::messages::{ApiKey, GroupId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
@@ -201,6 +201,25 @@ pub(crate) fn delete_topics(body: &Bytes, version: i16) -> Result<Vec<TopicRef>,
 /// Metadata v0 to v13: the topics asked about, or `None` for all of them.
 pub(crate) fn metadata(body: &Bytes, version: i16) -> Result<Option<Vec<TopicRef>>, ProxyError> {
     let mut r = Reader::new(body, version >= 9);
+    metadata_topics(&mut r, version)
+}
+
+/// Metadata v4 and later: where in the body `allow_auto_topic_creation` is, the byte that asks
+/// the broker to create the topics it names. `None` before v4, which has no such field.
+pub(crate) fn metadata_auto_create_at(
+    body: &Bytes,
+    version: i16,
+) -> Result<Option<usize>, ProxyError> {
+    if version < 4 {
+        return Ok(None);
+    }
+    let mut r = Reader::new(body, version >= 9);
+    metadata_topics(&mut r, version)?;
+    r.skip(1)?;
+    Ok(Some(r.at - 1))
+}
+
+fn metadata_topics(r: &mut Reader<'_>, version: i16) -> Result<Option<Vec<TopicRef>>, ProxyError> {
     let topic = |r: &mut Reader<'_>| {
         let id = if version >= 10 { r.uuid()? } else { Uuid::nil() };
         let name = if version >= 10 { r.nullable_string()? } else { Some(r.string()?) };
@@ -208,6 +227,259 @@ pub(crate) fn metadata(body: &Bytes, version: i16) -> Result<Option<Vec<TopicRef
         Ok(TopicRef { name: name.map(TopicName), id })
     };
     if version == 0 { r.array(topic).map(Some) } else { r.nullable_array(topic) }
+}
+
+/// How many ACLs a CreateAcls v1 to v3 request asked for.
+pub(crate) fn create_acls(body: &Bytes, version: i16) -> Result<usize, ProxyError> {
+    let mut r = Reader::new(body, version >= 2);
+    let creations = r.array(|r| {
+        r.skip(1)?; // resource_type
+        r.string()?; // resource_name
+        r.skip(1)?; // resource_pattern_type
+        r.string()?; // principal
+        r.string()?; // host
+        r.skip(2)?; // operation, permission_type
+        r.tagged_fields()
+    })?;
+    Ok(creations.len())
+}
+
+/// How many filters a DeleteAcls v1 to v3 request gave.
+pub(crate) fn delete_acls(body: &Bytes, version: i16) -> Result<usize, ProxyError> {
+    let mut r = Reader::new(body, version >= 2);
+    let filters = r.array(|r| {
+        r.skip(1)?; // resource_type_filter
+        r.nullable_string()?; // resource_name_filter
+        r.skip(1)?; // pattern_type_filter
+        r.nullable_string()?; // principal_filter
+        r.nullable_string()?; // host_filter
+        r.skip(2)?; // operation, permission_type
+        r.tagged_fields()
+    })?;
+    Ok(filters.len())
+}
+
+/// The groups of a DeleteGroups v0 to v2 or a DescribeGroups v0 to v6 request: an array of
+/// names first in both.
+pub(crate) fn groups(body: &Bytes, flexible: bool) -> Result<Vec<GroupId>, ProxyError> {
+    let mut r = Reader::new(body, flexible);
+    r.array(|r| r.string().map(GroupId))
+}
+
+/// DeleteRecords v0 to v2: the topics and partitions to truncate.
+pub(crate) fn delete_records(body: &Bytes, version: i16) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 2);
+    topics(&mut r, |r| {
+        let partition = r.i32()?;
+        r.skip(8)?; // offset
+        r.tagged_fields()?;
+        Ok(partition)
+    })
+}
+
+/// The resources (type and name) of an AlterConfigs v0 to v2, IncrementalAlterConfigs v0 to v1
+/// or DescribeConfigs v1 to v4 request.
+pub(crate) fn config_resources(
+    api: ApiKey,
+    body: &Bytes,
+    version: i16,
+) -> Result<Vec<(i8, StrBytes)>, ProxyError> {
+    let flexible = match api {
+        ApiKey::IncrementalAlterConfigs => version >= 1,
+        ApiKey::AlterConfigs => version >= 2,
+        _ => version >= 4,
+    };
+    let mut r = Reader::new(body, flexible);
+    r.array(|r| {
+        let kind = r.i8()?;
+        let name = r.string()?;
+        match api {
+            ApiKey::DescribeConfigs => drop(r.nullable_array(|r| r.string().map(drop))?),
+            _ => drop(r.array(|r| {
+                r.string()?; // name
+                if api == ApiKey::IncrementalAlterConfigs {
+                    r.skip(1)?; // config_operation
+                }
+                r.nullable_string()?; // value
+                r.tagged_fields()
+            })?),
+        }
+        r.tagged_fields()?;
+        Ok((kind, name))
+    })
+}
+
+/// AlterUserScramCredentials v0: each user named, once, deletions first.
+pub(crate) fn scram_users_altered(body: &Bytes) -> Result<Vec<StrBytes>, ProxyError> {
+    let mut r = Reader::new(body, true);
+    let mut users = r.array(|r| {
+        let user = r.string()?;
+        r.skip(1)?; // mechanism
+        r.tagged_fields()?;
+        Ok(user)
+    })?;
+    users.extend(r.array(|r| {
+        let user = r.string()?;
+        r.skip(1 + 4)?; // mechanism, iterations
+        r.nullable_bytes()?; // salt
+        r.nullable_bytes()?; // salted_password
+        r.tagged_fields()?;
+        Ok(user)
+    })?);
+    let mut seen = std::collections::HashSet::new();
+    users.retain(|user| seen.insert(user.clone()));
+    Ok(users)
+}
+
+/// DescribeUserScramCredentials v0: the users asked about, or `None` for all.
+pub(crate) fn scram_users_described(body: &Bytes) -> Result<Option<Vec<StrBytes>>, ProxyError> {
+    let mut r = Reader::new(body, true);
+    r.nullable_array(|r| {
+        let user = r.string()?;
+        r.tagged_fields()?;
+        Ok(user)
+    })
+}
+
+/// TxnOffsetCommit v0 to v5: the topics and partitions whose offsets were to be committed.
+pub(crate) fn txn_offset_commit(body: &Bytes, version: i16) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 3);
+    r.string()?; // transactional_id
+    r.string()?; // group_id
+    r.skip(8 + 2)?; // producer_id, producer_epoch
+    if version >= 3 {
+        r.skip(4)?; // generation_id
+        r.string()?; // member_id
+        r.nullable_string()?; // group_instance_id
+    }
+    topics(&mut r, |r| {
+        let partition = r.i32()?;
+        r.skip(8)?; // committed_offset
+        if version >= 2 {
+            r.skip(4)?; // committed_leader_epoch
+        }
+        r.nullable_string()?; // committed_metadata
+        r.tagged_fields()?;
+        Ok(partition)
+    })
+}
+
+/// AddPartitionsToTxn v0 to v3: the topics and partitions to add.
+pub(crate) fn add_partitions_to_txn(body: &Bytes, version: i16) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 3);
+    r.string()?; // transactional_id
+    r.skip(8 + 2)?; // producer_id, producer_epoch
+    topics(&mut r, Reader::i32)
+}
+
+/// OffsetForLeaderEpoch v2 to v4: the topics and partitions asked about.
+pub(crate) fn offset_for_leader_epoch(
+    body: &Bytes,
+    version: i16,
+) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, version >= 4);
+    if version >= 3 {
+        r.skip(4)?; // replica_id
+    }
+    topics(&mut r, |r| {
+        let partition = r.i32()?;
+        r.skip(4 + 4)?; // current_leader_epoch, leader_epoch
+        r.tagged_fields()?;
+        Ok(partition)
+    })
+}
+
+/// CreatePartitions v0 to v3: the topics to grow.
+pub(crate) fn create_partitions(body: &Bytes, version: i16) -> Result<Vec<TopicName>, ProxyError> {
+    let mut r = Reader::new(body, version >= 2);
+    r.array(|r| {
+        let name = r.topic_name()?;
+        r.skip(4)?; // count
+        r.nullable_array(|r| {
+            r.array(|r| r.skip(4))?; // broker_ids
+            r.tagged_fields()
+        })?;
+        r.tagged_fields()?;
+        Ok(name)
+    })
+}
+
+/// ElectLeaders v0 to v2: the topics and partitions, or `None` for every partition.
+pub(crate) fn elect_leaders(body: &Bytes, version: i16) -> Result<Option<Vec<Topic>>, ProxyError> {
+    let mut r = Reader::new(body, version >= 2);
+    if version >= 1 {
+        r.skip(1)?; // election_type
+    }
+    r.nullable_array(|r| {
+        let name = r.topic_name()?;
+        let partitions = r.array(Reader::i32)?;
+        r.tagged_fields()?;
+        Ok(Topic { name, id: Uuid::nil(), partitions })
+    })
+}
+
+/// AlterPartitionReassignments v0 to v1: the topics and partitions to move.
+pub(crate) fn alter_partition_reassignments(
+    body: &Bytes,
+    version: i16,
+) -> Result<Vec<Topic>, ProxyError> {
+    let mut r = Reader::new(body, true);
+    r.skip(4)?; // timeout_ms
+    if version >= 1 {
+        r.skip(1)?; // allow_replication_factor_change
+    }
+    topics(&mut r, |r| {
+        let partition = r.i32()?;
+        r.nullable_array(|r| r.skip(4))?; // replicas
+        r.tagged_fields()?;
+        Ok(partition)
+    })
+}
+
+/// An entity of a client quota: its type and name (`None` for the default).
+pub(crate) type QuotaEntity = Vec<(StrBytes, Option<StrBytes>)>;
+
+/// AlterClientQuotas v0 to v1: the entity of each entry.
+pub(crate) fn alter_client_quotas(
+    body: &Bytes,
+    version: i16,
+) -> Result<Vec<QuotaEntity>, ProxyError> {
+    let mut r = Reader::new(body, version >= 1);
+    r.array(|r| {
+        let entity = r.array(|r| {
+            let kind = r.string()?;
+            let name = r.nullable_string()?;
+            r.tagged_fields()?;
+            Ok((kind, name))
+        })?;
+        r.array(|r| {
+            r.string()?; // key
+            r.skip(8 + 1)?; // value, remove
+            r.tagged_fields()
+        })?;
+        r.tagged_fields()?;
+        Ok(entity)
+    })
+}
+
+/// DescribeTransactions v0: the transactional ids asked about.
+pub(crate) fn transactional_ids(body: &Bytes) -> Result<Vec<StrBytes>, ProxyError> {
+    let mut r = Reader::new(body, true);
+    r.array(Reader::string)
+}
+
+/// An array of topics, each a name and its partitions read by `partition`, as most requests
+/// that name partitions lay them out.
+fn topics<'a>(
+    r: &mut Reader<'a>,
+    mut partition: impl FnMut(&mut Reader<'a>) -> Result<i32, ProxyError>,
+) -> Result<Vec<Topic>, ProxyError> {
+    r.array(|r| {
+        let name = r.topic_name()?;
+        let partitions = r.array(&mut partition)?;
+        r.tagged_fields()?;
+        Ok(Topic { name, id: Uuid::nil(), partitions })
+    })
 }
 
 /// Reads Kafka's primitive types, refusing any length the rest of the body cannot hold.
@@ -236,6 +508,10 @@ impl<'a> Reader<'a> {
 
     fn skip(&mut self, n: usize) -> Result<(), ProxyError> {
         self.take(n).map(drop)
+    }
+
+    fn i8(&mut self) -> Result<i8, ProxyError> {
+        Ok(i8::from_be_bytes([self.take(1)?[0]]))
     }
 
     fn i16(&mut self) -> Result<i16, ProxyError> {

@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::ProxyError;
-use crate::access::{TABLE, version_cap};
+use crate::access::{TABLE, version_cap, version_floor};
 use crate::codec::{Request, decode_response, request, response};
 
 const UNSUPPORTED_VERSION: i16 = 35;
@@ -31,7 +31,7 @@ impl Versions {
         let forwarded = TABLE.iter().filter_map(|&(api, _)| {
             let theirs = upstream.api_keys.iter().find(|v| v.api_key == api as i16)?;
             let ours = api.valid_versions();
-            let min = theirs.min_version.max(ours.min);
+            let min = theirs.min_version.max(ours.min).max(version_floor(api).unwrap_or(0));
             let max = theirs.max_version.min(ours.max).min(version_cap(api).unwrap_or(i16::MAX));
             (min <= max).then_some((api as i16, min, max))
         });
