@@ -19,6 +19,7 @@
 //! request (`--limit max-connections=N`, `--limit auth-deadline=SPAN`).
 
 use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -30,9 +31,20 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use keygate::core::{Permission, ResourceRef};
 use keygate::{AuthError, Identity};
-use keygate_tokio::{Limits, Server, ServerConfig};
+use keygate_tokio::{Limits, Log, Server, ServerConfig};
 use keygate_wire::{HttpCredential, WWW_AUTHENTICATE};
 use serde_json::json;
+
+/// The operator's log: timestamped lines, refusals held to a budget.
+static LOG: LazyLock<Arc<Log>> = LazyLock::new(|| Arc::new(Log::new()));
+
+macro_rules! log {
+    ($($line:tt)*) => { LOG.line(format_args!($($line)*)) };
+}
+
+macro_rules! refusal {
+    ($($line:tt)*) => { LOG.refusal(format_args!($($line)*)) };
+}
 
 /// An HTTP gateway authenticating with keygate API keys.
 #[derive(Debug, Parser)]
@@ -60,11 +72,7 @@ async fn main() -> Result<(), String> {
         .iter()
         .try_fold(Limits::default(), |l, s| l.with_setting(s))
         .map_err(|e| format!("--limit: {e}"))?;
-    let config = ServerConfig::default().with_limits(limits).on_sync(|outcome| {
-        if let Err(error) = outcome {
-            println!("sync failed (the authenticator keeps its state): {error}");
-        }
-    });
+    let config = ServerConfig::default().with_limits(limits).on_sync(LOG.sync_observer());
     let server =
         Server::open(&args.store, args.resource, config).await.map_err(|e| e.to_string())?;
     let app = Router::new()
@@ -75,17 +83,17 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("http_gateway: listening on http://{address} as {}", server.resource());
+    log!("http_gateway: listening on http://{address} as {}", server.resource());
     let service = TowerToHyperService::new(app);
     let header_deadline = server.limits().auth_deadline;
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
-        let Some(connection) = server.admit() else {
-            println!(
-                "connection from {peer} refused: {} connections open",
-                server.open_connections()
-            );
-            continue;
+        let connection = match server.admit(peer.ip()) {
+            Ok(connection) => connection,
+            Err(refused) => {
+                refusal!("connection from {peer} refused: {refused}");
+                continue;
+            }
         };
         let service = service.clone();
         tokio::spawn(async move {
@@ -96,7 +104,7 @@ async fn main() -> Result<(), String> {
             // client that sends half a header and a kept-alive connection that sends nothing.
             http.timer(TokioTimer::new()).header_read_timeout(header_deadline);
             if let Err(error) = http.serve_connection(TokioIo::new(stream), service).await {
-                println!("connection from {peer} closed: {error}");
+                log!("connection from {peer} closed: {error}");
             }
         });
     }
@@ -161,11 +169,11 @@ fn authenticate(
         .to_str()
         .map_err(|_| Refusal::Unauthorized("malformed credentials"))?;
     let credential = HttpCredential::parse(value).map_err(|error| {
-        println!("refused: {error}");
+        refusal!("refused: {error}");
         Refusal::Unauthorized("malformed credentials")
     })?;
     server.authenticate(&credential.credential(), permission).map_err(|error| {
-        println!("refused: {error}");
+        refusal!("refused: {error}");
         match error {
             AuthError::PermissionDenied { .. } => Refusal::Forbidden(error.client_message()),
             error => Refusal::Unauthorized(error.client_message()),

@@ -19,14 +19,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use clap::Parser;
 use keygate::core::{ResourceKind, ResourceRef, SigningAlgorithm};
 use keygate::token::{KeyValue, VerificationKey, Verifier, VerifyOptions};
 use keygate::{AuthConfig, ExternalTokens, Identity};
-use keygate_tokio::{Connection, Event, FrameReader, Limits, Server, ServerConfig};
+use keygate_tokio::{Connection, Event, FrameReader, Limits, Log, Server, ServerConfig, Untrusted};
 use keygate_wire::pulsar::proto::{
     AuthData, BaseCommand, CommandAuthChallenge, CommandConnect, CommandConnected, CommandError,
     CommandLookupTopicResponse, CommandPartitionedTopicMetadataResponse, CommandPong,
@@ -38,6 +38,17 @@ use keygate_wire::pulsar::{REFRESH_CHALLENGE, SessionEnd, TOKEN_METHOD, TokenAut
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+
+/// The operator's log: timestamped lines, refusals held to a budget.
+static LOG: LazyLock<Arc<Log>> = LazyLock::new(|| Arc::new(Log::new()));
+
+macro_rules! log {
+    ($($line:tt)*) => { LOG.line(format_args!($($line)*)) };
+}
+
+macro_rules! refusal {
+    ($($line:tt)*) => { LOG.refusal(format_args!($($line)*)) };
+}
 
 /// A Pulsar gateway authenticating with keygate API keys and Pulsar-style tokens.
 #[derive(Debug, Parser)]
@@ -91,11 +102,8 @@ async fn main() -> Result<(), String> {
         .iter()
         .try_fold(Limits::default().with_max_frame(MAX_FRAME), |l, s| l.with_setting(s))
         .map_err(|e| format!("--limit: {e}"))?;
-    let config = ServerConfig::default().with_auth(auth).with_limits(limits).on_sync(|outcome| {
-        if let Err(error) = outcome {
-            println!("sync failed (the authenticator keeps its state): {error}");
-        }
-    });
+    let config =
+        ServerConfig::default().with_auth(auth).with_limits(limits).on_sync(LOG.sync_observer());
     let server = Server::open(&args.store, args.resource.clone(), config)
         .await
         .map_err(|e| e.to_string())?;
@@ -103,7 +111,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!(
+    log!(
         "pulsar_gateway: listening on pulsar://{address} as {}; an authentication and \
          authorization front, not a broker: messages are acknowledged and discarded, and \
          subscriptions refused",
@@ -112,19 +120,19 @@ async fn main() -> Result<(), String> {
     let service_url = Arc::new(format!("pulsar://{address}"));
     loop {
         let (stream, peer) = listener.accept().await.map_err(|e| format!("accept failed: {e}"))?;
-        let Some(connection) = server.admit() else {
-            println!(
-                "connection from {peer} refused: {} connections open",
-                server.open_connections()
-            );
-            continue;
+        let connection = match server.admit(peer.ip()) {
+            Ok(connection) => connection,
+            Err(refused) => {
+                refusal!("connection from {peer} refused: {refused}");
+                continue;
+            }
         };
         let service_url = Arc::clone(&service_url);
         tokio::spawn(async move {
             let id = connection.id();
-            println!("connection {id}: opened from {peer}");
+            log!("connection {id}: opened from {peer}");
             let reason = serve(stream, connection, &service_url).await;
-            println!("connection {id}: closed: {reason}");
+            log!("connection {id}: closed: {reason}");
         });
     }
 }
@@ -255,7 +263,7 @@ impl<'s> Session<'s> {
                 self.last_challenge = Some(Instant::now());
                 self.challenged = true;
                 self.connection.set_deadline(Some(Instant::now() + REFRESH_GRACE));
-                println!(
+                log!(
                     "connection {}: token expired; asking the client to refresh it",
                     self.connection.id()
                 );
@@ -390,7 +398,7 @@ impl<'s> Session<'s> {
                 // AuthenticationError it reports at once and does not retry; until then the
                 // connection is still unauthenticated, under the auth deadline, and serves
                 // nothing.
-                println!("connection {}: authentication failed: {operator}", self.connection.id());
+                refusal!("connection {}: authentication failed: {operator}", self.connection.id());
                 self.refused = Some(client);
                 return Outcome::reply(connected(connect));
             }
@@ -448,7 +456,7 @@ impl<'s> Session<'s> {
 
     fn established(&mut self, identity: &Identity, what: &str) {
         self.end = SessionEnd::of(identity, self.supports_refresh);
-        println!(
+        log!(
             "connection {}: {what} as {} ({}; {})",
             self.connection.id(),
             identity.principal(),
@@ -467,7 +475,11 @@ impl<'s> Session<'s> {
     /// tenant, the credential's scope and permission. A refusal is logged with its whole reason.
     fn topic(&self, name: &str, action: TopicAction) -> Result<(), TopicRefused> {
         let refused = |error, message: String, reason: String| {
-            println!("connection {}: {action:?} on {name} refused: {reason}", self.connection.id());
+            refusal!(
+                "connection {}: {action:?} on {} refused: {reason}",
+                self.connection.id(),
+                Untrusted(name)
+            );
             TopicRefused { error, message }
         };
         // The rule a name broke is the client's to know; the message never echoes the name.
@@ -512,11 +524,12 @@ impl<'s> Session<'s> {
             ),
             Err(refusal) => (refusal.error, refusal.message),
         };
-        println!(
-            "connection {}: subscription {} on {} refused: {message}",
+        refusal!(
+            "connection {}: subscription {} on {} refused: {}",
             self.connection.id(),
-            subscribe.subscription,
-            subscribe.topic
+            Untrusted(&subscribe.subscription),
+            Untrusted(&subscribe.topic),
+            Untrusted(&message)
         );
         let mut reply = BaseCommand::of(command::ERROR);
         reply.error = Some(CommandError { request_id: subscribe.request_id, error, message });

@@ -81,7 +81,6 @@ mod access;
 mod brokers;
 mod codec;
 mod connection;
-mod log;
 mod metrics;
 mod refusal;
 mod sasl;
@@ -101,13 +100,12 @@ use keygate::AuthConfig;
 use keygate::core::{ResourceRef, Span};
 use keygate::token::MasterKey;
 use keygate_store_sql::{SqlStore, readable_by_others};
-use keygate_tokio::{Limits, Server, ServerConfig};
+use keygate_tokio::{Limits, Log, Server, ServerConfig};
 use tokio::net::TcpListener;
 
 pub use access::Operation;
 
 use brokers::{Advertised, Brokers, Named, Route};
-use log::Log;
 use metrics::Metrics;
 use versions::Versions;
 
@@ -244,18 +242,11 @@ impl Proxy {
         if let Some(master_key) = &config.master_key {
             auth = auth.with_master_key(Arc::clone(master_key));
         }
-        let sync_log = Arc::clone(&log);
         let server_config = ServerConfig::default()
             .with_auth(auth)
             .with_last_use_interval(config.last_use_interval)
             .with_limits(config.limits.clone())
-            .on_sync(move |outcome| {
-                if let Err(error) = outcome {
-                    sync_log.line(format_args!(
-                        "sync failed (the authenticator keeps its state): {error}"
-                    ));
-                }
-            });
+            .on_sync(log.sync_observer());
         let server = Server::open(&config.store, config.resource.clone(), server_config).await?;
         let exposed = SqlStore::file_of(&config.store).filter(|file| readable_by_others(file));
         if let Some(file) = exposed {
@@ -428,13 +419,13 @@ async fn accept(shared: Arc<Shared>, listener: TcpListener, route: Route) {
             }
         };
         shared.metrics.connections_opened.fetch_add(1, Ordering::Relaxed);
-        let Some(connection) = shared.server.admit() else {
-            shared.metrics.connections_over_cap.fetch_add(1, Ordering::Relaxed);
-            shared.log.refusal(format_args!(
-                "connection from {peer} refused: {} connections open",
-                shared.server.open_connections()
-            ));
-            continue;
+        let connection = match shared.server.admit(peer.ip()) {
+            Ok(connection) => connection,
+            Err(refused) => {
+                shared.metrics.connections_over_cap.fetch_add(1, Ordering::Relaxed);
+                shared.log.refusal(format_args!("connection from {peer} refused: {refused}"));
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().map_or(shared.listen_ip, |a| a.ip());

@@ -7,9 +7,10 @@ use bytes::Bytes;
 use keygate::core::{Expiry, Timestamp};
 use keygate::{AuthError, Identity, SessionId};
 use tokio::io::AsyncRead;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::admission::Place;
 use crate::{FrameError, FrameReader, Server};
 
 /// What the sync task tells a connection.
@@ -71,7 +72,7 @@ pub struct Connection {
     server: Server,
     id: SessionId,
     controls: mpsc::UnboundedReceiver<Control>,
-    _permit: OwnedSemaphorePermit,
+    place: Place,
     identity: Option<Identity>,
     authenticate_by: Instant,
     deadline: Option<Instant>,
@@ -83,7 +84,7 @@ impl Connection {
         server: Server,
         id: SessionId,
         controls: mpsc::UnboundedReceiver<Control>,
-        permit: OwnedSemaphorePermit,
+        place: Place,
     ) -> Connection {
         let now = Instant::now();
         let authenticate_by = now + server.limits().auth_deadline;
@@ -91,7 +92,7 @@ impl Connection {
             server,
             id,
             controls,
-            _permit: permit,
+            place,
             identity: None,
             authenticate_by,
             deadline: None,
@@ -139,6 +140,7 @@ impl Connection {
         }
         self.deadline = self.instant_of(identity.session_deadline());
         self.identity = Some(identity);
+        shared.admission.authenticated(&mut self.place);
         Ok(())
     }
 
@@ -167,6 +169,10 @@ impl Connection {
             let (auth_by, session_by) = match self.identity {
                 None => (Some(self.authenticate_by), None),
                 Some(_) => (None, self.deadline),
+            };
+            let stale_by = match self.identity {
+                Some(_) => self.stale_at(),
+                None => None,
             };
             let max = self.max_frame();
             tokio::select! {
@@ -197,8 +203,26 @@ impl Connection {
                 () = tokio::time::sleep_until(idle_by) => {
                     return Err(Ending::Idle(limits.idle_timeout));
                 }
+                () = sleep_until(stale_by) => {
+                    // Synced since the wait began, the state is fresh again: wait anew.
+                    if let Err(error) = self.server.authenticator().check_fresh(self.server.now()) {
+                        return Err(Ending::Refused(error));
+                    }
+                }
             }
         }
+    }
+
+    /// When the authenticator's state becomes too old to answer, unless it syncs before: an
+    /// open session is then served no more than a new one would be. `None` when the embedder
+    /// accepts stale state.
+    fn stale_at(&self) -> Option<Instant> {
+        let authenticator = self.server.authenticator();
+        let max = authenticator.config().max_staleness?;
+        let synced_at = authenticator.version().synced_at?;
+        // A second past the bound: instants are whole seconds, and the check is exclusive.
+        let at = synced_at.saturating_add(max).saturating_add(keygate::core::Span::seconds(1));
+        self.instant_of(Expiry::At(at))
     }
 
     /// The monotonic instant of `expiry`, by the server's clock; `None` for never.
@@ -221,6 +245,7 @@ impl fmt::Debug for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        self.server.shared().admission.release(&mut self.place);
         self.server.forget(self.id);
     }
 }

@@ -15,10 +15,16 @@
 //! - **Connections told what a sync means for them**: after each sync the
 //!   [`SessionRegistry`](keygate::SessionRegistry) review is delivered to each [`Connection`]'s
 //!   task, as [`Ending::Refused`] (close now, and why) or as an earlier session deadline.
-//! - **Limits before authentication** ([`Limits`]): a cap on open connections, a deadline to
-//!   finish authenticating, a small frame size until then (Kafka's 512 KiB), and an idle
-//!   timeout. A declared frame size is checked before anything is buffered, and buffers grow
-//!   with what arrives, so a client cannot make the server reserve memory by announcing it.
+//! - **Limits before authentication** ([`Limits`]): a cap on open connections, a smaller
+//!   budget for connections still authenticating and a share of it per source address (so one
+//!   host cannot lock out others), a deadline to finish authenticating, a small frame size until
+//!   then (64 KiB), and an idle timeout. A declared frame size is checked before anything is
+//!   buffered, and buffers grow with what arrives, so a client cannot make the server reserve
+//!   memory by announcing it: all strangers together hold at most
+//!   [`Limits::max_strangers`] × [`Limits::max_frame_before_auth`] of frames.
+//! - **Fail-closed sessions**: once the authenticator's state is older than its staleness
+//!   bound (the store unreachable), open connections end too, as new logins are refused, so a
+//!   key revoked meanwhile is not served on a connection it already had.
 //! - **Last use written back**: the authenticator notes each key's latest successful check in
 //!   memory, and the sync task writes the uses since the last batch to the store once a minute
 //!   ([`ServerConfig::last_use_interval`]), tagged with the server's resource, so `keygate
@@ -33,9 +39,9 @@
 //! let server = Server::open("keygate.db", "kafka-cluster/lkc-abc123".parse()?, ServerConfig::default()).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:9092").await?;
 //! loop {
-//!     let (stream, _) = listener.accept().await?;
-//!     // Over the connection cap: dropping the stream closes it.
-//!     let Some(mut connection) = server.admit() else { continue };
+//!     let (stream, peer) = listener.accept().await?;
+//!     // Over a cap (see `Limits`): dropping the stream closes it.
+//!     let Ok(mut connection) = server.admit(peer.ip()) else { continue };
 //!     tokio::spawn(async move {
 //!         let (reader, _writer) = stream.into_split();
 //!         let mut frames = FrameReader::new(reader);
@@ -53,14 +59,18 @@
 //!
 //! The facade's crate docs (`keygate`) show the whole job, SASL included.
 
+mod admission;
 mod connection;
 mod frame;
 mod limits;
+mod log;
 mod server;
 
+pub use admission::{AdmitError, Source};
 pub use connection::{Connection, Ending, Event};
 pub use frame::{FrameError, FrameReader};
 pub use limits::{LimitError, Limits};
+pub use log::{Log, Untrusted};
 pub use server::{Server, ServerConfig, StartError, SyncObserver};
 
 pub(crate) use connection::Control;

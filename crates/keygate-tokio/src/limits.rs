@@ -5,23 +5,34 @@ use std::time::Duration;
 use keygate::core::Span;
 
 /// Bounds on what a client can make a server hold. Before a client authenticates it is a
-/// stranger: it gets a small frame size and a short deadline, and the number of connections is
-/// capped whatever their state.
+/// stranger: it gets a small frame size and a short deadline, strangers together have a budget
+/// below the connection cap, and each source address a share of that budget; the number of
+/// connections is capped whatever their state.
 ///
 /// The defaults follow Kafka brokers where they have a setting of the same meaning:
 ///
 /// | limit | default | Kafka's |
 /// |---|---|---|
 /// | [`max_connections`](Limits::max_connections) | 10 000 | `max.connections` (unbounded there) |
+/// | [`max_strangers`](Limits::max_strangers) | 1 000 | none |
+/// | [`max_strangers_per_address`](Limits::max_strangers_per_address) | 64 | `max.connections.per.ip` (for every connection there, unbounded by default) |
 /// | [`auth_deadline`](Limits::auth_deadline) | 10 s | none |
-/// | [`max_frame_before_auth`](Limits::max_frame_before_auth) | 512 KiB | `sasl.server.max.receive.size` |
+/// | [`max_frame_before_auth`](Limits::max_frame_before_auth) | 64 KiB | `sasl.server.max.receive.size` (512 KiB) |
 /// | [`max_frame`](Limits::max_frame) | 100 MiB | `socket.request.max.bytes` |
 /// | [`idle_timeout`](Limits::idle_timeout) | 10 min | `connections.max.idle.ms` |
+///
+/// Strangers' frames hold at most `max_strangers × max_frame_before_auth` (64 MiB by default)
+/// at once. SASL and Pulsar's CONNECT fit well within 64 KiB: a JWT API key is under 2 KB.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
     /// The most connections open at once; one more is closed as soon as it is accepted.
     pub max_connections: usize,
+    /// The most connections that have not authenticated yet, open at once.
+    pub max_strangers: usize,
+    /// The most connections from one source address (an IPv4 address, or an IPv6 /64) that
+    /// have not authenticated yet, open at once.
+    pub max_strangers_per_address: usize,
     /// How long a connection has, from being accepted, to finish authenticating.
     pub auth_deadline: Duration,
     /// The largest frame a client may declare before it has authenticated.
@@ -36,8 +47,10 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 10_000,
+            max_strangers: 1_000,
+            max_strangers_per_address: 64,
             auth_deadline: Duration::from_secs(10),
-            max_frame_before_auth: 512 * 1024,
+            max_frame_before_auth: 64 * 1024,
             max_frame: 100 * 1024 * 1024,
             idle_timeout: Duration::from_secs(600),
         }
@@ -48,6 +61,18 @@ impl Limits {
     /// Caps open connections at `max`.
     pub fn with_max_connections(mut self, max: usize) -> Limits {
         self.max_connections = max;
+        self
+    }
+
+    /// Caps connections that have not authenticated at `max`.
+    pub fn with_max_strangers(mut self, max: usize) -> Limits {
+        self.max_strangers = max;
+        self
+    }
+
+    /// Caps connections from one source address that have not authenticated at `max`.
+    pub fn with_max_strangers_per_address(mut self, max: usize) -> Limits {
+        self.max_strangers_per_address = max;
         self
     }
 
@@ -76,8 +101,9 @@ impl Limits {
     }
 
     /// Applies one `NAME=VALUE` setting, as an operator writes it on a command line:
-    /// `max-connections=N`, `auth-deadline=SPAN`, `max-frame-before-auth=BYTES`,
-    /// `max-frame=BYTES` or `idle-timeout=SPAN` (spans as keygate writes them: `10s`, `5m`).
+    /// `max-connections=N`, `max-strangers=N`, `max-strangers-per-address=N`,
+    /// `auth-deadline=SPAN`, `max-frame-before-auth=BYTES`, `max-frame=BYTES` or
+    /// `idle-timeout=SPAN` (spans as keygate writes them: `10s`, `5m`).
     pub fn with_setting(self, setting: &str) -> Result<Limits, LimitError> {
         let (name, value) = setting.split_once('=').ok_or(LimitError::Shape)?;
         let count =
@@ -90,6 +116,8 @@ impl Limits {
         };
         Ok(match name {
             "max-connections" => self.with_max_connections(count()?),
+            "max-strangers" => self.with_max_strangers(count()?),
+            "max-strangers-per-address" => self.with_max_strangers_per_address(count()?),
             "auth-deadline" => self.with_auth_deadline(span()?),
             "max-frame-before-auth" => self.with_max_frame_before_auth(count()?),
             "max-frame" => self.with_max_frame(count()?),
@@ -108,8 +136,9 @@ pub enum LimitError {
     Shape,
     /// No limit has this name.
     #[error(
-        "unknown limit {name:?}; the limits are max-connections, auth-deadline, \
-         max-frame-before-auth, max-frame and idle-timeout"
+        "unknown limit {name:?}; the limits are max-connections, max-strangers, \
+         max-strangers-per-address, auth-deadline, max-frame-before-auth, max-frame and \
+         idle-timeout"
     )]
     Unknown {
         /// The name given.

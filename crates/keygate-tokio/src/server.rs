@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
@@ -14,10 +15,11 @@ use keygate::{
     SessionRegistry, SyncError, SyncReport,
 };
 use keygate_store_sql::SqlStore;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::{Connection, Control, Limits};
+use crate::admission::Admission;
+use crate::{AdmitError, Connection, Control, Limits};
 
 /// What a sync observer is told after every sync: for logs and metrics.
 pub type SyncObserver = Arc<dyn Fn(Result<&SyncReport, &SyncError>) + Send + Sync>;
@@ -184,7 +186,7 @@ pub(crate) struct Shared {
     pub(crate) resource: ResourceRef,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
-    admission: Arc<Semaphore>,
+    pub(crate) admission: Admission,
     connections: Mutex<HashMap<SessionId, mpsc::UnboundedSender<Control>>>,
     next_session: AtomicU64,
     sync_task: Mutex<Option<JoinHandle<()>>>,
@@ -225,7 +227,7 @@ impl Server {
             authenticator,
             sessions: SessionRegistry::new(),
             resource,
-            admission: Arc::new(Semaphore::new(config.limits.max_connections)),
+            admission: Admission::new(&config.limits),
             limits: config.limits,
             clock: config.clock,
             connections: Mutex::new(HashMap::new()),
@@ -280,7 +282,12 @@ impl Server {
 
     /// How many connections are open.
     pub fn open_connections(&self) -> usize {
-        self.shared.limits.max_connections - self.shared.admission.available_permits()
+        self.shared.admission.open()
+    }
+
+    /// How many of them have not authenticated yet.
+    pub fn strangers(&self) -> usize {
+        self.shared.admission.strangers()
     }
 
     /// Checks `credential` for this server's resource now, and for `permission` when given.
@@ -307,15 +314,17 @@ impl Server {
         self.shared.authenticator.authenticate(credential, &context)
     }
 
-    /// Admits a newly accepted connection, or `None` when [`Limits::max_connections`] are
-    /// open already: close the socket then. The connection's place is given back when the
-    /// [`Connection`] is dropped.
-    pub fn admit(&self) -> Option<Connection> {
-        let permit = Arc::clone(&self.shared.admission).try_acquire_owned().ok()?;
+    /// Admits a connection just accepted from `peer`, or says why not: close the socket then.
+    /// It counts against [`Limits::max_connections`] until the [`Connection`] is dropped, and
+    /// until it authenticates also against [`Limits::max_strangers`] and its address's share,
+    /// [`Limits::max_strangers_per_address`], so that one host cannot keep others from
+    /// logging in, nor strangers take the places of clients that did.
+    pub fn admit(&self, peer: IpAddr) -> Result<Connection, AdmitError> {
+        let place = self.shared.admission.admit(peer)?;
         let id = SessionId(self.shared.next_session.fetch_add(1, Ordering::Relaxed));
         let (sender, controls) = mpsc::unbounded_channel();
         lock(&self.shared.connections).insert(id, sender);
-        Some(Connection::new(self.clone(), id, controls, permit))
+        Ok(Connection::new(self.clone(), id, controls, place))
     }
 
     pub(crate) fn shared(&self) -> &Shared {

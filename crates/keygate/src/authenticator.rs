@@ -249,6 +249,14 @@ impl Authenticator {
         }
     }
 
+    /// Whether the state is recent enough to answer at `now`: [`AuthError::StatusUnknown`]
+    /// once it is older than [`AuthConfig::max_staleness`] (or was never synced). Every check
+    /// asks this first; a server asks it for its open sessions too, which must stop being
+    /// served when new ones would be refused.
+    pub fn check_fresh(&self, now: Timestamp) -> Result<(), AuthError> {
+        self.fresh(&self.shared.state.load(), now)
+    }
+
     /// Re-checks the credential behind an open session at `now`, without the secret: is its key
     /// still there, active and unrevoked, and when must the session end? Returns the (possibly
     /// earlier) deadline. Scope and permissions are not re-checked: they cannot change for a key.

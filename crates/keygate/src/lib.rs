@@ -32,14 +32,15 @@
 //! let server = Server::start(store, cluster, ServerConfig::default()).await?;
 //!
 //! // SASL/PLAIN on one connection: parse, authenticate, finish, establish.
-//! let mut plain_connection = server.admit().ok_or("over the connection cap")?;
+//! let peer = std::net::Ipv4Addr::LOCALHOST.into();
+//! let mut plain_connection = server.admit(peer)?;
 //! let message = encode_plain(&opaque.record.id().to_string(), opaque.secret.expose());
 //! let plain = PlainMessage::parse(&message)?;
 //! let identity = server.authenticate(&plain.credential(), None)?;
 //! plain_connection.established(plain.finish(identity, None)?)?;
 //!
 //! // SASL/OAUTHBEARER with the JWT API key on another, the same way.
-//! let mut bearer_connection = server.admit().ok_or("over the connection cap")?;
+//! let mut bearer_connection = server.admit(peer)?;
 //! let message = encode_initial_response(jwt.secret.expose(), &[]);
 //! let initial = InitialResponse::parse(&message)?;
 //! let identity = server.authenticate(&initial.credential(), None)?;

@@ -105,9 +105,9 @@ impl Replica {
         if builder.seq() < from {
             return Err(SyncError::StaleSnapshot { snapshot: builder.seq(), current: from });
         }
-        let state = builder.finish(self.clock.now(), self.authenticator.config())?;
-        let report =
-            SyncReport { from, to: state.version, bootstrapped: true, ..SyncReport::default() };
+        let mut report = SyncReport { from, bootstrapped: true, ..SyncReport::default() };
+        let state = builder.finish(self.clock.now(), self.authenticator.config(), &mut report)?;
+        report.to = state.version;
         self.authenticator.publish(state);
         Ok(report)
     }

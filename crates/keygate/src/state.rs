@@ -61,6 +61,10 @@ pub struct SyncReport {
     pub revocations: Vec<Revocation>,
     /// Whether the signing keys changed.
     pub signing_keys_changed: bool,
+    /// Signing keys the replica holds but cannot verify with, each with why (sealed under
+    /// another master key, material it cannot read): reported by the sync that brought them, and
+    /// left out, so the keys they signed are refused while every other key keeps working.
+    pub unusable_signing_keys: Vec<(SigningKeyId, String)>,
 }
 
 impl SyncReport {
@@ -144,7 +148,7 @@ impl AuthState {
             lock(&next.grants).prune();
         }
         if let Some(signing_keys) = signing_keys {
-            next.verifier = build_verifier(&signing_keys, config)?;
+            next.verifier = build_verifier(&signing_keys, config, report)?;
             next.signing_keys = Arc::new(signing_keys);
             report.signing_keys_changed = true;
         }
@@ -187,8 +191,9 @@ impl StateBuilder {
         self,
         now: Timestamp,
         config: &AuthConfig,
+        report: &mut SyncReport,
     ) -> Result<AuthState, SyncError> {
-        let verifier = build_verifier(&self.signing_keys, config)?;
+        let verifier = build_verifier(&self.signing_keys, config, report)?;
         let revocations = if self.seq > Seq::ZERO {
             let delta = Delta::new(0, self.seq.0, self.revocations)
                 .map_err(|e| SyncError::Apply(e.to_string()))?;
@@ -235,53 +240,53 @@ impl SnapshotSink for StateBuilder {
 
 /// The verifier of keygate's JWT API keys, from the signing keys. An HMAC key whose secret is
 /// sealed is left out unless `config` has the master key; its tokens are then refused as signed
-/// by a key not known here.
+/// by a key not known here. A key that cannot be used (sealed under another master key, or
+/// material this version cannot read) is left out too, and named in `report`: one bad record
+/// must not stop every sync, and with it every revocation after it.
 fn build_verifier(
     signing_keys: &BTreeMap<SigningKeyId, SigningKeyRecord>,
     config: &AuthConfig,
+    report: &mut SyncReport,
 ) -> Result<Option<Arc<Verifier>>, SyncError> {
-    let keys = signing_keys
-        .values()
-        .filter(|record| {
-            let sealed = matches!(record.verification, VerificationMaterial::SealedSecret(_));
-            !sealed || config.master_key.is_some()
-        })
-        .map(|record| {
-            let key = match &record.verification {
-                VerificationMaterial::PublicKey(der) => {
-                    VerificationKey::from_spki_der(record.algorithm, der)
-                }
-                VerificationMaterial::SharedSecret(secret) => {
-                    VerificationKey::hmac(record.algorithm, secret.expose())
-                }
-                VerificationMaterial::SealedSecret(sealed) => {
-                    let master_key = config.master_key.as_deref().ok_or_else(|| {
-                        SyncError::Apply(format!("signing key {} is sealed", record.kid))
-                    })?;
-                    let secret = master_key
-                        .open(record.kid.as_str().as_bytes(), sealed.as_bytes())
-                        .map_err(|e| {
-                            SyncError::Apply(format!("signing key {}: {e}", record.kid))
-                        })?;
-                    VerificationKey::hmac(record.algorithm, &secret)
-                }
-                _ => {
-                    return Err(SyncError::Apply(format!(
-                        "signing key {} has material this version cannot read",
-                        record.kid
-                    )));
-                }
-            };
-            key.map(|key| Arc::new(key.with_kid(record.kid.clone())))
-                .map_err(|error| SyncError::Apply(format!("signing key {}: {error}", record.kid)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut keys = Vec::new();
+    for record in signing_keys.values() {
+        match verification_key(record, config) {
+            Ok(Some(key)) => keys.push(Arc::new(key.with_kid(record.kid.clone()))),
+            Ok(None) => {}
+            Err(reason) => report.unusable_signing_keys.push((record.kid.clone(), reason)),
+        }
+    }
     if keys.is_empty() {
         return Ok(None);
     }
     Verifier::new(keys)
         .map(|verifier| Some(Arc::new(verifier.with_cache_slots(config.token_cache_slots))))
         .map_err(|error| SyncError::Apply(error.to_string()))
+}
+
+/// The key that verifies what `record` signed; `None` for a sealed HMAC secret without the
+/// master key (left out by design); why not, when it cannot be used.
+fn verification_key(
+    record: &SigningKeyRecord,
+    config: &AuthConfig,
+) -> Result<Option<VerificationKey>, String> {
+    let key = match &record.verification {
+        VerificationMaterial::PublicKey(der) => {
+            VerificationKey::from_spki_der(record.algorithm, der)
+        }
+        VerificationMaterial::SharedSecret(secret) => {
+            VerificationKey::hmac(record.algorithm, secret.expose())
+        }
+        VerificationMaterial::SealedSecret(sealed) => {
+            let Some(master_key) = config.master_key.as_deref() else { return Ok(None) };
+            let secret = master_key
+                .open(record.kid.as_str().as_bytes(), sealed.as_bytes())
+                .map_err(|e| e.to_string())?;
+            VerificationKey::hmac(record.algorithm, &secret)
+        }
+        _ => return Err("its material is of a kind this version cannot read".to_owned()),
+    };
+    key.map(Some).map_err(|error| error.to_string())
 }
 
 /// The earlier of an expiry and now plus an optional cap.

@@ -62,3 +62,57 @@ fn each_request_needs_its_permission() {
 }
 
 const T: Duration = Duration::from_secs(5);
+
+/// Refusals of the APIs whose responses carry only per-item errors, as librdkafka (through
+/// confluent-kafka's AdminClient) receives them: one result per item asked about, each with
+/// its authorization error, and no abort. Each call runs in a process of its own, so an abort
+/// (librdkafka's `Assertion 'rko_result' failed`) is seen in its exit status.
+#[test]
+fn librdkafka_gets_an_authorization_error_for_every_item_it_asked_about() {
+    let test =
+        "api::permissions::librdkafka_gets_an_authorization_error_for_every_item_it_asked_about";
+    let Some((python, tansu)) = externals(test) else {
+        return;
+    };
+    let tansu = Tansu::start(&tansu);
+    let operator = operator();
+    let (id, secret) = key(&operator, &["--permission", "produce"]);
+    let gateway = proxy(&operator, &tansu, &[]);
+    let bootstrap = format!("127.0.0.1:{}", gateway.port);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/admin_refusals.py");
+    let expected: &[(&str, &[&str])] = &[
+        ("create_acls", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
+        ("delete_acls", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
+        ("delete_consumer_groups", &["GROUP_AUTHORIZATION_FAILED"; 2]),
+        ("delete_records", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
+        ("incremental_alter_configs", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
+        ("alter_configs", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
+        ("describe_user_scram_credentials", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
+        ("alter_user_scram_credentials", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
+        ("create_partitions", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
+        ("alter_consumer_group_offsets", &["GROUP_AUTHORIZATION_FAILED"]),
+        // A produce-only key starts a transaction, and may not commit a group's offsets in it.
+        ("send_offsets_to_transaction", &["GROUP_AUTHORIZATION_FAILED"]),
+    ];
+    let mut failures = Vec::new();
+    for &(call, codes) in expected {
+        let output = std::process::Command::new(&python)
+            .arg(&script)
+            .args([&bootstrap, &id, &secret, call])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let answer: Option<serde_json::Value> =
+            stdout.lines().last().and_then(|line| serde_json::from_str(line).ok());
+        let want = serde_json::json!({ "codes": codes });
+        if !output.status.success() || answer.as_ref() != Some(&want) {
+            failures.push(format!(
+                "{call}: exit {:?}, answered {answer:?}, wanted {want}\n{stderr}",
+                output.status
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "librdkafka:\n{}", failures.join("\n"));
+}

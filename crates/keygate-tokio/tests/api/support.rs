@@ -1,5 +1,6 @@
 //! A store with one service account, and a server over it.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,9 @@ use keygate::{Actor, Credential, IssuedKey, KeyManager, NewKey, NewPrincipal};
 use keygate_tokio::{Connection, Limits, Server, ServerConfig};
 
 pub(crate) const CLUSTER: &str = "kafka-cluster/lkc-tokio";
+
+/// Where test connections come from.
+pub(crate) const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 pub(crate) struct World {
     pub(crate) store: Arc<InMemoryStore>,
@@ -46,7 +50,7 @@ impl World {
 
 /// A connection authenticated with `key`.
 pub(crate) fn established(server: &Server, key: &IssuedKey) -> Connection {
-    let mut connection = server.admit().unwrap();
+    let mut connection = server.admit(PEER).unwrap();
     let identity = server.authenticate(&Credential::ApiKey(key.secret.expose()), None).unwrap();
     connection.established(identity).unwrap();
     connection
