@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use kafka_protocol::messages::ApiKey;
 use tokio::net::TcpListener;
 
@@ -139,27 +139,45 @@ fn count(counters: &[AtomicU64; APIS], api: ApiKey) {
     }
 }
 
-/// Serves `GET /metrics` (any path, in fact) on `listener` until the process ends.
+/// The most connections the metrics listener serves at once; more are closed when accepted.
+const MAX_SCRAPERS: usize = 32;
+/// How long a scraper has to send a request's head, and between requests on a kept-alive
+/// connection.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves `GET /metrics` on `listener` until the process ends, with the limits of the HTTP
+/// gateway: a connection cap, a deadline for each request's head (so half-sent requests do not
+/// hold connections), and 404 for any other path, 405 for any other method.
 pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    let places = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPERS));
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok(place) = Arc::clone(&places).try_acquire_owned() else { continue };
         let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
-            let service = service_fn(move |_: Request<Incoming>| {
-                let body = metrics.render();
-                async move {
-                    let mut response = Response::new(body);
-                    *response.status_mut() = StatusCode::OK;
-                    response.headers_mut().insert(
-                        hyper::header::CONTENT_TYPE,
-                        hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
-                    );
-                    Ok::<_, Infallible>(response)
-                }
+            let _place = place;
+            let service = service_fn(move |request: Request<Incoming>| {
+                let answer = answer(&request, &metrics);
+                async move { Ok::<_, Infallible>(answer) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
         });
     }
+}
+
+fn answer(request: &Request<Incoming>, metrics: &Metrics) -> Response<String> {
+    let (status, body) = match (request.method(), request.uri().path()) {
+        (&hyper::Method::GET, "/metrics") => (StatusCode::OK, metrics.render()),
+        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "only GET\n".to_owned()),
+        _ => (StatusCode::NOT_FOUND, "metrics are at /metrics\n".to_owned()),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let kind = if status == StatusCode::OK { "text/plain; version=0.0.4" } else { "text/plain" };
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(kind));
+    response
 }

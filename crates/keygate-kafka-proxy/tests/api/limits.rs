@@ -13,10 +13,19 @@ use super::support::{
 
 /// A store with a key, Tansu and the proxy with `limits` in front of it; `None` without Tansu.
 fn limited(test: &str, limits: &[&str]) -> Option<(Operator, Tansu, Gateway, String, String)> {
+    limited_with(test, limits, &[])
+}
+
+/// As [`limited`], with `extra` arguments for the proxy.
+fn limited_with(
+    test: &str,
+    limits: &[&str],
+    extra: &[&str],
+) -> Option<(Operator, Tansu, Gateway, String, String)> {
     let tansu = Tansu::start(&tansu(test)?);
     let operator = operator();
     let (id, secret) = key(&operator, &[]);
-    let mut args = Vec::new();
+    let mut args = extra.to_vec();
     for limit in limits {
         args.extend(["--limit", limit]);
     }
@@ -103,7 +112,7 @@ fn frames_larger_than_the_pre_authentication_limit_are_refused_before_they_are_b
         assert!(closed_within(stream, Duration::from_secs(5)), "an oversized frame was waited for");
     }
     gateway
-        .expect("a frame of 8388608 bytes, more than the 524288 allowed", Duration::from_secs(5));
+        .expect("a frame of 8388608 bytes, more than the 65536 allowed", Duration::from_secs(5));
     let grown = resident(pid).saturating_sub(before);
     assert!(grown < 32 * 1024 * 1024, "the gateway grew by {grown} bytes for 40 refused frames");
 
@@ -135,4 +144,132 @@ fn idle_connections_are_closed_and_busy_ones_are_not() {
     assert!(closed_within(&mut quiet, Duration::from_secs(3)), "an idle client stayed open");
     gateway.expect("idle for 2s", Duration::from_secs(5));
     still_served(&mut busy, correlation);
+}
+
+/// A TCP connection to the proxy on `port` from the loopback address `from` (127.0.0.0/8 is all
+/// this host's), so one test can be several hosts.
+fn connect_from(from: [u8; 4], port: u16) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into())?;
+    socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    Ok(socket.into())
+}
+
+/// One host holding as many sockets as it can open no longer locks others out: its strangers
+/// beyond its share are closed at once, and a client elsewhere logs in every time.
+#[test]
+fn one_host_holding_sockets_does_not_lock_out_good_clients() {
+    let test = "api::limits::one_host_holding_sockets_does_not_lock_out_good_clients";
+    // The default limits, as an operator runs the proxy.
+    let Some((_operator, _tansu, mut gateway, id, secret)) = limited(test, &[]) else {
+        return;
+    };
+    // The attacker opens 2,000 connections from 127.0.0.2 and keeps what it gets.
+    let mut held = Vec::new();
+    for _ in 0..2000 {
+        if let Ok(stream) = connect_from([127, 0, 0, 2], gateway.port) {
+            held.push(stream);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut open = 0;
+    for stream in &mut held {
+        if !closed_within(stream, Duration::from_millis(5)) {
+            open += 1;
+        }
+    }
+    assert!(open <= 64, "{open} strangers from one host are held open");
+    gateway.expect("connections from 127.0.0.2 waiting to authenticate", Duration::from_secs(5));
+
+    // Meanwhile a good client from 127.0.0.1 logs in, time after time.
+    for attempt in 0..20 {
+        let mut good = authenticate(gateway.port, &id, &secret);
+        still_served(&mut good, 3 + attempt);
+    }
+    drop(held);
+}
+
+/// Strangers cannot make the proxy hold more than their budget of frames: 1,500 connections
+/// from 30 hosts each send all but the last byte of the largest frame allowed before
+/// authentication, and the proxy's resident memory grows by less than strangers × frame limit
+/// (1,000 × 64 KiB) plus slack.
+#[test]
+fn strangers_hold_no_more_memory_than_their_budget() {
+    let test = "api::limits::strangers_hold_no_more_memory_than_their_budget";
+    let Some((_operator, _tansu, gateway, id, secret)) =
+        limited(test, &["auth-deadline=30s"])
+    else {
+        return;
+    };
+    let pid = gateway.pid();
+    let before = resident(pid);
+    let frame = 64 * 1024;
+    let mut body = (u32::try_from(frame).unwrap()).to_be_bytes().to_vec();
+    body.resize(4 + frame - 1, 0);
+    let mut held = Vec::new();
+    for host in 0..30u8 {
+        for _ in 0..50 {
+            let Ok(mut stream) = connect_from([127, 0, 1, host + 1], gateway.port) else {
+                continue;
+            };
+            // Refused connections are closed before, or while, their bytes arrive.
+            let _ = stream.write_all(&body);
+            held.push(stream);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let grown = resident(pid).saturating_sub(before);
+    let budget = 1000 * 64 * 1024;
+    println!("1,500 strangers with 64 KiB frames: the proxy grew by {} KiB", grown / 1024);
+    assert!(grown < budget + 32 * 1024 * 1024, "the proxy grew by {grown} bytes");
+    // And a good client gets in meanwhile.
+    let mut good = authenticate(gateway.port, &id, &secret);
+    still_served(&mut good, 3);
+    drop(held);
+}
+
+/// The metrics listener has the HTTP gateway's limits: half-sent requests are closed at the
+/// header deadline, at most 32 connections are held, and only `GET /metrics` is answered.
+#[test]
+fn the_metrics_listener_holds_few_connections_briefly_and_serves_only_metrics() {
+    let test = "api::limits::the_metrics_listener_holds_few_connections_briefly_and_serves_only_metrics";
+    let metrics_port = super::support::free_port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let Some((_operator, _tansu, _gateway, _id, _secret)) =
+        limited_with(test, &[], &["--metrics", &metrics])
+    else {
+        return;
+    };
+    let started = Instant::now();
+    let mut half_sent: Vec<TcpStream> = (0..500)
+        .map(|_| {
+            let mut stream = connect(metrics_port);
+            let _ = stream.write_all(b"GET /metr");
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut open = 0;
+    for stream in &mut half_sent {
+        if !closed_within(stream, Duration::from_millis(5)) {
+            open += 1;
+        }
+    }
+    assert!(open <= 32, "{open} half-sent requests held open");
+    for stream in &mut half_sent {
+        assert!(closed_within(stream, Duration::from_secs(8)), "a half-sent request stayed open");
+    }
+    assert!(started.elapsed() < Duration::from_secs(9));
+    drop(half_sent);
+
+    let get = |path: &str| {
+        let mut stream = connect(metrics_port);
+        let request = format!("GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+        text
+    };
+    assert!(get("/metrics").starts_with("HTTP/1.1 200"));
+    assert!(get("/anything-else").starts_with("HTTP/1.1 404"));
 }
