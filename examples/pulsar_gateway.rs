@@ -145,10 +145,10 @@ fn external_tokens(args: &Args) -> Result<Option<ExternalTokens>, String> {
         (None, None) => return Ok(None),
     };
     let bytes = match KeyValue::parse(value).map_err(|e| format!("the token key: {e}"))? {
-        KeyValue::Inline(bytes) => bytes.to_vec(),
-        KeyValue::File(path) => {
-            std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        KeyValue::Inline(bytes) => bytes,
+        KeyValue::File(path) => std::fs::File::open(&path)
+            .and_then(KeyValue::read_capped)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
     };
     let key = if secret {
         VerificationKey::hmac(args.algorithm.unwrap_or(SigningAlgorithm::HS256), &bytes)

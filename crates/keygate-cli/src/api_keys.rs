@@ -39,6 +39,12 @@ pub(crate) async fn run(
                 // A date (RFC 3339), or a span or `never`.
                 new = match expiry.parse::<Timestamp>() {
                     Ok(at) => new.with_expires_at(at),
+                    // Four digits and a dash: meant as a date, and told why it is not one.
+                    Err(error) if looks_like_date(&expiry) => {
+                        return Err(Failure::error(format!(
+                            "--expiry: {expiry:?} is not a date keygate reads: {error}"
+                        )));
+                    }
                     Err(_) => new.with_lifetime(lifetime_from("--expiry", &expiry)?),
                 };
             }
@@ -46,7 +52,7 @@ pub(crate) async fn run(
                 new = new.with_permissions(permissions_from(&permissions)?);
             }
             if let Some(description) = description {
-                new = new.with_description(description_from(&description)?);
+                new = new.with_description(description_from("--description", &description)?);
             }
             let issued = manager.create_key(actor, new).await?;
             print_issued(printer, &issued, kind, now, None)
@@ -124,8 +130,9 @@ pub(crate) async fn run(
         }
         ApiKeyCommand::Update { key, description } => {
             let id = key_named(workspace, &key).await?.id();
-            let record =
-                manager.update_description(actor, id, description_from(&description)?).await?;
+            let record = manager
+                .update_description(actor, id, description_from("--description", &description)?)
+                .await?;
             done(printer, &record, now, &format!("Updated the description of key {id}."))
         }
         ApiKeyCommand::Rotate { key, overlap, force } => {
@@ -163,7 +170,7 @@ pub(crate) async fn run(
         ApiKeyCommand::Revoke { key, reason } => {
             let id = key_named(workspace, &key).await?.id();
             let reason = match reason {
-                Some(reason) => description_from(&reason)?,
+                Some(reason) => description_from("--reason", &reason)?,
                 None => Description::empty(),
             };
             match manager.revoke(actor, id, reason).await? {
@@ -195,7 +202,7 @@ pub(crate) async fn run(
                 )));
             }
             if live {
-                manager.revoke(actor, id, description_from("deleted")?).await?;
+                manager.revoke(actor, id, description_from("--reason", "deleted")?).await?;
             }
             let record = manager.delete_key(actor, id).await?;
             let revoked = if live { "Revoked and deleted" } else { "Deleted" };
@@ -538,6 +545,24 @@ pub(crate) fn span_from(option: &str, text: &str) -> Result<Span, Failure> {
     text.parse().map_err(|e| Failure::error(format!("{option}: {e} (a span like 24h or 14d)")))
 }
 
-fn description_from(text: &str) -> Result<Description, Failure> {
-    text.parse().map_err(|e| Failure::error(format!("description: {e}")))
+/// Free text given as `option`: a description, or a reason kept as one.
+fn description_from(option: &str, text: &str) -> Result<Description, Failure> {
+    text.parse().map_err(|error| {
+        let why = match error {
+            keygate::core::Error::TooLong { len, max, .. } => {
+                format!("{len} bytes long; the limit is {max}")
+            }
+            keygate::core::Error::InvalidCharacter { at, .. } => {
+                format!("a control character at byte {at}")
+            }
+            other => other.to_string(),
+        };
+        Failure::error(format!("{option}: {why}"))
+    })
+}
+
+/// Whether `text` starts as a date does (`2027-`): an expiry meant as one.
+fn looks_like_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 4 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-'
 }

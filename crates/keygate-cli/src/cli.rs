@@ -233,7 +233,12 @@ pub(crate) enum TokenCommand {
         subject: String,
         /// How long it lives (30m, 12h, 90d, 1y), or `never`. Required: a token that never
         /// expires must be asked for.
-        #[arg(short = 'e', long = "expiry-time", value_name = "SPAN|never")]
+        #[arg(
+            allow_hyphen_values = true,
+            short = 'e',
+            long = "expiry-time",
+            value_name = "SPAN|never"
+        )]
         expiry: String,
         /// The audience (`aud`), repeatable.
         #[arg(long)]
@@ -371,7 +376,7 @@ pub(crate) enum ApiKeyCommand {
         scope: ScopeArgs,
         /// How long it lives (30d, 90d, 1y), `never` if the policy allows it, or when it
         /// expires (2027-03-01T00:00:00Z). Defaults to the longest the policy allows.
-        #[arg(long, value_name = "SPAN|never|DATE")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN|never|DATE")]
         expiry: Option<String>,
         /// opaque (a `kgk_...` key checked against a stored digest) or jwt (a signed token).
         #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt"])]
@@ -400,7 +405,7 @@ pub(crate) enum ApiKeyCommand {
         state: Option<String>,
         /// Keys nobody has used for this long (30d): not used since, or never, and older than
         /// that. Brokers, the proxy and the gateways report uses to the minute.
-        #[arg(long, value_name = "SPAN")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN")]
         unused_since: Option<String>,
     },
     /// Shows everything about one key but its secret.
@@ -421,7 +426,7 @@ pub(crate) enum ApiKeyCommand {
         /// The key id.
         key: String,
         /// How long the old key keeps working (the policy's default, 24h, when absent).
-        #[arg(long, value_name = "SPAN")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN")]
         overlap: Option<String>,
         /// Rotate it even though it was rotated already (another replacement is issued).
         #[arg(long)]
@@ -460,7 +465,7 @@ pub(crate) enum ApiKeyCommand {
     /// Lists usable keys that expire within a window, soonest first.
     Expiring {
         /// The window.
-        #[arg(long, value_name = "SPAN", default_value = "14d")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN", default_value = "14d")]
         within: String,
     },
     /// Authenticates a credential exactly as a broker would; prints the identity as JSON, or
@@ -530,10 +535,10 @@ pub(crate) enum PolicyCommand {
     /// Audited. Keys issued before keep their lifetimes.
     Set {
         /// The longest lifetime of a new key, or `never` to allow keys that never expire.
-        #[arg(long, value_name = "SPAN|never")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN|never")]
         max_lifetime: Option<String>,
         /// The shortest lifetime of a new key.
-        #[arg(long, value_name = "SPAN")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN")]
         min_lifetime: Option<String>,
         /// Whether users (not only service accounts) may own keys.
         #[arg(long, value_parser = ["allow", "deny"])]
@@ -545,10 +550,10 @@ pub(crate) enum PolicyCommand {
         #[arg(long, value_name = "N|none")]
         max_keys_per_resource: Option<String>,
         /// How long a rotated key keeps working, by default.
-        #[arg(long, value_name = "SPAN")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN")]
         rotation_overlap: Option<String>,
         /// How old a key may get before it is due for rotation (`api-key due`), or `none`.
-        #[arg(long, value_name = "SPAN|none")]
+        #[arg(allow_hyphen_values = true, long, value_name = "SPAN|none")]
         rotation_period: Option<String>,
     },
 }
@@ -570,7 +575,7 @@ pub(crate) enum AuditCommand {
     /// Lists the newest audit events (up to --limit), oldest first.
     List {
         /// Events at or after this instant (2026-11-01T00:00:00Z), or this long ago (24h, 7d).
-        #[arg(long, value_name = "TIME|SPAN")]
+        #[arg(allow_hyphen_values = true, long, value_name = "TIME|SPAN")]
         since: Option<String>,
         /// Events about this key.
         #[arg(long, value_name = "KEY")]

@@ -99,8 +99,8 @@ pub(crate) fn algorithm_named(name: &str) -> Result<SigningAlgorithm, Failure> {
 pub(crate) fn key_bytes(option: &str, value: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     match KeyValue::parse(value).map_err(|e| Failure::error(format!("{option}: {e}")))? {
         KeyValue::Inline(bytes) => Ok(bytes),
-        KeyValue::File(path) => std::fs::read(&path)
-            .map(Zeroizing::new)
+        KeyValue::File(path) => std::fs::File::open(&path)
+            .and_then(KeyValue::read_capped)
             .map_err(|e| Failure::io(format_args!("{option}: {}", path.display()), e)),
     }
 }

@@ -44,11 +44,6 @@ pub(crate) async fn run(
             if let Some(text) = min_lifetime {
                 expiry = expiry.with_min_lifetime(span_from("--min-lifetime", &text)?);
             }
-            if expiry.max_lifetime.is_some_and(|max| max < expiry.min_lifetime) {
-                return Err(Failure::error(
-                    "the longest lifetime would be shorter than the shortest",
-                ));
-            }
             policy = policy.with_expiry(expiry);
             if let Some(choice) = user_keys {
                 policy = policy.with_allow_user_keys(choice == "allow");

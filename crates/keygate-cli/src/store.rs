@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use keygate::core::SigningKeyId;
 use keygate::store::{Sealed, StoreError, VerificationMaterial};
 use keygate::token::MasterKey;
 use keygate::{Actor, KeyManager};
@@ -51,6 +52,7 @@ impl Workspace {
             (None, None) => None,
         };
         if let Some(master_key) = &master_key {
+            check_master_key(&store, master_key).await?;
             seal_plaintext(&store, master_key).await?;
         }
         let manager = manager(&store, master_key.as_ref());
@@ -94,7 +96,7 @@ async fn load_or_create(
     path: &Path,
     create: bool,
 ) -> Result<Option<MasterKey>, Failure> {
-    match std::fs::read(path) {
+    match std::fs::File::open(path).and_then(keygate::token::KeyValue::read_capped) {
         Ok(bytes) => {
             if keygate_store_sql::readable_by_others(path) {
                 eprintln!(
@@ -102,7 +104,6 @@ async fn load_or_create(
                     path.display()
                 );
             }
-            let bytes = Zeroizing::new(bytes);
             return master_key_from(&bytes)
                 .map(Some)
                 .map_err(|e| Failure::error(format!("{}: {}", path.display(), e.message())));
@@ -115,7 +116,7 @@ async fn load_or_create(
     if !create {
         return Ok(None);
     }
-    if let Some(fingerprint) = sealed_with(store).await? {
+    if let Some((_, fingerprint)) = sealed_with(store).await?.first() {
         return Err(Failure::error(format!(
             "this store's signing keys are sealed under master key {fingerprint}, and {} is \
              missing: restore it from its backup, or give --master-key",
@@ -135,9 +136,11 @@ async fn load_or_create(
     Ok(Some(key))
 }
 
-/// The fingerprint of the master key the store's signing keys are sealed under, if any is.
-async fn sealed_with(store: &SqlStore) -> Result<Option<String>, Failure> {
+/// Each sealed signing key of the store, with the fingerprint of the master key it is sealed
+/// under.
+async fn sealed_with(store: &SqlStore) -> Result<Vec<(SigningKeyId, String)>, Failure> {
     use keygate::store::SigningKeyStore;
+    let mut sealed_with = Vec::new();
     for key in store.signing_keys().await? {
         let sealed = match key.verification {
             VerificationMaterial::SealedSecret(sealed) => sealed,
@@ -147,9 +150,43 @@ async fn sealed_with(store: &SqlStore) -> Result<Option<String>, Failure> {
                 Err(error) => return Err(error.into()),
             },
         };
-        return Ok(keygate::token::seal::sealed_with_fingerprint(sealed.as_bytes()).ok());
+        if let Ok(fingerprint) = keygate::token::seal::sealed_with_fingerprint(sealed.as_bytes()) {
+            sealed_with.push((key.kid, fingerprint));
+        }
     }
-    Ok(None)
+    Ok(sealed_with)
+}
+
+/// Refuses a master key that seals none of the store's signing keys: used, it would seal new
+/// keys that the real master key cannot open, and every replica given the real one would hold
+/// a signing key it cannot use. Keys sealed under another master key beside ones this key
+/// opens (left by such a mistake before) are named, not fatal.
+async fn check_master_key(store: &SqlStore, master_key: &MasterKey) -> Result<(), Failure> {
+    let sealed = sealed_with(store).await?;
+    if sealed.is_empty() {
+        return Ok(());
+    }
+    let given = master_key.fingerprint();
+    let (ours, others): (Vec<_>, Vec<_>) = sealed.iter().partition(|(_, fp)| *fp == given);
+    if ours.is_empty() {
+        let mut fingerprints: Vec<&str> = sealed.iter().map(|(_, fp)| fp.as_str()).collect();
+        fingerprints.sort_unstable();
+        fingerprints.dedup();
+        return Err(Failure::error(format!(
+            "the master key given ({given}) is not the one this store's signing keys are sealed \
+             under ({}): check --master-key and KEYGATE_MASTER_KEY",
+            fingerprints.join(", ")
+        )));
+    }
+    if !others.is_empty() {
+        let kids: Vec<String> = others.iter().map(|(kid, _)| kid.to_string()).collect();
+        eprintln!(
+            "keygate: warning: signing key(s) {} are sealed under another master key and \
+             cannot be opened with this one; retire them",
+            kids.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// A master key as given: 32 bytes, raw or as base64 text (as the file keygate creates holds).
@@ -202,6 +239,12 @@ async fn open_store(
         Some(location) => SqlStore::file_of(location).map(Path::to_path_buf),
         None => Some(default_store_path()?),
     };
+    if let Some(file) = file.as_ref().filter(|file| file.exists() && !file.is_file()) {
+        return Err(Failure::error(format!(
+            "{} is not a regular file: a SQLite store is a file (check --store and KEYGATE_STORE)",
+            file.display()
+        )));
+    }
     if let Some(file) = file.as_ref().filter(|file| !create && !file.exists()) {
         return Err(Failure::error(format!(
             "there is no store at {}: a command that only reads does not create one (check \

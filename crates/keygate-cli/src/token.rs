@@ -1,6 +1,5 @@
 //! `keygate token`: tokens signed with the operator's own keys, as `pulsar tokens` makes them.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use keygate::core::{
@@ -9,7 +8,9 @@ use keygate::core::{
 };
 use keygate::revocation::{Revocation, TokenDigest};
 use keygate::token::dangerous::peek_unverified;
-use keygate::token::{Claims, Minter, UnverifiedToken, Verifier, VerifyOptions, token_digest};
+use keygate::token::{
+    Claims, KeyValue, Minter, UnverifiedToken, Verifier, VerifyOptions, token_digest,
+};
 use keygate::{AuthContext, AuthError, Credential};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -46,7 +47,11 @@ pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure
             let lifetime: Lifetime = expiry.parse().map_err(|e| {
                 Failure::error(format!("--expiry-time: {e} (a span like 12h or 90d, or never)"))
             })?;
-            let mut claims = Claims::new(subject)
+            // The subject names a principal: held to a principal id's rules (its length, its
+            // characters), as the broker that reads it will.
+            let subject: keygate::core::PrincipalId =
+                subject.parse().map_err(|e| Failure::error(format!("--subject: {e}")))?;
+            let mut claims = Claims::new(subject.as_str())
                 .with_issued_at(now)
                 .with_expires(lifetime.expiry_from(now)?.at());
             for audience in audience {
@@ -222,16 +227,28 @@ pub(crate) fn permissions_from(names: &[String]) -> Result<Permissions, Failure>
                 .map_err(|e| Failure::error(format!("--permission {name}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Permissions::only(permissions))
+    let permissions = Permissions::only(permissions);
+    // A typo would make every check of the token look refused; say so instead.
+    let profile = keygate::Profile::default();
+    if let Some(unknown) = profile.unknown_permission(&permissions) {
+        return Err(Failure::error(format!(
+            "--permission: unknown permission {unknown}; known: {}",
+            profile.known_permissions()
+        )));
+    }
+    Ok(permissions)
 }
 
 /// The token from the command line, a file, or standard input, without surrounding whitespace.
 fn read_token(input: &TokenInput) -> Result<Zeroizing<String>, Failure> {
     let text = match (&input.token, &input.file, input.stdin) {
         (Some(token), _, _) => Zeroizing::new(token.clone()),
-        (None, Some(path), _) => Zeroizing::new(
-            std::fs::read_to_string(path).map_err(|e| Failure::io(path.display(), e))?,
-        ),
+        (None, Some(path), _) => {
+            let bytes = std::fs::File::open(path)
+                .and_then(KeyValue::read_capped)
+                .map_err(|e| Failure::io(path.display(), e))?;
+            text_of(&bytes, &path.display())?
+        }
         (None, None, true) => read_stdin()?,
         (None, None, false) => {
             return Err(Failure::error(
@@ -244,7 +261,14 @@ fn read_token(input: &TokenInput) -> Result<Zeroizing<String>, Failure> {
 
 /// Standard input, whole.
 pub(crate) fn read_stdin() -> Result<Zeroizing<String>, Failure> {
-    let mut text = Zeroizing::new(String::new());
-    std::io::stdin().read_to_string(&mut text).map_err(|e| Failure::io("standard input", e))?;
-    Ok(text)
+    let bytes =
+        KeyValue::read_capped(std::io::stdin()).map_err(|e| Failure::io("standard input", e))?;
+    text_of(&bytes, &"standard input")
+}
+
+/// `bytes` as text, or an error naming `what` they came from.
+fn text_of(bytes: &[u8], what: &dyn std::fmt::Display) -> Result<Zeroizing<String>, Failure> {
+    std::str::from_utf8(bytes)
+        .map(|text| Zeroizing::new(text.to_owned()))
+        .map_err(|_| Failure::error(format!("{what}: not UTF-8 text")))
 }

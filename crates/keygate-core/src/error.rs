@@ -19,6 +19,15 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// A number too large for what it counts.
+    #[error("{what} is too large; the most is {max}")]
+    TooLarge {
+        /// What was being parsed.
+        what: &'static str,
+        /// The largest accepted, as text.
+        max: &'static str,
+    },
+
     /// A value is longer than its bound.
     #[error("{what} is {len} bytes long; the limit is {max}")]
     TooLong {

@@ -100,6 +100,24 @@ impl KeyPolicy {
         self
     }
 
+    /// Checks that the policy can be lived with: the longest lifetime is not zero nor shorter
+    /// than the shortest, and a rotation period, if any, is not zero (every key would be due
+    /// the moment it is made).
+    pub fn check(&self) -> Result<(), Error> {
+        let bad = |expected| Err(Error::Malformed { what: "policy", expected });
+        match self.expiry.max_lifetime {
+            Some(max) if max == Span::ZERO => return bad("a longest lifetime above zero"),
+            Some(max) if max < self.expiry.min_lifetime => {
+                return bad("a longest lifetime no shorter than the shortest");
+            }
+            _ => {}
+        }
+        if self.rotation_period == Some(Span::ZERO) {
+            return bad("a rotation period above zero, or none");
+        }
+        Ok(())
+    }
+
     /// Checks a key about to be issued at `now` for `owner`, except the quota.
     pub fn check_new_key(
         &self,

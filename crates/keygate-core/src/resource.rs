@@ -34,6 +34,18 @@ impl ResourceKind {
     /// The organization's management API. See [`Scope::Cloud`](crate::Scope::Cloud).
     pub const CLOUD: ResourceKind = ResourceKind(Cow::Borrowed("cloud"));
 
+    /// The kinds keygate names. Embedders that serve more declare them (the facade's
+    /// `Profile::with_resource_kind`).
+    pub const WELL_KNOWN: [ResourceKind; 7] = [
+        ResourceKind::KAFKA_CLUSTER,
+        ResourceKind::SCHEMA_REGISTRY,
+        ResourceKind::PULSAR_TENANT,
+        ResourceKind::PULSAR_NAMESPACE,
+        ResourceKind::PULSAR_CLUSTER,
+        ResourceKind::AGENT_CLUSTER,
+        ResourceKind::CLOUD,
+    ];
+
     /// The longest kind, in bytes.
     pub const MAX_LEN: usize = 32;
 

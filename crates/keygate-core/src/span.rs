@@ -115,12 +115,16 @@ impl FromStr for Span {
         if text.is_empty() {
             return Err(Error::Empty { what: WHAT });
         }
+        if text.starts_with('-') {
+            return Err(Error::Malformed { what: WHAT, expected: "a span that is not negative" });
+        }
         let digits = text.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
             return Err(Error::Malformed { what: WHAT, expected: SHAPE });
         }
+        let too_large = Error::TooLarge { what: WHAT, max: "18446744073709551615s" };
         if digits > MAX_DIGITS {
-            return Err(Error::TooLong { what: WHAT, len: digits, max: MAX_DIGITS });
+            return Err(too_large);
         }
         let (count, unit) = text.split_at(digits);
         let unit = match unit {
@@ -139,10 +143,9 @@ impl FromStr for Span {
                 });
             }
         };
-        let too_long = Error::TooLong { what: WHAT, len: text.len(), max: MAX_DIGITS + 1 };
         // Only digits are left, so parsing fails on overflow alone.
-        let count: u64 = count.parse().map_err(|_| too_long.clone())?;
-        let seconds = count.checked_mul(unit).ok_or(too_long)?;
+        let count: u64 = count.parse().map_err(|_| too_large.clone())?;
+        let seconds = count.checked_mul(unit).ok_or(too_large)?;
         Ok(Span { seconds })
     }
 }

@@ -101,11 +101,10 @@ fn master_key(value: &str) -> Result<MasterKey, String> {
     let key = match KeyValue::parse(value).map_err(|e| format!("--master-key: {e}"))? {
         KeyValue::Inline(bytes) => MasterKey::decode(&bytes),
         KeyValue::File(path) => {
-            let mut bytes = std::fs::read(&path)
+            let bytes = std::fs::File::open(&path)
+                .and_then(KeyValue::read_capped)
                 .map_err(|e| format!("--master-key: {}: {e}", path.display()))?;
-            let key = MasterKey::decode(&bytes);
-            bytes.fill(0);
-            key
+            MasterKey::decode(&bytes)
         }
     };
     key.map_err(|e| format!("--master-key: {e}"))

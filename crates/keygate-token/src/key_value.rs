@@ -45,6 +45,26 @@ pub enum KeyValue {
 }
 
 impl KeyValue {
+    /// The most bytes a key file may hold: the largest key keygate reads (an RSA-4096 private
+    /// key in PEM) is under 4 KiB, and a token is smaller still.
+    pub const MAX_FILE_LEN: usize = 64 * 1024;
+
+    /// Reads what `reader` holds (a key or token file the caller opened), refusing more than
+    /// [`KeyValue::MAX_FILE_LEN`] bytes before reading them: `file:///dev/zero` is an error, not
+    /// an exhausted memory. The caller owns the file; this only moves bytes.
+    pub fn read_capped(reader: impl std::io::Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+        let mut bytes = Zeroizing::new(Vec::new());
+        let limit = u64::try_from(Self::MAX_FILE_LEN).unwrap_or(u64::MAX) + 1;
+        std::io::Read::read_to_end(&mut reader.take(limit), &mut bytes)?;
+        if bytes.len() > Self::MAX_FILE_LEN {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("more than {} bytes: not a key or token file", Self::MAX_FILE_LEN),
+            ));
+        }
+        Ok(bytes)
+    }
+
     /// Parses a key value in one of the forms above. Surrounding whitespace is ignored.
     pub fn parse(text: &str) -> Result<KeyValue, Error> {
         let text = text.trim();

@@ -253,6 +253,15 @@ pub enum ManagerError {
         /// The names known, comma-separated.
         known: String,
     },
+    /// A key was to be scoped to a resource of a kind that neither keygate nor the deployment
+    /// has declared ([`Profile::with_resource_kind`](crate::Profile::with_resource_kind)).
+    #[error("unknown resource kind {kind}; known: {known}")]
+    UnknownResourceKind {
+        /// The kind given.
+        kind: String,
+        /// The kinds known, comma-separated.
+        known: String,
+    },
     /// A signing key that live JWT API keys depend on was to be retired.
     #[error("signing key {kid} signs {} live JWT API key(s): {}", keys.len(), list(keys))]
     SigningKeyInUse {

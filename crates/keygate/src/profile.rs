@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use keygate_core::{Permission, Permissions};
+use keygate_core::{Permission, Permissions, ResourceKind, Scope};
 use keygate_token::SecretHasher;
 
 /// The settings a [`KeyManager`](crate::KeyManager) and every
@@ -37,6 +37,9 @@ pub struct Profile {
     /// The permission names keys may carry: [`Permission::WELL_KNOWN`] and any the deployment
     /// declares. A name outside them is a typo until declared, and is refused.
     pub permissions: Arc<BTreeSet<Permission>>,
+    /// The resource kinds keys may be scoped to: [`ResourceKind::WELL_KNOWN`] and any the
+    /// deployment declares. A kind outside them is a typo until declared, and is refused.
+    pub resource_kinds: Arc<BTreeSet<ResourceKind>>,
 }
 
 impl Default for Profile {
@@ -45,6 +48,7 @@ impl Default for Profile {
             hasher: Arc::new(SecretHasher::sha256()),
             issuer: None,
             permissions: Arc::new(Permission::WELL_KNOWN.into_iter().collect()),
+            resource_kinds: Arc::new(ResourceKind::WELL_KNOWN.into_iter().collect()),
         }
     }
 }
@@ -75,6 +79,26 @@ impl Profile {
             Permissions::Unrestricted => None,
             Permissions::Only(set) => set.iter().find(|p| !self.permissions.contains(*p)),
         }
+    }
+
+    /// Declares a resource kind beyond the well-known ones, for an embedder that serves more.
+    pub fn with_resource_kind(mut self, kind: ResourceKind) -> Profile {
+        Arc::make_mut(&mut self.resource_kinds).insert(kind);
+        self
+    }
+
+    /// The kind of `scope`'s resource, if it is not known.
+    pub fn unknown_resource_kind<'a>(&self, scope: &'a Scope) -> Option<&'a str> {
+        match scope {
+            Scope::Resource(resource) => Some(resource.kind())
+                .filter(|kind| !self.resource_kinds.iter().any(|known| known.as_str() == *kind)),
+            _ => None,
+        }
+    }
+
+    /// The known resource kinds, comma-separated, for an error message.
+    pub fn known_resource_kinds(&self) -> String {
+        self.resource_kinds.iter().map(ResourceKind::as_str).collect::<Vec<_>>().join(", ")
     }
 
     /// The known permission names, comma-separated, for an error message.

@@ -275,3 +275,22 @@ fn a_store_from_an_older_keygate_is_sealed_on_first_use_losing_no_key() {
     let hex = private.trim_matches('"').as_bytes().to_vec();
     assert_absent(&bytes, &[("the old private key (hex)".to_owned(), hex)], "the store");
 }
+
+/// A master key other than the one the store's keys are sealed under is refused by
+/// fingerprint before anything is sealed with it: a replica given the real key would otherwise
+/// hold a signing key it cannot open.
+#[test]
+fn a_wrong_master_key_is_refused_by_fingerprint_and_seals_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["signing-key", "create"]).ok();
+    let wrong = STANDARD.encode([7u8; 32]);
+    let refused = sandbox
+        .run(&["--master-key", &wrong, "signing-key", "create"])
+        .fails(2, "is not the one this store's signing keys are sealed under");
+    assert!(!refused.stderr.contains(&wrong), "the key itself was printed");
+    let listed = sandbox.run(&["signing-key", "list", "--output", "json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    // The same through the environment.
+    let sandbox = sandbox.with_env("KEYGATE_MASTER_KEY", &wrong);
+    sandbox.run(&["signing-key", "create"]).fails(2, "not the one");
+}

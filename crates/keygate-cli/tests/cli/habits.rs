@@ -351,3 +351,69 @@ fn unused_since_and_due_find_the_keys_to_look_at() {
         due.as_array().unwrap().iter().map(|k| k["key_id"].as_str().unwrap()).collect();
     assert_eq!(due, [ids[0].as_str(), ids[1].as_str(), ids[2].as_str()], "not {fresh}");
 }
+
+/// The bad invocations a hostile trial found answered with exit 0, a wrong reason, or an
+/// exhausted memory: each is refused with exit 2 and a message that names what is wrong.
+#[test]
+fn bad_input_is_refused_with_its_own_reason() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    let create = |extra: &[&str]| {
+        let mut args = vec!["api-key", "create", "--service-account", "orders"];
+        args.extend_from_slice(extra);
+        sandbox.run(&args)
+    };
+    create(&["--resource", "unknown-kind/x", "--expiry", "1d"])
+        .fails(2, "unknown resource kind unknown-kind; known: agent-cluster, cloud, kafka-cluster");
+    create(&["--resource", CLUSTER, "--expiry", "-1d"]).fails(2, "not negative");
+    create(&["--resource", CLUSTER, "--expiry", "2027-13-01T00:00:00Z"])
+        .fails(2, "\"2027-13-01T00:00:00Z\" is not a date keygate reads");
+    sandbox
+        .run(&["policy", "set", "--rotation-period", "0s"])
+        .fails(2, "a rotation period above zero");
+    sandbox
+        .run(&["policy", "set", "--max-lifetime", "0s"])
+        .fails(2, "a longest lifetime above zero");
+
+    let id = create(&["--resource", CLUSTER, "--expiry", "1d", "--output", "json"]).ok().json()
+        ["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sandbox
+        .run(&["api-key", "rotate", &id, "--overlap", "99999999999999999999s"])
+        .fails(2, "--overlap: duration is too large");
+    let long = "r".repeat(5000);
+    sandbox
+        .run(&["api-key", "revoke", &id, "--reason", &long])
+        .fails(2, "--reason: 5000 bytes long; the limit is 1024");
+    // Nothing of the above changed the key or the policy.
+    let key = sandbox.run(&["api-key", "describe", &id, "--output", "json"]).ok().json();
+    assert_eq!(key["status"], "active", "{key}");
+    let policy = sandbox.run(&["policy", "show", "--output", "json"]).ok().json();
+    assert_eq!(policy["rotation_period"], Value::Null, "{policy}");
+
+    let secret = sandbox.file("hs256.key");
+    sandbox.run(&["secret-key", "create", "--output", secret.to_str().unwrap()]).ok();
+    let secret = format!("file://{}", secret.display());
+    let token = |extra: &[&str]| {
+        let mut args = vec!["token", "create", "--secret-key", &secret, "--expiry-time", "1d"];
+        args.extend_from_slice(extra);
+        sandbox.run(&args)
+    };
+    token(&["--subject", "orders", "--permission", "produc"])
+        .fails(2, "unknown permission produc; known: admin, consume, describe, produce");
+    token(&["--subject", &"a".repeat(100_000)]).fails(2, "--subject: principal id is 100000 bytes");
+
+    // Files are read up to a bound: /dev/zero is an error, not an exhausted memory.
+    sandbox
+        .run(&["token", "create", "--secret-key", "file:///dev/zero", "--subject", "o", "-e", "1d"])
+        .fails(2, "/dev/zero: more than 65536 bytes");
+    sandbox.run(&["token", "show", "-f", "/dev/zero"]).fails(2, "more than 65536 bytes");
+    sandbox
+        .run(&["--master-key", "file:///dev/zero", "signing-key", "list"])
+        .fails(2, "more than 65536 bytes");
+    Sandbox::with_store("/dev/null")
+        .run(&["api-key", "list"])
+        .fails(2, "/dev/null is not a regular file");
+}

@@ -111,8 +111,7 @@ fn frames_larger_than_the_pre_authentication_limit_are_refused_before_they_are_b
     for stream in &mut strangers {
         assert!(closed_within(stream, Duration::from_secs(5)), "an oversized frame was waited for");
     }
-    gateway
-        .expect("a frame of 8388608 bytes, more than the 65536 allowed", Duration::from_secs(5));
+    gateway.expect("a frame of 8388608 bytes, more than the 65536 allowed", Duration::from_secs(5));
     let grown = resident(pid).saturating_sub(before);
     assert!(grown < 32 * 1024 * 1024, "the gateway grew by {grown} bytes for 40 refused frames");
 
@@ -196,8 +195,7 @@ fn one_host_holding_sockets_does_not_lock_out_good_clients() {
 #[test]
 fn strangers_hold_no_more_memory_than_their_budget() {
     let test = "api::limits::strangers_hold_no_more_memory_than_their_budget";
-    let Some((_operator, _tansu, gateway, id, secret)) =
-        limited(test, &["auth-deadline=30s"])
+    let Some((_operator, _tansu, gateway, id, secret)) = limited(test, &["auth-deadline=30s"])
     else {
         return;
     };
@@ -232,7 +230,8 @@ fn strangers_hold_no_more_memory_than_their_budget() {
 /// header deadline, at most 32 connections are held, and only `GET /metrics` is answered.
 #[test]
 fn the_metrics_listener_holds_few_connections_briefly_and_serves_only_metrics() {
-    let test = "api::limits::the_metrics_listener_holds_few_connections_briefly_and_serves_only_metrics";
+    let test =
+        "api::limits::the_metrics_listener_holds_few_connections_briefly_and_serves_only_metrics";
     let metrics_port = super::support::free_port();
     let metrics = format!("127.0.0.1:{metrics_port}");
     let Some((_operator, _tansu, _gateway, _id, _secret)) =

@@ -33,6 +33,10 @@ impl KeyManager {
             let known = self.profile.known_permissions();
             return Err(ManagerError::UnknownPermission { name: name.clone(), known });
         }
+        if let Some(kind) = self.profile.unknown_resource_kind(&new.scope) {
+            let known = self.profile.known_resource_kinds();
+            return Err(ManagerError::UnknownResourceKind { kind: kind.to_owned(), known });
+        }
         let now = self.clock.now();
         let policy = self.policy_in_force().await?;
         let owner = self.store.principal(&new.owner).await?;

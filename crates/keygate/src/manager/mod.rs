@@ -127,6 +127,7 @@ impl KeyManager {
     /// Makes `policy` the store's, for every writer. Audited; existing keys are untouched (a
     /// key issued under a laxer policy lives out its lifetime).
     pub async fn set_policy(&self, actor: &Actor, policy: KeyPolicy) -> Result<(), ManagerError> {
+        policy.check()?;
         let now = self.clock.now();
         let action = AuditAction::PolicyChanged { policy: policy.clone() };
         let audited = self.audited(now, actor, action, None)?;

@@ -166,3 +166,40 @@ async fn every_change_is_in_the_store_audit_log_filed_under_its_principal_and_ke
     assert_eq!(about_key.len(), 5, "created, suspended, resumed, rotated, deleted with its owner");
     assert!(matches!(events[7].action, AuditAction::PrincipalDeleted { keys_deleted: 2, .. }));
 }
+
+/// A signing key sealed under another master key (as a wrong `--master-key` once left) does not
+/// stop the replica: it is named in the sync's report and left out, the keys it signed are
+/// refused, and everything else (other keys, later revocations) keeps reaching the broker.
+#[tokio::test]
+async fn a_signing_key_the_replica_cannot_open_is_reported_and_skipped_not_fatal() {
+    let store = Arc::new(InMemoryStore::new());
+    let master_key = Arc::new(MasterKey::generate().unwrap());
+    let manager = manager(&store, Some(&master_key));
+    with_orders(&manager).await;
+    let good = manager.create_signing_key(&actor(), SigningAlgorithm::HS256, None).await.unwrap();
+    let hs256 = manager.create_key(&actor(), new_key(KeyFormat::Jwt)).await.unwrap();
+    let opaque = manager.create_key(&actor(), new_key(KeyFormat::Opaque)).await.unwrap();
+    let wrong = Arc::new(MasterKey::generate().unwrap());
+    let stray = super::custody::manager(&store, Some(&wrong))
+        .create_signing_key(&actor(), SigningAlgorithm::HS256, None)
+        .await
+        .unwrap();
+
+    let config = AuthConfig::default().with_master_key(Arc::clone(&master_key));
+    let authenticator = Authenticator::new(config);
+    let mut replica = Replica::new(authenticator.clone(), Arc::new(ManualClock::new(T0)));
+    let report = replica.sync_once(&*store).await.expect("one bad signing key fails the sync");
+    let unusable: Vec<_> = report.unusable_signing_keys.iter().map(|(kid, _)| kid).collect();
+    assert_eq!(unusable, [&stray.kid]);
+    assert!(report.unusable_signing_keys[0].1.contains("sealed under master key"), "{report:?}");
+
+    let resource: ResourceRef = "kafka-cluster/lkc-1".parse().unwrap();
+    let context = AuthContext::new(&resource, T0);
+    authenticator.authenticate(&Credential::Bearer(hs256.secret.expose()), &context).unwrap();
+    // A revocation after it still arrives.
+    manager.revoke(&actor(), opaque.record.id(), "leaked".parse().unwrap()).await.unwrap();
+    replica.sync_once(&*store).await.unwrap();
+    let refused = authenticator.authenticate(&Credential::ApiKey(opaque.secret.expose()), &context);
+    assert!(matches!(refused, Err(AuthError::Revoked(_))), "{refused:?}");
+    assert_ne!(good.kid, stray.kid);
+}
