@@ -405,7 +405,44 @@ fn upstream_gone(error: std::io::Error) -> ProxyError {
 
 #[cfg(test)]
 mod tests {
+    use bytes::BytesMut;
+    use kafka_protocol::messages::{MetadataRequest, RequestHeader, metadata_request};
+    use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
     use super::*;
+
+    /// A Metadata request for topic `orders` asking the broker to create it.
+    fn metadata(version: i16) -> Request {
+        let mut topic = metadata_request::MetadataRequestTopic::default();
+        topic.name = Some(kafka_protocol::messages::TopicName(StrBytes::from_static_str("orders")));
+        let body = MetadataRequest::default()
+            .with_topics(Some(vec![topic]))
+            .with_allow_auto_topic_creation(true)
+            .with_include_topic_authorized_operations(version >= 8);
+        let header = RequestHeader::default()
+            .with_request_api_key(ApiKey::Metadata as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(7);
+        let mut frame = BytesMut::new();
+        header.encode(&mut frame, ApiKey::Metadata.request_header_version(version)).unwrap();
+        body.encode(&mut frame, version).unwrap();
+        Request::parse(frame.freeze()).unwrap()
+    }
+
+    #[test]
+    fn auto_creation_is_cleared_and_nothing_else_changes_at_every_version() {
+        for version in 4..=ApiKey::Metadata.valid_versions().max {
+            let request = metadata(version);
+            let cleared = Request::parse(without_auto_creation(&request).unwrap()).unwrap();
+            let before: MetadataRequest = request.decode().unwrap();
+            let after: MetadataRequest = cleared.decode().unwrap();
+            assert!(before.allow_auto_topic_creation, "v{version}");
+            assert!(!after.allow_auto_topic_creation, "v{version}");
+            assert_eq!(after, before.with_allow_auto_topic_creation(false), "v{version}");
+            assert_eq!(cleared.correlation, 7);
+            let _ = MetadataRequest::decode(&mut cleared.body.clone(), version).unwrap();
+        }
+    }
 
     #[test]
     fn acks_are_read_past_the_transactional_id() {

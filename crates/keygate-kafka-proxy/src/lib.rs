@@ -47,7 +47,9 @@
 //! TRANSACTIONAL_ID_AUTHORIZATION_FAILED), naming every topic, partition, group, resource, ACL
 //! filter, user or transactional id the request named, one entry each, as a Kafka broker
 //! answers: librdkafka aborts on an answer with fewer entries than it asked about. Where the
-//! response has no list of items, the error is at the top level. The connection stays open.
+//! response has no list of items, the error is at the top level; DescribeUserScramCredentials
+//! never carries one there, as librdkafka frees memory it does not own when it does. The
+//! connection stays open.
 //! An API not in the table is not offered in ApiVersions, and a client that sends it anyway is
 //! disconnected. Permissions narrow a key; the principal's ACLs on the cluster still apply.
 //!

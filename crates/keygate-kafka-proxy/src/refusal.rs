@@ -430,9 +430,10 @@ fn describe_user_scram_credentials(
                 .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
         })
         .collect();
-    Ok(DescribeUserScramCredentialsResponse::default()
-        .with_error_code(CLUSTER_AUTHORIZATION_FAILED)
-        .with_results(results))
+    // Never the response's own error: librdkafka frees the text it keeps for that error, which
+    // it did not allocate (`munmap_chunk(): invalid pointer`), whatever the message. A request
+    // for every user names none, and gets an empty list.
+    Ok(DescribeUserScramCredentialsResponse::default().with_results(results))
 }
 
 fn alter_user_scram_credentials(
@@ -1077,7 +1078,7 @@ mod tests {
                         assert_eq!((&*r.results[0].user, r.results[0].error_code), ("orders", 31));
                     }
                     ResponseKind::DescribeUserScramCredentials(r) => {
-                        assert_eq!(r.error_code, 31);
+                        assert_eq!(r.error_code, 0);
                         assert_eq!((&*r.results[0].user, r.results[0].error_code), ("orders", 31));
                     }
                     ResponseKind::TxnOffsetCommit(r) => {

@@ -77,20 +77,27 @@ fn librdkafka_gets_an_authorization_error_for_every_item_it_asked_about() {
     let tansu = Tansu::start(&tansu);
     let operator = operator();
     let (id, secret) = key(&operator, &["--permission", "produce"]);
+    let (admin_id, admin_secret) = key(&operator, &["--permission", "admin"]);
     let gateway = proxy(&operator, &tansu, &[]);
     let bootstrap = format!("127.0.0.1:{}", gateway.port);
+    // The topics exist, so that the refusal, not their absence, is what the client sees.
+    let mut admin =
+        client(&python, "kafka-python", gateway.port, &["PLAIN", &admin_id, &admin_secret]);
+    for topic in ["orders", "refunds"] {
+        assert_eq!(admin.ask(&format!("create {topic}"))["ok"], true);
+    }
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/admin_refusals.py");
+    // The APIs of issue's list that Tansu serves (the proxy offers an API only where the
+    // cluster does): DeleteAcls, AlterConfigs and CreatePartitions are held to one result per
+    // item by the refusal unit tests alone.
     let expected: &[(&str, &[&str])] = &[
         ("create_acls", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
-        ("delete_acls", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
         ("delete_consumer_groups", &["GROUP_AUTHORIZATION_FAILED"; 2]),
         ("delete_records", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
         ("incremental_alter_configs", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
-        ("alter_configs", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
         ("describe_user_scram_credentials", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
         ("alter_user_scram_credentials", &["CLUSTER_AUTHORIZATION_FAILED"; 2]),
-        ("create_partitions", &["TOPIC_AUTHORIZATION_FAILED"; 2]),
         ("alter_consumer_group_offsets", &["GROUP_AUTHORIZATION_FAILED"]),
         // A produce-only key starts a transaction, and may not commit a group's offsets in it.
         ("send_offsets_to_transaction", &["GROUP_AUTHORIZATION_FAILED"]),

@@ -129,9 +129,10 @@ pub(crate) fn sasl(
     SaslAuthenticateResponse::decode(&mut receive(stream), 1).unwrap()
 }
 
-/// Sends a Metadata request and reads the answer: proof the connection still works.
+/// Sends a Metadata request (v4, the first the proxy offers) and reads the answer: proof the
+/// connection still works.
 pub(crate) fn still_served(stream: &mut TcpStream, correlation: i32) {
-    send(stream, ApiKey::Metadata, 1, correlation, &MetadataRequest::default());
+    send(stream, ApiKey::Metadata, 4, correlation, &MetadataRequest::default());
     assert!(!receive(stream).is_empty());
 }
 

@@ -114,7 +114,12 @@ def run(call, config):
         return codes(admin.create_partitions([NewPartitions(t, 3) for t in topics], request_timeout=TIMEOUT))
     if call == "alter_consumer_group_offsets":
         request = [ConsumerGroupTopicPartitions("victim-group", [TopicPartition("orders", 0, 999)])]
-        return codes(admin.alter_consumer_group_offsets(request, request_timeout=TIMEOUT))
+        (future,) = admin.alter_consumer_group_offsets(request, request_timeout=TIMEOUT).values()
+        try:
+            partitions = future.result(timeout=TIMEOUT).topic_partitions
+        except KafkaException as error:
+            return [error.args[0].name()]
+        return [p.error.name() if p.error else "NO_ERROR" for p in partitions]
     raise ValueError(f"unknown call {call}")
 
 
