@@ -204,9 +204,18 @@ mod tests {
         assert!("99999999999y".parse::<Span>().is_ok());
         assert!("18446744073709551615s".parse::<Span>().is_ok());
         // Twelve digits of years overflow u64 seconds, as does one more second than u64 holds.
-        assert!(matches!("999999999999y".parse::<Span>(), Err(Error::TooLong { .. })));
-        assert!(matches!("18446744073709551616s".parse::<Span>(), Err(Error::TooLong { .. })));
-        assert!(matches!("000000000000000000001s".parse::<Span>(), Err(Error::TooLong { .. })));
+        assert!(matches!("999999999999y".parse::<Span>(), Err(Error::TooLarge { .. })));
+        assert!(matches!("18446744073709551616s".parse::<Span>(), Err(Error::TooLarge { .. })));
+        assert!(matches!("000000000000000000001s".parse::<Span>(), Err(Error::TooLarge { .. })));
+        // Said as what it is, not as a length: the count is too large.
+        let error = "99999999999999999999s".parse::<Span>().unwrap_err().to_string();
+        assert_eq!(error, "duration is too large; the most is 18446744073709551615s");
+    }
+
+    #[test]
+    fn a_negative_span_is_refused_as_such() {
+        let error = "-1d".parse::<Span>().unwrap_err().to_string();
+        assert!(error.contains("not negative"), "{error}");
     }
 
     #[test]

@@ -144,6 +144,9 @@ mod tests {
         assert!(versions.offers(ApiKey::Produce, 9));
         assert!(!versions.offers(ApiKey::Produce, 10));
         assert!(versions.offers(ApiKey::Metadata, 12));
+        // Metadata before v4 cannot be told not to create topics.
+        assert!(!versions.offers(ApiKey::Metadata, 3));
+        assert!(versions.offers(ApiKey::Metadata, 4));
         // Not in the table, even though the upstream speaks it; not spoken upstream.
         assert!(!versions.offers(ApiKey::WriteTxnMarkers, 0));
         assert!(!versions.offers(ApiKey::Fetch, 4));

@@ -43,6 +43,18 @@ pub fn connect(port: u16) -> std::net::TcpStream {
     stream
 }
 
+/// A connection to `port` on the loopback interface from the loopback address `from` (all of
+/// 127.0.0.0/8 is this host's), so that one test can be several hosts; `Err` when the server
+/// refuses it at once. A 10 s read timeout.
+pub fn connect_from(from: [u8; 4], port: u16) -> std::io::Result<std::net::TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into())?;
+    socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    let stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    Ok(stream)
+}
+
 /// Whether the server closed `stream` (reading gives end of file or a reset) within `within`.
 pub fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
     use std::io::{ErrorKind, Read};

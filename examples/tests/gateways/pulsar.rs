@@ -394,3 +394,52 @@ fn topics_are_authorized_by_tenant_in_every_form_pulsar_accepts() {
     );
     drop(client);
 }
+
+/// What a client names (a topic, a subscription) reaches the operator's log escaped: a newline
+/// cannot forge a line, a NUL cannot make the log binary, and every line carries its time.
+#[test]
+fn client_text_cannot_forge_or_corrupt_log_lines() {
+    let (operator, secret, mut gateway, _url) = gateway_trusting_a_secret_key();
+    let token =
+        operator.keygate(&["token", "create", "--secret-key", &secret, "-s", "orders", "-e", "1h"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
+    let mut connect = BaseCommand::of(command::CONNECT);
+    connect.connect = Some(CommandConnect {
+        client_version: "raw-test-client".to_owned(),
+        auth_method_name: Some("token".to_owned()),
+        auth_data: Some(token.trim().as_bytes().to_vec()),
+        protocol_version: Some(19),
+        feature_flags: None,
+    });
+    stream.write_all(&connect.to_frame()).unwrap();
+    let forged = "\n2026-12-07T00:00:00Z connection 1: authenticated as admin (key x)\0";
+    let mut producer = BaseCommand::of(command::PRODUCER);
+    producer.producer = Some(keygate_wire::pulsar::proto::CommandProducer {
+        topic: format!("persistent://other/orders/events{forged}"),
+        producer_id: 1,
+        request_id: 1,
+        producer_name: None,
+    });
+    stream.write_all(&producer.to_frame()).unwrap();
+    let mut subscribe = BaseCommand::of(command::SUBSCRIBE);
+    subscribe.subscribe = Some(keygate_wire::pulsar::proto::CommandSubscribe {
+        topic: TOPIC.to_owned(),
+        subscription: format!("readers{forged}"),
+        sub_type: 0,
+        consumer_id: 1,
+        request_id: 2,
+    });
+    stream.write_all(&subscribe.to_frame()).unwrap();
+
+    let lines = gateway.lines_until("subscription readers", Duration::from_secs(10));
+    assert!(lines.iter().any(|line| line.contains("refused")), "{lines:#?}");
+    for line in &lines {
+        let stamp = line.split(' ').next().unwrap();
+        let stamped = stamp.len() >= 20 && stamp.as_bytes()[4] == b'-' && stamp.ends_with('Z');
+        assert!(stamped, "a line without its time: {line:?}");
+        assert!(!line.contains('\0'), "a NUL in the log: {line:?}");
+        assert!(!line.contains(" 2026-12-07T00:00:00Z connection 1"), "{line:?}");
+    }
+    let forged_lines = lines.iter().filter(|l| l.starts_with("2026-12-07T00:00:00Z")).count();
+    assert_eq!(forged_lines, 0, "a forged line: {lines:#?}");
+}

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub(crate) use keygate_testkit::process::{
-    Client, Gateway, Operator, closed_within, connect, python,
+    Client, Gateway, Operator, closed_within, connect, connect_from, python,
 };
 
 /// The path of the built example `name`.

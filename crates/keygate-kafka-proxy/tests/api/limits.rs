@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use super::support::{
-    Gateway, Operator, Tansu, authenticate, closed_within, connect, key, operator, proxy,
-    still_served, tansu,
+    Gateway, Operator, Tansu, authenticate, closed_within, connect, connect_from, key, operator,
+    proxy, still_served, tansu,
 };
 
 /// A store with a key, Tansu and the proxy with `limits` in front of it; `None` without Tansu.
@@ -143,15 +143,6 @@ fn idle_connections_are_closed_and_busy_ones_are_not() {
     assert!(closed_within(&mut quiet, Duration::from_secs(3)), "an idle client stayed open");
     gateway.expect("idle for 2s", Duration::from_secs(5));
     still_served(&mut busy, correlation);
-}
-
-/// A TCP connection to the proxy on `port` from the loopback address `from` (127.0.0.0/8 is all
-/// this host's), so one test can be several hosts.
-fn connect_from(from: [u8; 4], port: u16) -> std::io::Result<TcpStream> {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    socket.bind(&std::net::SocketAddr::from((from, 0)).into())?;
-    socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
-    Ok(socket.into())
 }
 
 /// One host holding as many sockets as it can open no longer locks others out: its strangers

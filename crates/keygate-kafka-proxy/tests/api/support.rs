@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 pub(crate) use keygate_testkit::process::{
-    Client, Gateway, Operator, Tansu, closed_within, connect, free_port, python,
+    Client, Gateway, Operator, Tansu, closed_within, connect, connect_from, free_port, python,
 };
 
 /// The cluster the proxy fronts in every test.

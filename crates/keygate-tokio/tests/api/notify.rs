@@ -12,9 +12,9 @@ use keygate::{
 };
 use keygate_store_sql::{LISTENER_APPLICATION_NAME, SqlStore};
 use keygate_testkit::postgres::Database;
-use keygate_tokio::{Server, ServerConfig};
+use keygate_tokio::{Ending, FrameReader, Server, ServerConfig};
 
-use super::support::CLUSTER;
+use super::support::{CLUSTER, PEER};
 
 /// Far longer than any test runs: with it, a server hears of a change only by notification.
 const NEVER: Duration = Duration::from_secs(3600);
@@ -77,10 +77,18 @@ async fn a_server_whose_database_goes_away_fails_closed_and_recovers_when_it_ret
     let auth = AuthConfig::default().with_max_staleness(Span::seconds(2));
     let server = server(&database.url, ServerConfig::default().with_auth(auth)).await;
     assert!(check(&server, &key).is_ok());
+    let mut open = server.admit(PEER).unwrap();
+    let identity = server.authenticate(&Credential::ApiKey(key.secret.expose()), None).unwrap();
+    open.established(identity).unwrap();
 
     database.allow_connections(false).await;
     assert!(database.terminate(None).await >= 2, "the server's connections, and the listener");
     until(|| matches!(check(&server, &key), Err(AuthError::StatusUnknown { .. }))).await;
+    // The session that was open is not served on either: it ends as new ones are refused.
+    let (_client, socket) = tokio::io::duplex(64);
+    let ending = tokio::time::timeout(LOST_AFTER, open.next(&mut FrameReader::new(socket))).await;
+    let ending = ending.expect("an open session outlived the staleness bound");
+    assert!(matches!(ending, Err(Ending::Refused(AuthError::StatusUnknown { .. }))), "{ending:?}");
 
     database.allow_connections(true).await;
     until(|| check(&server, &key).is_ok()).await;
