@@ -35,6 +35,17 @@ pub(crate) async fn run(
             let owner = find(workspace, &principal_id(name)?, kind).await?;
             let mut new = NewKey::new(owner.id.clone(), scope_from(&scope)?)
                 .with_format(format.parse::<KeyFormat>()?);
+            if expiry.is_none() {
+                // Under a policy that allows `never`, the default would be a key that never
+                // expires: that is to be asked for, not fallen into.
+                let policy = workspace.manager.policy_in_force().await?;
+                if policy.expiry.longest(now) == keygate::core::Expiry::Never {
+                    return Err(Failure::error(
+                        "the policy lets keys never expire, so a key needs --expiry: a span \
+                         (90d), a date, or `never` for a key that never expires",
+                    ));
+                }
+            }
             if let Some(expiry) = expiry {
                 // A date (RFC 3339), or a span or `never`.
                 new = match expiry.parse::<Timestamp>() {
@@ -310,7 +321,7 @@ fn identity_json(identity: &Identity) -> Value {
         "principal": identity.principal().as_str(),
         "credential": credential,
         "scope": identity.scope().to_string(),
-        "permissions": identity.permissions().to_string(),
+        "permissions": json!(identity.permissions()),
         "expires": identity.expires().at().map(|at| at.to_string()),
         "session_deadline": identity.session_deadline().at().map(|at| at.to_string()),
     })
@@ -522,6 +533,8 @@ fn owner_named(owner: &Owner) -> (PrincipalKind, &str) {
 
 fn scope_from(scope: &ScopeArgs) -> Result<Scope, Failure> {
     Ok(match &scope.resource {
+        // Confluent's spelling of a cloud key.
+        Some(resource) if resource == "cloud" => Scope::Cloud,
         Some(resource) => Scope::Resource(resource_from(resource)?),
         None if scope.cloud => Scope::Cloud,
         None => Scope::Global,
@@ -529,6 +542,21 @@ fn scope_from(scope: &ScopeArgs) -> Result<Scope, Failure> {
 }
 
 pub(crate) fn resource_from(text: &str) -> Result<ResourceRef, Failure> {
+    if !text.contains('/') {
+        // Confluent names clusters by id alone: lkc-… a Kafka cluster, lsrc-… a schema registry.
+        let kind = [("lkc-", "kafka-cluster"), ("lsrc-", "schema-registry")]
+            .into_iter()
+            .find_map(|(prefix, kind)| text.starts_with(prefix).then_some(kind));
+        if let Some(kind) = kind {
+            let spelled = format!("{kind}/{text}");
+            eprintln!("keygate: reading {text} as {spelled}, keygate's spelling of it");
+            return resource_from(&spelled);
+        }
+        return Err(Failure::error(format!(
+            "{text:?} is not a resource: a resource is KIND/ID, like kafka-cluster/{text} (or \
+             --cloud, --global for the other scopes)"
+        )));
+    }
     text.parse().map_err(|e| {
         Failure::error(format!(
             "{text:?} is not a resource (KIND/ID, like kafka-cluster/lkc-abc123): {e}"

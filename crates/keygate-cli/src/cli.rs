@@ -51,9 +51,16 @@ pub(crate) struct Cli {
     )]
     pub(crate) master_key: Option<String>,
 
-    /// How to print results: table or json. Under `secret-key create` only, as in `pulsar
-    /// tokens create-secret-key`, the file to write the key to.
-    #[arg(long, global = true, value_name = "table|json", help_heading = "Global options")]
+    /// How to print results: table or json (`-o json`, as `confluent` and `pulsar-admin` take
+    /// it). Under `secret-key create` only, as in `pulsar tokens create-secret-key`, the file to
+    /// write the key to.
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_name = "table|json",
+        help_heading = "Global options"
+    )]
     pub(crate) output: Option<String>,
 
     #[command(subcommand)]
@@ -161,8 +168,8 @@ pub(crate) enum SecretKeyCommand {
         /// The HMAC algorithm.
         #[arg(short = 'a', long, default_value = "HS256", value_parser = ["HS256", "HS384", "HS512"])]
         algorithm: String,
-        /// Write the key to this file (`--output FILE` works too, as in Pulsar).
-        #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+        /// Write the key to this file (`--output FILE` and `-o FILE` work too, as in Pulsar).
+        #[arg(long = "output-file", value_name = "FILE")]
         output_file: Option<PathBuf>,
         /// Write base64 text rather than raw bytes.
         #[arg(short = 'b', long)]

@@ -14,6 +14,9 @@ pub(crate) enum Failure {
     /// Anything else (exit 2): bad usage or input, a store that cannot be opened, a refused
     /// change.
     Error(String),
+    /// Standard output was closed by its reader (`keygate completions bash | head`): nothing
+    /// more to say, and no one to say it to. Ends the command quietly, with status 0.
+    ClosedPipe,
 }
 
 impl Failure {
@@ -27,10 +30,19 @@ impl Failure {
         Failure::Error(format!("{what}: {error}"))
     }
 
+    /// An error writing standard output: a closed pipe is the reader's choice, not a failure.
+    pub(crate) fn stdout(error: std::io::Error) -> Failure {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure::ClosedPipe;
+        }
+        Failure::io("stdout", error)
+    }
+
     /// The message, without its category.
     pub(crate) fn message(&self) -> &str {
         match self {
             Failure::Refused(message) | Failure::Error(message) => message,
+            Failure::ClosedPipe => "standard output was closed",
         }
     }
 
@@ -39,6 +51,7 @@ impl Failure {
         let (kind, code) = match self {
             Failure::Refused(_) => ("refused", 1),
             Failure::Error(_) => ("error", 2),
+            Failure::ClosedPipe => ("closed", 0),
         };
         serde_json::json!({ "error": { "kind": kind, "message": self.message(), "exit_code": code } })
     }
@@ -48,6 +61,7 @@ impl Failure {
         match self {
             Failure::Refused(_) => ExitCode::from(1),
             Failure::Error(_) => ExitCode::from(2),
+            Failure::ClosedPipe => ExitCode::SUCCESS,
         }
     }
 }
@@ -57,6 +71,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Refused(reason) => write!(f, "refused: {reason}"),
             Failure::Error(message) => write!(f, "error: {message}"),
+            Failure::ClosedPipe => f.write_str("standard output was closed"),
         }
     }
 }

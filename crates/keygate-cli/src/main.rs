@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         }
         Err(error) if error.kind() == clap::error::ErrorKind::DisplayHelp => {
             match cli::subcommand_help(std::env::args().skip(1)) {
-                Some(help) => println!("{help}"),
+                Some(help) => return finish(write_stdout(format!("{help}\n").as_bytes())),
                 None => drop(error.print()),
             }
             return ExitCode::SUCCESS;
@@ -86,16 +86,33 @@ fn completions(shell: &str) -> Result<(), Failure> {
         _ => Shell::Fish,
     };
     let mut command = <Cli as clap::CommandFactory>::command();
-    clap_complete::generate(shell, &mut command, "keygate", &mut std::io::stdout().lock());
-    Ok(())
+    // Made whole first: the generator cannot report a write that fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "keygate", &mut script);
+    write_stdout(&script)
+}
+
+/// Writes `bytes` to standard output.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes).and_then(|()| stdout.flush()).map_err(Failure::stdout)
+}
+
+/// The exit status of a command that printed, or failed to.
+fn finish(printed: Result<(), Failure>) -> ExitCode {
+    match printed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => report(&failure, Output::Table),
+    }
 }
 
 /// Writes the manual page to stdout.
 fn man() -> Result<(), Failure> {
     let command = <Cli as clap::CommandFactory>::command();
-    clap_mangen::Man::new(command)
-        .render(&mut std::io::stdout().lock())
-        .map_err(|e| Failure::io("stdout", e))
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command).render(&mut page).map_err(|e| Failure::io("stdout", e))?;
+    write_stdout(&page)
 }
 
 /// Whether `command` only reads the store: it must not create one where there is none.
@@ -119,6 +136,9 @@ fn reads_only(command: &Command) -> bool {
 }
 
 fn report(failure: &Failure, output: Output) -> ExitCode {
+    if matches!(failure, Failure::ClosedPipe) {
+        return failure.exit_code();
+    }
     match output {
         Output::Json => eprintln!("{}", failure.json()),
         Output::Table => eprintln!("keygate: {failure}"),
@@ -129,8 +149,10 @@ fn report(failure: &Failure, output: Output) -> ExitCode {
 /// Whether the command line asks for JSON output, read before clap could parse it.
 fn json_asked() -> bool {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().any(|arg| arg == "--output=json")
-        || args.windows(2).any(|pair| pair[0] == "--output" && pair[1] == "json")
+    args.iter().any(|arg| arg == "--output=json" || arg == "-ojson")
+        || args
+            .windows(2)
+            .any(|pair| (pair[0] == "--output" || pair[0] == "-o") && pair[1] == "json")
 }
 
 /// What `--output` means: the format of the results, or, under `secret-key create` (whose

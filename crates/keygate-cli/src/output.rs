@@ -24,9 +24,7 @@ impl Printer {
     /// Prints `text` and a newline.
     pub(crate) fn line(self, text: &str) -> Result<(), Failure> {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{text}")
-            .and_then(|()| stdout.flush())
-            .map_err(|e| Failure::io("stdout", e))
+        writeln!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(Failure::stdout)
     }
 
     /// Prints `value` as pretty JSON.

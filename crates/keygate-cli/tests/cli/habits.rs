@@ -417,3 +417,135 @@ fn bad_input_is_refused_with_its_own_reason() {
         .run(&["api-key", "list"])
         .fails(2, "/dev/null is not a regular file");
 }
+
+/// The frictions a new user found, each as a Confluent or Pulsar user would meet it.
+#[test]
+fn confluent_and_pulsar_habits_are_understood() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["service-account", "create", "orders"]).ok();
+    // `-o json`, as both CLIs take it.
+    let created = sandbox
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--resource",
+            "lkc-abc123",
+            "-o",
+            "json",
+        ])
+        .ok();
+    // Confluent's cluster id alone is read as keygate's kind/id, and said so.
+    assert!(
+        created.stderr.contains("reading lkc-abc123 as kafka-cluster/lkc-abc123"),
+        "{}",
+        created.stderr
+    );
+    let key = created.json();
+    assert_eq!(key["scope"], "kafka-cluster/lkc-abc123", "{key}");
+    let cloud = sandbox
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--resource",
+            "cloud",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(cloud["scope"], "cloud", "{cloud}");
+    sandbox
+        .run(&["api-key", "create", "--service-account", "orders", "--resource", "orders-topic"])
+        .fails(2, "a resource is KIND/ID, like kafka-cluster/orders-topic");
+
+    // `api-key verify` speaks the one JSON vocabulary: permissions are an array.
+    let (id, secret) = (key["key_id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let restricted = sandbox
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--resource",
+            CLUSTER,
+            "--permission",
+            "produce",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let verified = sandbox
+        .run(&[
+            "api-key",
+            "verify",
+            "--resource",
+            CLUSTER,
+            "-o",
+            "json",
+            "--key",
+            restricted["secret"].as_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(verified["permissions"], json!(["produce"]), "{verified}");
+    let verified = sandbox
+        .run(&[
+            "api-key",
+            "verify",
+            "--resource",
+            "kafka-cluster/lkc-abc123",
+            "-o",
+            "json",
+            id,
+            secret,
+        ])
+        .ok()
+        .json();
+    assert_eq!(verified["permissions"], Value::Null, "{verified}");
+
+    // Once the policy allows `never`, a key that never expires is asked for by name.
+    sandbox.run(&["policy", "set", "--max-lifetime", "never"]).ok();
+    sandbox
+        .run(&["api-key", "create", "--service-account", "orders", "--global"])
+        .fails(2, "a key needs --expiry");
+    let forever = sandbox
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--global",
+            "--expiry",
+            "never",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(forever["expires"], Value::Null, "{forever}");
+}
+
+/// A reader that closes the pipe early (`keygate completions bash | head -1`) ends the command
+/// quietly, with status 0: no "internal error".
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    for args in [&["completions", "bash"][..], &["man"], &["--help"], &["api-key", "--help"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keygate"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before reading anything: every write meets a closed pipe.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("internal error"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -47,7 +47,7 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
     assert_eq!(sandbox.run(&["policy", "show", "--output", "json"]).ok().json(), policy);
     // Every writer enforces it, and it left the existing user key alone.
     sandbox
-        .run(&["api-key", "create", "--user", "dev", "--global"])
+        .run(&["api-key", "create", "--user", "dev", "--global", "--expiry", "30d"])
         .fails(2, "service accounts only");
     sandbox
         .run(&["api-key", "create", "--service-account", "orders", "--global", "--expiry", "1d"])
@@ -65,7 +65,7 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
     assert_eq!(never["expires"], json!(null));
     let dated = create(&["--expiry", "2030-01-01T00:00:00Z", "--output", "json"]).ok().json();
     assert_eq!(dated["expires"], "2030-01-01T00:00:00Z");
-    create(&[]).fails(2, "kafka-cluster/lkc-1 has 2 live keys");
+    create(&["--expiry", "30d"]).fails(2, "kafka-cluster/lkc-1 has 2 live keys");
     assert_eq!(sandbox.run(&["api-key", "due"]).ok().stdout.trim(), "No key is due for rotation.");
 
     // Deleting the resource revokes its keys, and only those, in one audited step.
@@ -83,7 +83,7 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
         sandbox.run(&["api-key", "describe", &old, "--output", "json"]).ok().json()["status"],
         "active"
     );
-    create(&[]).ok();
+    create(&["--expiry", "30d"]).ok();
 
     let audit = sandbox.run(&["audit", "list", "--output", "json"]).ok().json();
     let actions: Vec<&str> = audit
@@ -114,7 +114,17 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
         sandbox.run(&["api-key", "verify", "--resource", "kafka-cluster/lkc-2", id, secret])
     };
     let key = sandbox
-        .run(&["api-key", "create", "--service-account", "orders", "--global", "--output", "json"])
+        .run(&[
+            "api-key",
+            "create",
+            "--service-account",
+            "orders",
+            "--global",
+            "--expiry",
+            "30d",
+            "--output",
+            "json",
+        ])
         .ok();
     let (id, secret) = (key.field("key_id"), key.field("secret"));
     verify(&id, &secret).ok();
