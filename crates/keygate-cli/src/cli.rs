@@ -567,7 +567,8 @@ pub(crate) enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ResourceCommand {
-    /// Deletes a resource as far as keys go: revokes every key scoped to it, in one step.
+    /// Deletes a resource as far as keys go: revokes every key scoped to it or to a part of it
+    /// (a Pulsar tenant's namespaces), in one step.
     Delete {
         /// The resource, as KIND/ID.
         resource: String,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyRecord, KeyState, ResourceRef, Scope, Timestamp,
+    Description, Expiry, KeyId, KeyRecord, KeyState, ResourceKind, ResourceRef, Scope, Timestamp,
 };
 use keygate_store::backend::{
     change_state, check_quota, check_resource_quota, revoked_with_resource, rotation, shorten,
@@ -155,12 +155,24 @@ impl KeyStore for SqlStore {
         audit: Option<&AuditRecord>,
     ) -> Result<Vec<KeyRecord>, StoreError> {
         let mut w = Writer::begin(&self.shared).await?;
-        let rows = w
-            .fetch_all(
-                sqlx::query("SELECT id, record FROM keygate_keys WHERE resource = $1 ORDER BY id")
-                    .bind(resource.as_str()),
+        // The parts of a resource (a tenant's namespaces) share a prefix: `pulsar-namespace/`
+        // and the tenant's id. Compared with substr, not LIKE, whose wildcards ids may hold.
+        let query = if resource.is_kind(&ResourceKind::PULSAR_TENANT) {
+            let parts = format!("{}/{}/", ResourceKind::PULSAR_NAMESPACE.as_str(), resource.id());
+            let length = i32::try_from(parts.len())
+                .map_err(|_| StoreError::Invalid("a resource id too long"))?;
+            sqlx::query(
+                "SELECT id, record FROM keygate_keys \
+                 WHERE resource = $1 OR substr(resource, 1, $2) = $3 ORDER BY id",
             )
-            .await?;
+            .bind(resource.as_str())
+            .bind(length)
+            .bind(parts)
+        } else {
+            sqlx::query("SELECT id, record FROM keygate_keys WHERE resource = $1 ORDER BY id")
+                .bind(resource.as_str())
+        };
+        let rows = w.fetch_all(query).await?;
         let mut revoked = Vec::new();
         for row in &rows {
             let id: String = column(row, "id")?;

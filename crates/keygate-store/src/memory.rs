@@ -331,11 +331,13 @@ impl KeyStore for InMemoryStore {
     ) -> Result<Vec<KeyRecord>, StoreError> {
         checked(audit)?;
         let mut inner = self.lock();
-        let scoped = Scope::Resource(resource.clone());
         let revoked: Vec<KeyRecord> = inner
             .keys
             .values()
-            .filter(|key| key.scope() == &scoped)
+            .filter(|key| match key.scope() {
+                Scope::Resource(scoped) => scoped == resource || resource.contains(scoped),
+                _ => false,
+            })
             .filter_map(|key| revoked_with_resource(key, at, reason))
             .collect();
         inner.audit(audit, revoked.iter().map(KeyRecord::id));

@@ -126,9 +126,10 @@ pub trait KeyStore: Send + Sync {
         audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError>;
 
-    /// Revokes, in one atomic step, every key scoped to `resource` that is not revoked yet, at
-    /// `at` for `reason`, and returns them as they now are (none for a resource without keys).
-    /// Records `KeyUpdated` for each.
+    /// Revokes, in one atomic step, every key scoped to `resource` or to a part of it
+    /// ([`ResourceRef::contains`]: the namespaces of a Pulsar tenant) that is not revoked yet, at
+    /// `at` for `reason`, and returns them as they now are, by id (none for a resource without
+    /// keys). Records `KeyUpdated` for each.
     async fn revoke_resource_keys(
         &self,
         resource: &ResourceRef,

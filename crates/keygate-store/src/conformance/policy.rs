@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use keygate_core::{Description, Expiry, KeyPolicy, KeyState, Span};
+use keygate_core::{
+    Description, DigestScheme, Expiry, KeyFormat, KeyPolicy, KeyRecord, KeyState, KeyTemplate,
+    Scope, SecretDigest, Span,
+};
 
 use crate::{AuditQuery, AuditRecord, ChangeEvent, KeyUse, Quota, Store, StoreError};
 
@@ -91,6 +94,47 @@ pub async fn resource_keys_revoked_together<S: Store + ?Sized>(store: Arc<S>) {
         .unwrap();
     assert!(none.is_empty());
     assert_eq!(store.key(key_id(4)).await.unwrap().expires(), Expiry::At(at(3600)));
+}
+
+/// Revoking a Pulsar tenant's keys revokes those of its namespaces too, and of no other tenant
+/// (not even one whose name starts the same, or has a character LIKE would read as a wildcard).
+pub async fn resource_keys_revoked_with_their_parts<S: Store + ?Sized>(store: Arc<S>) {
+    with_principal(&*store, "alice").await;
+    let scoped = |n: u32, resource: &str| {
+        let template = KeyTemplate::new(
+            pid("alice"),
+            Scope::Resource(resource.parse().unwrap()),
+            KeyFormat::Opaque,
+            Expiry::At(at(3600)),
+        );
+        let digest = SecretDigest::new(DigestScheme::Sha256, [n as u8; 32]);
+        KeyRecord::issue(template, key_id(n), at(0), Some(digest)).unwrap()
+    };
+    let resources = [
+        "pulsar-tenant/a_c",
+        "pulsar-namespace/a_c/orders",
+        "pulsar-namespace/a_c/billing",
+        "pulsar-namespace/abc/orders",
+        "pulsar-namespace/a_c2/orders",
+        "pulsar-tenant/a_c2",
+        "kafka-cluster/a_c",
+    ];
+    for (n, resource) in (1..).zip(resources) {
+        store.insert_key(&scoped(n, resource), unlimited(), None).await.unwrap();
+    }
+    let reason: Description = "tenant deleted".parse().unwrap();
+    let tenant = "pulsar-tenant/a_c".parse().unwrap();
+    let done = store.revoke_resource_keys(&tenant, &reason, at(2), None).await.unwrap();
+    let mut ids: Vec<_> = done.iter().map(|key| key.id()).collect();
+    ids.sort();
+    assert_eq!(ids, [key_id(1), key_id(2), key_id(3)]);
+    for n in 4..=7 {
+        assert_eq!(store.key(key_id(n)).await.unwrap().state(), &KeyState::Active, "key {n}");
+    }
+    // A namespace has no parts: only its own keys.
+    let namespace = "pulsar-namespace/a_c2/orders".parse().unwrap();
+    let done = store.revoke_resource_keys(&namespace, &reason, at(3), None).await.unwrap();
+    assert_eq!(done.iter().map(|key| key.id()).collect::<Vec<_>>(), [key_id(5)]);
 }
 
 /// Last uses are recorded in a batch, move forward only, and touch neither the feed nor the

@@ -232,8 +232,9 @@ impl KeyManager {
         Ok(due)
     }
 
-    /// Revokes, in one step, every key scoped to `resource`: the resource is gone, and keys for
-    /// it must not outlive it. Returns the keys revoked.
+    /// Revokes, in one step, every key scoped to `resource` or to a part of it (the namespaces of
+    /// a Pulsar tenant): the resource is gone, and keys for it must not outlive it. Returns the
+    /// keys revoked.
     pub async fn delete_resource(
         &self,
         actor: &Actor,
