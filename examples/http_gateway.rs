@@ -16,7 +16,10 @@
 //! Built on `keygate-tokio`: the authenticator syncs from the store every 100 ms, open
 //! connections are capped, and a client must send each request's headers (which carry its
 //! credential) within the auth deadline, also while a kept-alive connection waits for its next
-//! request (`--limit max-connections=N`, `--limit auth-deadline=SPAN`).
+//! request (`--limit max-connections=N`, `--limit auth-deadline=SPAN`). HTTP authenticates each
+//! request, not the connection, so every connection counts as a stranger against
+//! `max-strangers` and its address's `max-strangers-per-address` (64): raise the latter for
+//! clients that keep many connections from one address.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
