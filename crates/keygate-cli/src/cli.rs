@@ -568,7 +568,8 @@ pub(crate) enum PolicyCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ResourceCommand {
     /// Deletes a resource as far as keys go: revokes every key scoped to it or to a part of it
-    /// (a Pulsar tenant's namespaces), in one step.
+    /// (a Pulsar tenant's namespaces), in one step, and refuses new keys for it until it is
+    /// restored.
     Delete {
         /// The resource, as KIND/ID.
         resource: String,
@@ -576,6 +577,13 @@ pub(crate) enum ResourceCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Lets a deleted resource have keys again (the keys its deletion revoked stay revoked).
+    Restore {
+        /// The resource, as KIND/ID.
+        resource: String,
+    },
+    /// Lists the resources that keys are scoped to, with their live keys, and the deleted ones.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -132,6 +132,7 @@ fn reads_only(command: &Command) -> bool {
             | Command::SigningKey(S::List | S::Jwks)
             | Command::Audit(_)
             | Command::Policy(crate::cli::PolicyCommand::Show)
+            | Command::Resource(crate::cli::ResourceCommand::List)
     )
 }
 

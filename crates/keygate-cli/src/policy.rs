@@ -1,7 +1,7 @@
 //! `keygate policy` and `keygate resource`: the rules every writer of the store enforces, and
 //! the end of a resource's keys.
 
-use keygate::core::{KeyPolicy, Lifetime, Span};
+use keygate::core::{Clock, KeyPolicy, Lifetime, Span};
 use keygate::store::PolicyStore;
 use serde_json::{Value, json};
 
@@ -82,12 +82,77 @@ pub(crate) async fn run(
     }
 }
 
+/// The resources keys are scoped to, with how many live keys each has, and the deleted ones.
+async fn list_resources(workspace: &Workspace, printer: Printer) -> Result<(), Failure> {
+    use std::collections::BTreeMap;
+    let manager = &workspace.manager;
+    let now = keygate::core::SystemClock.now();
+    let mut live: BTreeMap<String, usize> = BTreeMap::new();
+    for key in manager.all_keys(&keygate::store::KeyFilter::all()).await? {
+        if let keygate::core::Scope::Resource(resource) = key.scope() {
+            let count = live.entry(resource.to_string()).or_default();
+            if key.counts_toward_quota(now) {
+                *count += 1;
+            }
+        }
+    }
+    let deleted: BTreeMap<String, String> = manager
+        .deleted_resources()
+        .await?
+        .into_iter()
+        .map(|(resource, at)| (resource.to_string(), at.to_string()))
+        .collect();
+    let mut names: Vec<&String> = live.keys().chain(deleted.keys()).collect();
+    names.sort();
+    names.dedup();
+    if printer.is_json() {
+        let rows: Vec<_> = names
+            .iter()
+            .map(|name| {
+                json!({
+                    "resource": name,
+                    "live_keys": live.get(*name).copied().unwrap_or(0),
+                    "deleted_at": deleted.get(*name),
+                })
+            })
+            .collect();
+        return printer.json(&json!(rows));
+    }
+    let rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            vec![
+                (*name).clone(),
+                live.get(*name).copied().unwrap_or(0).to_string(),
+                deleted.get(*name).cloned().unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    printer.table(&["RESOURCE", "LIVE KEYS", "DELETED"], &rows)
+}
+
 pub(crate) async fn resource(
     command: ResourceCommand,
     workspace: &Workspace,
     printer: Printer,
 ) -> Result<(), Failure> {
-    let ResourceCommand::Delete { resource, yes } = command;
+    let (resource, yes) = match command {
+        ResourceCommand::Delete { resource, yes } => (resource, yes),
+        ResourceCommand::Restore { resource } => {
+            let resource = resource_from(&resource)?;
+            let restored = workspace.manager.restore_resource(&workspace.actor, &resource).await?;
+            if printer.is_json() {
+                return printer
+                    .json(&json!({ "resource": resource.to_string(), "restored": restored }));
+            }
+            return printer.line(&if restored {
+                format!("Restored {resource}: it can have keys again.")
+            } else {
+                format!("{resource} was not deleted; nothing to restore.")
+            });
+        }
+        ResourceCommand::List => return list_resources(workspace, printer).await,
+    };
     let resource = resource_from(&resource)?;
     if !yes {
         return Err(Failure::error(format!(

@@ -154,6 +154,27 @@ impl ResourceRef {
             && other.id().split_once('/').is_some_and(|(tenant, _)| tenant == self.id())
     }
 
+    /// The resource this one is a part of, if any: a namespace's tenant. The inverse of
+    /// [`ResourceRef::contains`].
+    ///
+    /// ```
+    /// use keygate_core::ResourceRef;
+    ///
+    /// let namespace: ResourceRef = "pulsar-namespace/acme/orders".parse()?;
+    /// let tenant: ResourceRef = "pulsar-tenant/acme".parse()?;
+    /// assert_eq!(namespace.whole(), Some(tenant.clone()));
+    /// assert!(tenant.contains(&namespace));
+    /// assert_eq!(tenant.whole(), None);
+    /// # Ok::<(), keygate_core::Error>(())
+    /// ```
+    pub fn whole(&self) -> Option<ResourceRef> {
+        if !self.is_kind(&ResourceKind::PULSAR_NAMESPACE) {
+            return None;
+        }
+        let (tenant, _) = self.id().split_once('/')?;
+        format!("{}/{tenant}", ResourceKind::PULSAR_TENANT.as_str()).parse().ok()
+    }
+
     /// An id of `kind`: a `pulsar-namespace` is `tenant/namespace`, two ids; every other kind's
     /// is one.
     fn check_id_of(kind: &str, id: &str) -> Result<(), Error> {

@@ -147,7 +147,7 @@ impl KeyStore for SqlStore {
         Ok(Rotated::new(old, replacement.clone()))
     }
 
-    async fn revoke_resource_keys(
+    async fn delete_resource(
         &self,
         resource: &ResourceRef,
         reason: &Description,
@@ -181,8 +181,59 @@ impl KeyStore for SqlStore {
             }
         }
         w.audit(audit, revoked.iter().map(KeyRecord::id)).await?;
+        // The first deletion's time is kept.
+        w.execute(
+            sqlx::query(
+                "INSERT INTO keygate_deleted_resources (resource, at) VALUES ($1, $2) \
+                 ON CONFLICT (resource) DO NOTHING",
+            )
+            .bind(resource.as_str())
+            .bind(at.unix()),
+        )
+        .await?;
         w.commit().await?;
         Ok(revoked)
+    }
+
+    async fn restore_resource(
+        &self,
+        resource: &ResourceRef,
+        audit: Option<&AuditRecord>,
+    ) -> Result<bool, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let deleted = w
+            .fetch_optional(
+                sqlx::query(
+                    "DELETE FROM keygate_deleted_resources WHERE resource = $1 RETURNING at",
+                )
+                .bind(resource.as_str()),
+            )
+            .await?
+            .is_some();
+        w.audit(audit, []).await?;
+        w.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn deleted_resources(&self) -> Result<Vec<(ResourceRef, Timestamp)>, StoreError> {
+        let rows = self
+            .shared
+            .fetch_all(sqlx::query(
+                "SELECT resource, at FROM keygate_deleted_resources ORDER BY resource",
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let resource: String = column(row, "resource")?;
+                let at: i64 = column(row, "at")?;
+                let resource = resource
+                    .parse()
+                    .map_err(|_| StoreError::Invalid("a deleted resource the store cannot read"))?;
+                let at = Timestamp::from_unix(at)
+                    .map_err(|_| StoreError::Invalid("a deletion time the store cannot read"))?;
+                Ok((resource, at))
+            })
+            .collect()
     }
 
     async fn delete_key(
@@ -213,6 +264,25 @@ impl Writer<'_> {
             .await?;
         if existing.is_some() {
             return Err(StoreError::already_exists("key", key.id()));
+        }
+        if let Scope::Resource(resource) = key.scope() {
+            // Read in the insert's transaction, so a deletion cannot slip in between.
+            let whole = resource.whole();
+            let tenant = whole.as_ref().unwrap_or(resource);
+            let deleted = self
+                .fetch_optional(
+                    sqlx::query(
+                        "SELECT resource FROM keygate_deleted_resources \
+                         WHERE resource = $1 OR resource = $2",
+                    )
+                    .bind(resource.as_str())
+                    .bind(tenant.as_str()),
+                )
+                .await?;
+            if let Some(row) = deleted {
+                let resource: String = column(&row, "resource")?;
+                return Err(StoreError::ResourceDeleted { resource });
+            }
         }
         let rows = self
             .fetch_all(

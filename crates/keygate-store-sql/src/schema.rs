@@ -6,7 +6,7 @@ use crate::error::driver;
 use crate::{Backend, SqlError};
 
 /// The schema version this build creates and reads. A database at a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// One step of the schema, in both dialects. Steps are never edited once released: a change is
 /// a new step.
@@ -47,6 +47,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "key_uses",
         sqlite: include_str!("../migrations/sqlite/0005_key_uses.sql"),
         postgres: include_str!("../migrations/postgres/0005_key_uses.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "deleted_resources",
+        sqlite: include_str!("../migrations/sqlite/0006_deleted_resources.sql"),
+        postgres: include_str!("../migrations/postgres/0006_deleted_resources.sql"),
     },
 ];
 

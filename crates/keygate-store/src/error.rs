@@ -60,6 +60,14 @@ pub enum StoreError {
         count: u32,
     },
 
+    /// A key was to be scoped to a resource that was deleted (or to a part of one), and has not
+    /// been restored since.
+    #[error("{resource} was deleted: restore it before it can have keys again")]
+    ResourceDeleted {
+        /// The deleted resource.
+        resource: String,
+    },
+
     /// The changes a reader asked for were compacted away; it must start again from a snapshot.
     #[error("changes after {requested} were compacted; the feed now starts after {oldest}")]
     ChangesCompacted {

@@ -33,7 +33,9 @@ pub enum Operation {
     CompareAndSetState,
     ShortenExpiry,
     RotateKey,
-    RevokeResourceKeys,
+    DeleteResource,
+    RestoreResource,
+    DeletedResources,
     DeleteKey,
     AddRevocation,
     PruneRevocations,
@@ -294,7 +296,7 @@ impl<S: KeyStore> KeyStore for FaultyStore<S> {
         )
         .await
     }
-    async fn revoke_resource_keys(
+    async fn delete_resource(
         &self,
         resource: &ResourceRef,
         reason: &Description,
@@ -302,10 +304,22 @@ impl<S: KeyStore> KeyStore for FaultyStore<S> {
         audit: Option<&AuditRecord>,
     ) -> Result<Vec<KeyRecord>, StoreError> {
         self.around(
-            Operation::RevokeResourceKeys,
-            self.inner.revoke_resource_keys(resource, reason, at, audit),
+            Operation::DeleteResource,
+            self.inner.delete_resource(resource, reason, at, audit),
         )
         .await
+    }
+
+    async fn restore_resource(
+        &self,
+        resource: &ResourceRef,
+        audit: Option<&AuditRecord>,
+    ) -> Result<bool, StoreError> {
+        self.around(Operation::RestoreResource, self.inner.restore_resource(resource, audit)).await
+    }
+
+    async fn deleted_resources(&self) -> Result<Vec<(ResourceRef, Timestamp)>, StoreError> {
+        self.around(Operation::DeletedResources, self.inner.deleted_resources()).await
     }
     async fn delete_key(
         &self,

@@ -44,6 +44,7 @@ struct Inner {
     audit: Vec<AuditEntry>,
     policy: Option<KeyPolicy>,
     uses: BTreeMap<KeyId, KeyUse>,
+    deleted: BTreeMap<ResourceRef, Timestamp>,
     head: Seq,
     compacted_through: Seq,
     signal: Signal,
@@ -109,6 +110,16 @@ impl Inner {
         }
         if self.keys.contains_key(&key.id()) {
             return Err(StoreError::already_exists("key", key.id()));
+        }
+        if let Scope::Resource(resource) = key.scope() {
+            let whole = resource.whole();
+            if let Some(deleted) = [Some(resource), whole.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|r| self.deleted.contains_key(*r))
+            {
+                return Err(StoreError::ResourceDeleted { resource: deleted.to_string() });
+            }
         }
         check_quota(quota, self.live_keys(key.owner(), quota.now))?;
         let scope = key.scope();
@@ -322,7 +333,7 @@ impl KeyStore for InMemoryStore {
         Ok(Rotated::new(old, replacement.clone()))
     }
 
-    async fn revoke_resource_keys(
+    async fn delete_resource(
         &self,
         resource: &ResourceRef,
         reason: &Description,
@@ -341,7 +352,23 @@ impl KeyStore for InMemoryStore {
             .filter_map(|key| revoked_with_resource(key, at, reason))
             .collect();
         inner.audit(audit, revoked.iter().map(KeyRecord::id));
+        inner.deleted.entry(resource.clone()).or_insert(at);
         Ok(revoked.into_iter().map(|key| inner.update(key, at)).collect())
+    }
+
+    async fn restore_resource(
+        &self,
+        resource: &ResourceRef,
+        audit: Option<&AuditRecord>,
+    ) -> Result<bool, StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        inner.audit(audit, []);
+        Ok(inner.deleted.remove(resource).is_some())
+    }
+
+    async fn deleted_resources(&self) -> Result<Vec<(ResourceRef, Timestamp)>, StoreError> {
+        Ok(self.lock().deleted.iter().map(|(resource, at)| (resource.clone(), *at)).collect())
     }
 
     async fn delete_key(

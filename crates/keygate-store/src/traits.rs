@@ -126,17 +126,33 @@ pub trait KeyStore: Send + Sync {
         audit: Option<&AuditRecord>,
     ) -> Result<Rotated, StoreError>;
 
-    /// Revokes, in one atomic step, every key scoped to `resource` or to a part of it
-    /// ([`ResourceRef::contains`]: the namespaces of a Pulsar tenant) that is not revoked yet, at
-    /// `at` for `reason`, and returns them as they now are, by id (none for a resource without
-    /// keys). Records `KeyUpdated` for each.
-    async fn revoke_resource_keys(
+    /// Deletes `resource` as far as keys go, in one atomic step: revokes every key scoped to it
+    /// or to a part of it ([`ResourceRef::contains`]: the namespaces of a Pulsar tenant) that is
+    /// not revoked yet, at `at` for `reason`, and returns them as they now are (none for a
+    /// resource without keys); and remembers the deletion, so that [`KeyStore::insert_key`] and
+    /// [`KeyStore::rotate_key`] refuse a key scoped to it, or to a part of it, with
+    /// [`StoreError::ResourceDeleted`] until [`KeyStore::restore_resource`]. Records
+    /// `KeyUpdated` for each key revoked; deleting a deleted resource again revokes what was
+    /// made since and keeps the first deletion's time.
+    async fn delete_resource(
         &self,
         resource: &ResourceRef,
         reason: &Description,
         at: Timestamp,
         audit: Option<&AuditRecord>,
     ) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Forgets that `resource` was deleted, so it can have keys again; whether it was. Keys
+    /// revoked by the deletion stay revoked. Nothing in the feed: the data plane never needed
+    /// to know.
+    async fn restore_resource(
+        &self,
+        resource: &ResourceRef,
+        audit: Option<&AuditRecord>,
+    ) -> Result<bool, StoreError>;
+
+    /// The resources deleted and not restored, each with when it was deleted, by name.
+    async fn deleted_resources(&self) -> Result<Vec<(ResourceRef, Timestamp)>, StoreError>;
 
     /// Deletes key `id` and returns it as it was. Records a `Revoked` tombstone first for an
     /// unexpired JWT key (its token would otherwise still verify), then `KeyDeleted`.
@@ -358,8 +374,14 @@ macro_rules! forward {
             async fn rotate_key(&self, replacement: &KeyRecord, old_expires: Expiry, quota: Quota, audit: Option<&AuditRecord>) -> Result<Rotated, StoreError> {
                 (**self).rotate_key(replacement, old_expires, quota, audit).await
             }
-            async fn revoke_resource_keys(&self, resource: &ResourceRef, reason: &Description, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Vec<KeyRecord>, StoreError> {
-                (**self).revoke_resource_keys(resource, reason, at, audit).await
+            async fn delete_resource(&self, resource: &ResourceRef, reason: &Description, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Vec<KeyRecord>, StoreError> {
+                (**self).delete_resource(resource, reason, at, audit).await
+            }
+            async fn restore_resource(&self, resource: &ResourceRef, audit: Option<&AuditRecord>) -> Result<bool, StoreError> {
+                (**self).restore_resource(resource, audit).await
+            }
+            async fn deleted_resources(&self) -> Result<Vec<(ResourceRef, Timestamp)>, StoreError> {
+                (**self).deleted_resources().await
             }
             async fn delete_key(&self, id: KeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<KeyRecord, StoreError> {
                 (**self).delete_key(id, at, audit).await

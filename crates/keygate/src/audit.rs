@@ -168,10 +168,15 @@ pub enum AuditAction {
     PolicyChanged {
         policy: KeyPolicy,
     },
-    /// A resource deleted: `keys`, scoped to it, revoked.
+    /// A resource deleted: `keys`, scoped to it or to its parts, revoked, and no new key for
+    /// it until it is restored.
     ResourceDeleted {
         resource: ResourceRef,
         keys: Vec<KeyId>,
+    },
+    /// A deleted resource restored: it may have keys again.
+    ResourceRestored {
+        resource: ResourceRef,
     },
 }
 

@@ -83,6 +83,19 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
         sandbox.run(&["api-key", "describe", &old, "--output", "json"]).ok().json()["status"],
         "active"
     );
+    // The deletion is remembered: no key for it until it is restored.
+    create(&["--expiry", "30d"]).fails(2, "kafka-cluster/lkc-1 was deleted");
+    let listed = sandbox.run(&["resource", "list", "--output", "json"]).ok().json();
+    let row = listed.as_array().unwrap().iter().find(|r| r["resource"] == "kafka-cluster/lkc-1");
+    let row = row.expect("the deleted resource is listed");
+    assert_eq!(row["live_keys"], 0, "{listed}");
+    assert!(row["deleted_at"].is_string(), "{listed}");
+    let restored = sandbox
+        .run(&["resource", "restore", "kafka-cluster/lkc-1", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(restored["restored"], true);
+    sandbox.run(&["resource", "restore", "kafka-cluster/lkc-1"]).ok();
     create(&["--expiry", "30d"]).ok();
 
     let audit = sandbox.run(&["audit", "list", "--output", "json"]).ok().json();
@@ -94,6 +107,7 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
         .collect();
     assert!(actions.contains(&"policy_changed"), "{actions:?}");
     assert!(actions.contains(&"resource_deleted"), "{actions:?}");
+    assert!(actions.contains(&"resource_restored"), "{actions:?}");
 
     // Last use, as a broker reports it to this store, shown by describe and list.
     let used = never["key_id"].as_str().unwrap();

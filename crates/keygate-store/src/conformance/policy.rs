@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::{
     Description, DigestScheme, Expiry, KeyFormat, KeyPolicy, KeyRecord, KeyState, KeyTemplate,
-    Scope, SecretDigest, Span,
+    ResourceRef, Scope, SecretDigest, Span,
 };
 
 use crate::{AuditQuery, AuditRecord, ChangeEvent, KeyUse, Quota, Store, StoreError};
@@ -74,7 +74,7 @@ pub async fn resource_keys_revoked_together<S: Store + ?Sized>(store: Arc<S>) {
     let reason: Description = "cluster deleted".parse().unwrap();
     let record = AuditRecord::new(at(2), r#"{"action":"resource_deleted"}"#.to_owned());
     let resource = "kafka-cluster/lkc-1".parse().unwrap();
-    let done = store.revoke_resource_keys(&resource, &reason, at(2), Some(&record)).await.unwrap();
+    let done = store.delete_resource(&resource, &reason, at(2), Some(&record)).await.unwrap();
     let ids: Vec<_> = done.iter().map(|key| key.id()).collect();
     assert_eq!(ids, [key_id(1), key_id(2)]);
     for id in [key_id(1), key_id(2)] {
@@ -89,7 +89,7 @@ pub async fn resource_keys_revoked_together<S: Store + ?Sized>(store: Arc<S>) {
     let about = store.audit_log(&AuditQuery::default().about_key(key_id(2))).await.unwrap();
     assert_eq!(about.len(), 1);
     let none = store
-        .revoke_resource_keys(&"kafka-cluster/none".parse().unwrap(), &reason, at(3), None)
+        .delete_resource(&"kafka-cluster/none".parse().unwrap(), &reason, at(3), None)
         .await
         .unwrap();
     assert!(none.is_empty());
@@ -124,7 +124,7 @@ pub async fn resource_keys_revoked_with_their_parts<S: Store + ?Sized>(store: Ar
     }
     let reason: Description = "tenant deleted".parse().unwrap();
     let tenant = "pulsar-tenant/a_c".parse().unwrap();
-    let done = store.revoke_resource_keys(&tenant, &reason, at(2), None).await.unwrap();
+    let done = store.delete_resource(&tenant, &reason, at(2), None).await.unwrap();
     let mut ids: Vec<_> = done.iter().map(|key| key.id()).collect();
     ids.sort();
     assert_eq!(ids, [key_id(1), key_id(2), key_id(3)]);
@@ -133,8 +133,52 @@ pub async fn resource_keys_revoked_with_their_parts<S: Store + ?Sized>(store: Ar
     }
     // A namespace has no parts: only its own keys.
     let namespace = "pulsar-namespace/a_c2/orders".parse().unwrap();
-    let done = store.revoke_resource_keys(&namespace, &reason, at(3), None).await.unwrap();
+    let done = store.delete_resource(&namespace, &reason, at(3), None).await.unwrap();
     assert_eq!(done.iter().map(|key| key.id()).collect::<Vec<_>>(), [key_id(5)]);
+}
+
+/// A deleted resource is remembered: no new key is scoped to it, or to a part of it, until it
+/// is restored; restoring leaves the revoked keys revoked and adds nothing to the feed.
+pub async fn resource_deletion_is_remembered_until_restored<S: Store + ?Sized>(store: Arc<S>) {
+    with_principal(&*store, "alice").await;
+    let scoped = |n: u32, resource: &str| {
+        let template = KeyTemplate::new(
+            pid("alice"),
+            Scope::Resource(resource.parse().unwrap()),
+            KeyFormat::Opaque,
+            Expiry::At(at(3600)),
+        );
+        let digest = SecretDigest::new(DigestScheme::Sha256, [n as u8; 32]);
+        KeyRecord::issue(template, key_id(n), at(0), Some(digest)).unwrap()
+    };
+    store.insert_key(&scoped(1, "pulsar-tenant/acme"), unlimited(), None).await.unwrap();
+    assert!(store.deleted_resources().await.unwrap().is_empty());
+    let reason: Description = "tenant deleted".parse().unwrap();
+    let tenant: ResourceRef = "pulsar-tenant/acme".parse().unwrap();
+    store.delete_resource(&tenant, &reason, at(2), None).await.unwrap();
+    // Deleting again keeps the first time.
+    store.delete_resource(&tenant, &reason, at(5), None).await.unwrap();
+    assert_eq!(store.deleted_resources().await.unwrap(), [(tenant.clone(), at(2))]);
+
+    let head = store.head().await.unwrap();
+    for (n, resource) in [(2, "pulsar-tenant/acme"), (3, "pulsar-namespace/acme/orders")] {
+        let refused = store.insert_key(&scoped(n, resource), unlimited(), None).await;
+        assert!(
+            matches!(&refused, Err(StoreError::ResourceDeleted { resource }) if resource == "pulsar-tenant/acme"),
+            "{resource}: {refused:?}"
+        );
+    }
+    assert_eq!(store.head().await.unwrap(), head, "a refused insert wrote to the feed");
+    // Other tenants, and tenants whose name starts the same, are not deleted.
+    store.insert_key(&scoped(4, "pulsar-namespace/acme2/orders"), unlimited(), None).await.unwrap();
+
+    let record = AuditRecord::new(at(6), r#"{"action":"resource_restored"}"#.to_owned());
+    assert!(store.restore_resource(&tenant, Some(&record)).await.unwrap());
+    assert!(!store.restore_resource(&tenant, None).await.unwrap());
+    assert!(store.deleted_resources().await.unwrap().is_empty());
+    assert_eq!(store.head().await.unwrap(), head.next(), "a restore wrote to the feed");
+    store.insert_key(&scoped(5, "pulsar-namespace/acme/orders"), unlimited(), None).await.unwrap();
+    assert!(store.key(key_id(1)).await.unwrap().state().is_revoked(), "a restore revived a key");
 }
 
 /// Last uses are recorded in a batch, move forward only, and touch neither the feed nor the

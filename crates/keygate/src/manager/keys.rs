@@ -233,24 +233,65 @@ impl KeyManager {
     }
 
     /// Revokes, in one step, every key scoped to `resource` or to a part of it (the namespaces of
-    /// a Pulsar tenant): the resource is gone, and keys for it must not outlive it. Returns the
-    /// keys revoked.
+    /// a Pulsar tenant): the resource is gone, and keys for it must not outlive it. Until
+    /// [`KeyManager::restore_resource`], no key is issued for it or its parts. Returns the keys
+    /// revoked.
     pub async fn delete_resource(
         &self,
         actor: &Actor,
         resource: &ResourceRef,
     ) -> Result<Vec<KeyRecord>, ManagerError> {
         let now = self.clock.now();
-        let scoped = self.all_keys(&KeyFilter::all().with_resource(resource.clone())).await?;
-        let keys: Vec<KeyId> =
-            scoped.iter().filter(|key| !key.state().is_revoked()).map(KeyRecord::id).collect();
+        // A resource with parts (a tenant) is looked for among every key; others by their own.
+        let filter = if resource.is_kind(&keygate_core::ResourceKind::PULSAR_TENANT) {
+            KeyFilter::all()
+        } else {
+            KeyFilter::all().with_resource(resource.clone())
+        };
+        let scoped = self.all_keys(&filter).await?;
+        let under = |key: &&KeyRecord| match key.scope() {
+            keygate_core::Scope::Resource(scoped) => {
+                scoped == resource || resource.contains(scoped)
+            }
+            _ => false,
+        };
+        let keys: Vec<KeyId> = scoped
+            .iter()
+            .filter(under)
+            .filter(|key| !key.state().is_revoked())
+            .map(KeyRecord::id)
+            .collect();
         let action = AuditAction::ResourceDeleted { resource: resource.clone(), keys };
         let audited = self.audited(now, actor, action, None)?;
         let reason: Description = "its resource was deleted".parse()?;
         let revoked =
-            self.store.revoke_resource_keys(resource, &reason, now, Some(&audited.record)).await?;
+            self.store.delete_resource(resource, &reason, now, Some(&audited.record)).await?;
         self.committed(audited).await;
         Ok(revoked)
+    }
+
+    /// Lets a deleted resource have keys again (the keys its deletion revoked stay revoked);
+    /// whether it was deleted. Audited when it was.
+    pub async fn restore_resource(
+        &self,
+        actor: &Actor,
+        resource: &ResourceRef,
+    ) -> Result<bool, ManagerError> {
+        let deleted = self.store.deleted_resources().await?;
+        if !deleted.iter().any(|(gone, _)| gone == resource) {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        let action = AuditAction::ResourceRestored { resource: resource.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        let restored = self.store.restore_resource(resource, Some(&audited.record)).await?;
+        self.committed(audited).await;
+        Ok(restored)
+    }
+
+    /// The resources deleted and not restored, with when, by name.
+    pub async fn deleted_resources(&self) -> Result<Vec<(ResourceRef, Timestamp)>, ManagerError> {
+        Ok(self.store.deleted_resources().await?)
     }
 
     /// Usable keys that expire within `window`, soonest first: the ones to warn about.
@@ -332,10 +373,9 @@ impl KeyManager {
         Err(ManagerError::Contended(id))
     }
 
-    pub(super) async fn all_keys(
-        &self,
-        filter: &KeyFilter,
-    ) -> Result<Vec<KeyRecord>, ManagerError> {
+    /// Every key that passes `filter`, read a thousand at a time: for reports over the whole
+    /// store, off any hot path.
+    pub async fn all_keys(&self, filter: &KeyFilter) -> Result<Vec<KeyRecord>, ManagerError> {
         let mut all = Vec::new();
         let mut page = PageRequest::first(1000);
         loop {

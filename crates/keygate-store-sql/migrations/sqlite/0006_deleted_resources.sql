@@ -1,0 +1,7 @@
+-- keygate schema 6: the resources deleted and not restored, so that no new key is scoped to one.
+-- Control-plane state: the data plane never reads it (the deletion revoked the keys).
+
+CREATE TABLE keygate_deleted_resources (
+    resource TEXT PRIMARY KEY,
+    at BIGINT NOT NULL
+);
