@@ -1,11 +1,13 @@
 //! [`PrincipalStore`] on SQL.
 
 use async_trait::async_trait;
-use keygate_core::{KeyRecord, Principal, PrincipalId, Timestamp};
+use keygate_core::{KeyRecord, Principal, PrincipalId, Role, RoleBinding, Timestamp};
 use keygate_store::backend::principal_watermark;
 use keygate_store::{
-    AuditRecord, ChangeEvent, DeletedPrincipal, Page, PageRequest, PrincipalStore, Seq, StoreError,
+    AuditRecord, ChangeEvent, DeletedPrincipal, Page, PageRequest, PrincipalStore,
+    RoleBindingStore, Seq, StoreError,
 };
+use sqlx::any::AnyRow;
 
 use crate::SqlStore;
 use crate::codec::{from_json, to_json};
@@ -101,6 +103,12 @@ impl PrincipalStore for SqlStore {
             w.delete_key(key, at).await?;
         }
         w.revoke(&principal_watermark(id, at), at).await?;
+        w.execute(
+            sqlx::query("DELETE FROM keygate_role_bindings WHERE principal = $1 OR target = $2")
+                .bind(id.as_str())
+                .bind(id.as_str()),
+        )
+        .await?;
         w.execute(sqlx::query("DELETE FROM keygate_principals WHERE id = $1").bind(id.as_str()))
             .await?;
         w.record(at, &ChangeEvent::PrincipalDeleted { id: id.clone() }).await?;
@@ -108,6 +116,112 @@ impl PrincipalStore for SqlStore {
         w.commit().await?;
         Ok(DeletedPrincipal::new(principal, keys))
     }
+}
+
+#[async_trait]
+impl RoleBindingStore for SqlStore {
+    async fn add_role_binding(
+        &self,
+        binding: &RoleBinding,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        for principal in [Some(&binding.principal), binding.role.target()].into_iter().flatten() {
+            if w.principal(principal).await?.is_none() {
+                return Err(StoreError::not_found("principal", principal));
+            }
+        }
+        let target = binding.role.target().map_or("", PrincipalId::as_str);
+        let existing = w
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT 1 FROM keygate_role_bindings \
+                     WHERE principal = $1 AND role = $2 AND target = $3",
+                )
+                .bind(binding.principal.as_str())
+                .bind(binding.role.name())
+                .bind(target),
+            )
+            .await?;
+        if existing.is_some() {
+            let binding = format!("{} for {}", binding.role, binding.principal);
+            return Err(StoreError::already_exists("role binding", binding));
+        }
+        w.execute(
+            sqlx::query(
+                "INSERT INTO keygate_role_bindings (principal, role, target, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(binding.principal.as_str())
+            .bind(binding.role.name())
+            .bind(target)
+            .bind(binding.created_at.unix()),
+        )
+        .await?;
+        w.audit(audit, []).await?;
+        w.commit().await
+    }
+
+    async fn remove_role_binding(
+        &self,
+        principal: &PrincipalId,
+        role: &Role,
+        audit: Option<&AuditRecord>,
+    ) -> Result<RoleBinding, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let row = w
+            .fetch_optional(
+                sqlx::query(
+                    "DELETE FROM keygate_role_bindings \
+                     WHERE principal = $1 AND role = $2 AND target = $3 \
+                     RETURNING principal, role, target, created_at",
+                )
+                .bind(principal.as_str())
+                .bind(role.name())
+                .bind(role.target().map_or("", PrincipalId::as_str)),
+            )
+            .await?
+            .ok_or_else(|| {
+                StoreError::not_found("role binding", format!("{role} for {principal}"))
+            })?;
+        let removed = decode_binding(&row)?;
+        w.audit(audit, []).await?;
+        w.commit().await?;
+        Ok(removed)
+    }
+
+    async fn role_bindings(
+        &self,
+        principal: Option<&PrincipalId>,
+    ) -> Result<Vec<RoleBinding>, StoreError> {
+        let query = match principal {
+            Some(principal) => sqlx::query(
+                "SELECT principal, role, target, created_at FROM keygate_role_bindings \
+                 WHERE principal = $1 ORDER BY principal, role, target",
+            )
+            .bind(principal.as_str()),
+            None => sqlx::query(
+                "SELECT principal, role, target, created_at FROM keygate_role_bindings \
+                 ORDER BY principal, role, target",
+            ),
+        };
+        self.shared.fetch_all(query).await?.iter().map(decode_binding).collect()
+    }
+}
+
+/// A role binding as its row holds it.
+fn decode_binding(row: &AnyRow) -> Result<RoleBinding, StoreError> {
+    const UNREADABLE: StoreError = StoreError::Invalid("a role binding the store cannot read");
+    let principal: String = column(row, "principal")?;
+    let role: String = column(row, "role")?;
+    let target: String = column(row, "target")?;
+    let created_at: i64 = column(row, "created_at")?;
+    let principal = principal.parse().map_err(|_| UNREADABLE)?;
+    let target =
+        if target.is_empty() { None } else { Some(target.parse().map_err(|_| UNREADABLE)?) };
+    let role = Role::new(&role, target).map_err(|_| UNREADABLE)?;
+    let created_at = Timestamp::from_unix(created_at).map_err(|_| UNREADABLE)?;
+    Ok(RoleBinding::new(principal, role, created_at))
 }
 
 impl Writer<'_> {

@@ -6,7 +6,7 @@ use crate::error::driver;
 use crate::{Backend, SqlError};
 
 /// The schema version this build creates and reads. A database at a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// One step of the schema, in both dialects. Steps are never edited once released: a change is
 /// a new step.
@@ -53,6 +53,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "deleted_resources",
         sqlite: include_str!("../migrations/sqlite/0006_deleted_resources.sql"),
         postgres: include_str!("../migrations/postgres/0006_deleted_resources.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "role_bindings",
+        sqlite: include_str!("../migrations/sqlite/0007_role_bindings.sql"),
+        postgres: include_str!("../migrations/postgres/0007_role_bindings.sql"),
     },
 ];
 

@@ -6,15 +6,15 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use keygate_core::{
     Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
-    ResourceRef, SigningKeyId, Timestamp,
+    ResourceRef, Role, RoleBinding, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeFeed, ChangeWatch,
     DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore, PrincipalStore,
-    Quota, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord, SigningKeyStore, SnapshotSink,
-    StoreError, StoreSnapshot, UsageStore,
+    Quota, RevocationStore, RoleBindingStore, Rotated, Sealed, Seq, SigningKeyRecord,
+    SigningKeyStore, SnapshotSink, StoreError, StoreSnapshot, UsageStore,
 };
 
 /// Every store operation, by name.
@@ -37,6 +37,9 @@ pub enum Operation {
     RestoreResource,
     DeletedResources,
     DeleteKey,
+    AddRoleBinding,
+    RemoveRoleBinding,
+    RoleBindings,
     AddRevocation,
     PruneRevocations,
     AddSigningKey,
@@ -382,6 +385,35 @@ impl<S: SigningKeyStore> SigningKeyStore for FaultyStore<S> {
     ) -> Result<Seq, StoreError> {
         self.around(Operation::RemoveSigningKey, self.inner.remove_signing_key(kid, at, audit))
             .await
+    }
+}
+
+#[async_trait]
+impl<S: RoleBindingStore> RoleBindingStore for FaultyStore<S> {
+    async fn add_role_binding(
+        &self,
+        binding: &RoleBinding,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        self.around(Operation::AddRoleBinding, self.inner.add_role_binding(binding, audit)).await
+    }
+    async fn remove_role_binding(
+        &self,
+        principal: &PrincipalId,
+        role: &Role,
+        audit: Option<&AuditRecord>,
+    ) -> Result<RoleBinding, StoreError> {
+        self.around(
+            Operation::RemoveRoleBinding,
+            self.inner.remove_role_binding(principal, role, audit),
+        )
+        .await
+    }
+    async fn role_bindings(
+        &self,
+        principal: Option<&PrincipalId>,
+    ) -> Result<Vec<RoleBinding>, StoreError> {
+        self.around(Operation::RoleBindings, self.inner.role_bindings(principal)).await
     }
 }
 

@@ -89,8 +89,8 @@ pub use memory::InMemoryStore;
 pub use query::{DeletedPrincipal, KeyFilter, KeyUse, Page, PageRequest, Quota, Rotated};
 pub use signing::{Sealed, SecretBytes, SigningKeyRecord, SigningKeyStatus, VerificationMaterial};
 pub use traits::{
-    AuditLog, ChangeFeed, KeyStore, PolicyStore, PrincipalStore, RevocationStore, SigningKeyStore,
-    Store, UsageStore,
+    AuditLog, ChangeFeed, KeyStore, PolicyStore, PrincipalStore, RevocationStore, RoleBindingStore,
+    SigningKeyStore, Store, UsageStore,
 };
 pub use watch::{ChangeSignal, ChangeWatch, Notice, Reach};
 

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use keygate_core::{
     Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
-    ResourceRef, Scope, SigningKeyId, Timestamp,
+    ResourceRef, Role, RoleBinding, Scope, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
@@ -18,8 +18,8 @@ use crate::backend::{
 use crate::{
     AuditEntry, AuditLog, AuditQuery, AuditRecord, Change, ChangeEvent, ChangeFeed, ChangeSignal,
     ChangeWatch, DeletedPrincipal, KeyFilter, KeyStore, KeyUse, Page, PageRequest, PolicyStore,
-    PrincipalStore, Quota, Reach, RevocationStore, Rotated, Sealed, Seq, SigningKeyRecord,
-    SigningKeyStatus, SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
+    PrincipalStore, Quota, Reach, RevocationStore, RoleBindingStore, Rotated, Sealed, Seq,
+    SigningKeyRecord, SigningKeyStatus, SigningKeyStore, StoreError, StoreSnapshot, UsageStore,
 };
 
 /// A store in memory: every trait, always compiled, the embedded default for libraries and
@@ -45,6 +45,7 @@ struct Inner {
     policy: Option<KeyPolicy>,
     uses: BTreeMap<KeyId, KeyUse>,
     deleted: BTreeMap<ResourceRef, Timestamp>,
+    bindings: BTreeMap<(PrincipalId, Role), RoleBinding>,
     head: Seq,
     compacted_through: Seq,
     signal: Signal,
@@ -223,11 +224,66 @@ impl PrincipalStore for InMemoryStore {
         let keys: Vec<KeyRecord> =
             ids.into_iter().filter_map(|key| inner.remove_key(key, at)).collect();
         inner.audit(audit, keys.iter().map(KeyRecord::id));
+        inner.bindings.retain(|(principal, role), _| principal != id && role.target() != Some(id));
         let watermark = principal_watermark(id, at);
         inner.revocations.push(watermark.clone());
         inner.record(at, ChangeEvent::Revoked { revocation: watermark });
         inner.record(at, ChangeEvent::PrincipalDeleted { id: id.clone() });
         Ok(DeletedPrincipal::new(principal, keys))
+    }
+}
+
+#[async_trait]
+impl RoleBindingStore for InMemoryStore {
+    async fn add_role_binding(
+        &self,
+        binding: &RoleBinding,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        for principal in [Some(&binding.principal), binding.role.target()].into_iter().flatten() {
+            if !inner.principals.contains_key(principal) {
+                return Err(StoreError::not_found("principal", principal));
+            }
+        }
+        let at = (binding.principal.clone(), binding.role.clone());
+        if inner.bindings.contains_key(&at) {
+            let binding = format!("{} for {}", binding.role, binding.principal);
+            return Err(StoreError::already_exists("role binding", binding));
+        }
+        inner.bindings.insert(at, binding.clone());
+        inner.audit(audit, []);
+        Ok(())
+    }
+
+    async fn remove_role_binding(
+        &self,
+        principal: &PrincipalId,
+        role: &Role,
+        audit: Option<&AuditRecord>,
+    ) -> Result<RoleBinding, StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        let removed =
+            inner.bindings.remove(&(principal.clone(), role.clone())).ok_or_else(|| {
+                StoreError::not_found("role binding", format!("{role} for {principal}"))
+            })?;
+        inner.audit(audit, []);
+        Ok(removed)
+    }
+
+    async fn role_bindings(
+        &self,
+        principal: Option<&PrincipalId>,
+    ) -> Result<Vec<RoleBinding>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .bindings
+            .values()
+            .filter(|binding| principal.is_none_or(|p| &binding.principal == p))
+            .cloned()
+            .collect())
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use keygate_core::{
     Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
-    ResourceRef, SigningKeyId, Timestamp,
+    ResourceRef, Role, RoleBinding, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
@@ -45,7 +45,8 @@ pub trait PrincipalStore: Send + Sync {
     /// for an unexpired JWT key, whose token would otherwise still verify); a `Revoked` principal
     /// watermark at `at`, so credentials issued for the principal before now, keygate's or not,
     /// stay refused if a principal of the same name is created again; then `PrincipalDeleted`.
-    /// `NotFound` if it does not exist.
+    /// `NotFound` if it does not exist. Its role bindings, and the bindings that make others
+    /// owners of it, go with it.
     async fn delete_principal(
         &self,
         id: &PrincipalId,
@@ -244,6 +245,35 @@ pub trait PolicyStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Who may do what through the control plane: principals bound to roles
+/// ([`RoleBinding`](keygate_core::RoleBinding)). The data plane never reads them, so they never
+/// enter the feed; every change is audited.
+#[async_trait]
+pub trait RoleBindingStore: Send + Sync {
+    /// Adds `binding`, appending `audit` in the same step. `AlreadyExists` if the principal has
+    /// that role already; `NotFound` if the principal, or the service account a
+    /// `ServiceAccountOwner` would own, does not exist.
+    async fn add_role_binding(
+        &self,
+        binding: &RoleBinding,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the binding of `principal` to `role` and returns it; `NotFound` if there is none.
+    async fn remove_role_binding(
+        &self,
+        principal: &PrincipalId,
+        role: &Role,
+        audit: Option<&AuditRecord>,
+    ) -> Result<RoleBinding, StoreError>;
+
+    /// The bindings, only those of `principal` when given, ordered by principal, then role.
+    async fn role_bindings(
+        &self,
+        principal: Option<&PrincipalId>,
+    ) -> Result<Vec<RoleBinding>, StoreError>;
+}
+
 /// When each key was last used, as servers report it: bookkeeping for operators ("is anything
 /// still using this key?"), not a change. It never enters the feed or the audit log, and
 /// reporting a use never fails a check.
@@ -305,6 +335,7 @@ pub trait ChangeFeed: Send + Sync {
 /// used as `Arc<dyn Store>`.
 pub trait Store:
     PrincipalStore
+    + RoleBindingStore
     + KeyStore
     + RevocationStore
     + SigningKeyStore
@@ -318,6 +349,7 @@ pub trait Store:
 
 impl<
     T: PrincipalStore
+        + RoleBindingStore
         + KeyStore
         + RevocationStore
         + SigningKeyStore
@@ -414,6 +446,19 @@ macro_rules! forward {
             }
             async fn remove_signing_key(&self, kid: &SigningKeyId, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Seq, StoreError> {
                 (**self).remove_signing_key(kid, at, audit).await
+            }
+        }
+
+        #[async_trait]
+        impl<T: RoleBindingStore + ?Sized> RoleBindingStore for $pointer<T> {
+            async fn add_role_binding(&self, binding: &RoleBinding, audit: Option<&AuditRecord>) -> Result<(), StoreError> {
+                (**self).add_role_binding(binding, audit).await
+            }
+            async fn remove_role_binding(&self, principal: &PrincipalId, role: &Role, audit: Option<&AuditRecord>) -> Result<RoleBinding, StoreError> {
+                (**self).remove_role_binding(principal, role, audit).await
+            }
+            async fn role_bindings(&self, principal: Option<&PrincipalId>) -> Result<Vec<RoleBinding>, StoreError> {
+                (**self).role_bindings(principal).await
             }
         }
 

@@ -116,3 +116,50 @@ pub async fn principal_delete_missing<S: Store + ?Sized>(store: Arc<S>) {
     ));
     assert_eq!(store.head().await.unwrap(), head);
 }
+
+/// Role bindings: added once, listed in order, removed, audited, never in the feed, and gone
+/// with their principal, or with the service account they make someone the owner of.
+pub async fn role_bindings_follow_their_principals<S: Store + ?Sized>(store: Arc<S>) {
+    use keygate_core::{Role, RoleBinding};
+
+    use crate::AuditRecord;
+
+    for name in ["ops-bot", "orders", "alice"] {
+        with_principal(&*store, name).await;
+    }
+    let head = store.head().await.unwrap();
+    let owner = Role::ServiceAccountOwner(pid("orders"));
+    let bindings = [
+        RoleBinding::new(pid("ops-bot"), Role::OrganizationAdmin, at(1)),
+        RoleBinding::new(pid("alice"), owner.clone(), at(2)),
+        RoleBinding::new(pid("alice"), Role::Viewer, at(3)),
+    ];
+    for binding in &bindings {
+        let record = AuditRecord::new(at(1), r#"{"action":"role_bound"}"#.to_owned());
+        store.add_role_binding(binding, Some(&record)).await.unwrap();
+    }
+    let again = store.add_role_binding(&bindings[0], None).await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists { .. })), "{again:?}");
+    let nobody = RoleBinding::new(pid("nobody"), Role::Viewer, at(4));
+    let missing = store.add_role_binding(&nobody, None).await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
+    let of_nothing = RoleBinding::new(pid("alice"), Role::ServiceAccountOwner(pid("ghost")), at(4));
+    let missing = store.add_role_binding(&of_nothing, None).await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
+
+    let all = store.role_bindings(None).await.unwrap();
+    assert_eq!(all, [bindings[1].clone(), bindings[2].clone(), bindings[0].clone()]);
+    let alices = store.role_bindings(Some(&pid("alice"))).await.unwrap();
+    assert_eq!(alices, [bindings[1].clone(), bindings[2].clone()]);
+    assert_eq!(store.head().await.unwrap(), head, "role bindings entered the feed");
+
+    let removed = store.remove_role_binding(&pid("alice"), &Role::Viewer, None).await.unwrap();
+    assert_eq!(removed, bindings[2]);
+    let twice = store.remove_role_binding(&pid("alice"), &Role::Viewer, None).await;
+    assert!(matches!(twice, Err(StoreError::NotFound { .. })), "{twice:?}");
+
+    // Deleting the owned account takes alice's ownership of it; deleting ops-bot its own.
+    store.delete_principal(&pid("orders"), at(5), None).await.unwrap();
+    store.delete_principal(&pid("ops-bot"), at(5), None).await.unwrap();
+    assert!(store.role_bindings(None).await.unwrap().is_empty());
+}
