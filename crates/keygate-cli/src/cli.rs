@@ -146,6 +146,9 @@ pub(crate) enum Command {
     /// Resources that keys are scoped to (clusters, tenants, namespaces).
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Who may do what through the control plane: principals bound to roles.
+    #[command(subcommand)]
+    RoleBinding(RoleBindingCommand),
     /// Prints a completion script for SHELL, made from these very definitions: `keygate
     /// completions bash > /etc/bash_completion.d/keygate`.
     Completions {
@@ -584,6 +587,56 @@ pub(crate) enum ResourceCommand {
     },
     /// Lists the resources that keys are scoped to, with their live keys, and the deleted ones.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoleBindingCommand {
+    /// Binds a principal to a role: OrganizationAdmin (everything), ServiceAccountOwner of one
+    /// service account (its keys; name it with --of), or Viewer (read everything but secrets).
+    ///
+    /// The first administrator is made here, by whoever holds the store:
+    /// `keygate role-binding create --service-account ops-bot --role OrganizationAdmin`.
+    Create {
+        #[command(flatten)]
+        principal: Owner,
+        #[command(flatten)]
+        role: RoleArgs,
+    },
+    /// Lists role bindings, of one principal when named.
+    List {
+        #[command(flatten)]
+        principal: Option<PrincipalArgs>,
+    },
+    /// Removes a role binding.
+    Delete {
+        #[command(flatten)]
+        principal: Owner,
+        #[command(flatten)]
+        role: RoleArgs,
+    },
+}
+
+/// A role, and the service account it is about where it takes one.
+#[derive(Debug, Args)]
+pub(crate) struct RoleArgs {
+    /// OrganizationAdmin, ServiceAccountOwner or Viewer.
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: String,
+    /// The service account a ServiceAccountOwner owns.
+    #[arg(long, value_name = "SERVICE_ACCOUNT")]
+    pub(crate) of: Option<String>,
+}
+
+/// A principal to filter by.
+#[derive(Debug, Args)]
+#[group(required = false, multiple = false)]
+pub(crate) struct PrincipalArgs {
+    /// A service account.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) service_account: Option<String>,
+    /// A user.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) user: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ mod keys;
 mod output;
 mod policy;
 mod principals;
+mod role_bindings;
 mod signing_keys;
 mod store;
 mod token;
@@ -133,6 +134,7 @@ fn reads_only(command: &Command) -> bool {
             | Command::Audit(_)
             | Command::Policy(crate::cli::PolicyCommand::Show)
             | Command::Resource(crate::cli::ResourceCommand::List)
+            | Command::RoleBinding(crate::cli::RoleBindingCommand::List { .. })
     )
 }
 
@@ -208,6 +210,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         Command::Audit(command) => audit::run(command, &workspace, printer).await,
         Command::Policy(command) => policy::run(command, &workspace, printer).await,
         Command::Resource(command) => policy::resource(command, &workspace, printer).await,
+        Command::RoleBinding(command) => role_bindings::run(command, &workspace, printer).await,
         Command::Token(TokenCommand::Revoke { input, reason }) => {
             token::revoke(&input, reason, &workspace, printer).await
         }

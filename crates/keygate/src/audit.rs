@@ -12,7 +12,7 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 use keygate_core::{
     Description, Expiry, KeyFormat, KeyId, KeyPolicy, Permissions, PrincipalId, PrincipalKind,
-    ResourceRef, Scope, SigningAlgorithm, SigningKeyId, Timestamp,
+    ResourceRef, RoleBinding, Scope, SigningAlgorithm, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,9 @@ impl AuditEvent {
             AuditAction::CredentialRevoked {
                 revocation: Revocation::Principal { principal, .. },
             } => Some(principal),
+            AuditAction::RoleBound { binding } | AuditAction::RoleUnbound { binding } => {
+                Some(&binding.principal)
+            }
             _ => None,
         }
     }
@@ -177,6 +180,14 @@ pub enum AuditAction {
     /// A deleted resource restored: it may have keys again.
     ResourceRestored {
         resource: ResourceRef,
+    },
+    /// A principal bound to a role.
+    RoleBound {
+        binding: RoleBinding,
+    },
+    /// A role binding removed.
+    RoleUnbound {
+        binding: RoleBinding,
     },
 }
 

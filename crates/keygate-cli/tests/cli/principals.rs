@@ -78,3 +78,101 @@ fn principal_names_follow_the_rule_the_help_states() {
     let listed = sandbox.run(&["service-account", "list", "--output", "json"]).ok().json();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 }
+
+/// The first administrator is made with the store in hand; bindings are listed, removed,
+/// refused when they make no sense, audited, and gone with the account they are about.
+#[test]
+fn role_bindings_are_made_locally_and_follow_their_principals() {
+    let sandbox = Sandbox::new();
+    for args in [
+        ["service-account", "create", "ops-bot"],
+        ["service-account", "create", "orders"],
+        ["user", "create", "alice"],
+    ] {
+        sandbox.run(&args).ok();
+    }
+    let admin =
+        ["role-binding", "create", "--service-account", "ops-bot", "--role", "OrganizationAdmin"];
+    assert!(
+        sandbox
+            .run(&admin)
+            .ok()
+            .stdout
+            .contains("Bound service account ops-bot to OrganizationAdmin")
+    );
+    sandbox.run(&admin).fails(2, "already exists");
+    let owner = [
+        "role-binding",
+        "create",
+        "--user",
+        "alice",
+        "--role",
+        "ServiceAccountOwner",
+        "--of",
+        "orders",
+    ];
+    sandbox.run(&owner).ok();
+    sandbox
+        .run(&["role-binding", "create", "--user", "alice", "--role", "ServiceAccountOwner"])
+        .fails(2, "the service account a ServiceAccountOwner owns");
+    sandbox
+        .run(&["role-binding", "create", "--user", "alice", "--role", "Viewer", "--of", "orders"])
+        .fails(2, "no service account for OrganizationAdmin or Viewer");
+    sandbox
+        .run(&[
+            "role-binding",
+            "create",
+            "--user",
+            "alice",
+            "--role",
+            "ServiceAccountOwner",
+            "--of",
+            "alice",
+        ])
+        .fails(2, "alice is a user, not a service account");
+    sandbox
+        .run(&["role-binding", "create", "--user", "alice", "--role", "Root"])
+        .fails(2, "expected OrganizationAdmin, ServiceAccountOwner or Viewer");
+
+    let listed = sandbox.run(&["role-binding", "list", "--output", "json"]).ok().json();
+    let roles: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["principal"].as_str().unwrap(), b["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("alice", "ServiceAccountOwner"), ("ops-bot", "OrganizationAdmin")]);
+    let alices =
+        sandbox.run(&["role-binding", "list", "--user", "alice", "--output", "json"]).ok().json();
+    assert_eq!(alices[0]["of"], "orders", "{alices}");
+
+    // Deleting the account takes alice's ownership of it.
+    sandbox.run(&["service-account", "delete", "orders", "--yes"]).ok();
+    let listed = sandbox.run(&["role-binding", "list", "--output", "json"]).ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    sandbox
+        .run(&[
+            "role-binding",
+            "delete",
+            "--service-account",
+            "ops-bot",
+            "--role",
+            "OrganizationAdmin",
+        ])
+        .ok();
+    sandbox
+        .run(&[
+            "role-binding",
+            "delete",
+            "--service-account",
+            "ops-bot",
+            "--role",
+            "OrganizationAdmin",
+        ])
+        .fails(2, "not found");
+    let audit = sandbox.run(&["audit", "list", "--output", "json"]).ok().json();
+    let actions: Vec<&str> =
+        audit.as_array().unwrap().iter().map(|e| e["action"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "role_bound").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "role_unbound").count(), 1, "{actions:?}");
+}

@@ -1,7 +1,7 @@
 //! Principals: service accounts and users, the owners of keys.
 
-use keygate_core::{Clock, KeyId, KeyRecord, Principal, PrincipalId};
-use keygate_store::{DeletedPrincipal, KeyFilter, Page, PageRequest};
+use keygate_core::{Clock, KeyId, KeyRecord, Principal, PrincipalId, Role, RoleBinding};
+use keygate_store::{DeletedPrincipal, KeyFilter, Page, PageRequest, StoreError};
 
 use crate::ManagerError;
 use crate::audit::{Actor, AuditAction};
@@ -60,5 +60,50 @@ impl KeyManager {
         let deleted = self.store.delete_principal(id, now, Some(&audited.record)).await?;
         self.committed(audited).await;
         Ok(deleted)
+    }
+
+    /// Binds `principal` to `role` for the control plane, audited: the first administrator is
+    /// made this way, by whoever holds the store.
+    pub async fn bind_role(
+        &self,
+        actor: &Actor,
+        principal: &PrincipalId,
+        role: Role,
+    ) -> Result<RoleBinding, ManagerError> {
+        let now = self.clock.now();
+        let binding = RoleBinding::new(principal.clone(), role, now);
+        let action = AuditAction::RoleBound { binding: binding.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        self.store.add_role_binding(&binding, Some(&audited.record)).await?;
+        self.committed(audited).await;
+        Ok(binding)
+    }
+
+    /// Removes the binding of `principal` to `role`, audited, and returns it.
+    pub async fn unbind_role(
+        &self,
+        actor: &Actor,
+        principal: &PrincipalId,
+        role: &Role,
+    ) -> Result<RoleBinding, ManagerError> {
+        let now = self.clock.now();
+        let bound = self.store.role_bindings(Some(principal)).await?;
+        let binding = bound.into_iter().find(|binding| &binding.role == role).ok_or_else(|| {
+            StoreError::not_found("role binding", format!("{role} for {principal}"))
+        })?;
+        let action = AuditAction::RoleUnbound { binding };
+        let audited = self.audited(now, actor, action, None)?;
+        let removed =
+            self.store.remove_role_binding(principal, role, Some(&audited.record)).await?;
+        self.committed(audited).await;
+        Ok(removed)
+    }
+
+    /// The role bindings, of `principal` only when given.
+    pub async fn role_bindings(
+        &self,
+        principal: Option<&PrincipalId>,
+    ) -> Result<Vec<RoleBinding>, ManagerError> {
+        Ok(self.store.role_bindings(principal).await?)
     }
 }
