@@ -52,7 +52,11 @@ pub(crate) async fn run(
         .map(|event| {
             let action = serde_json::to_value(&event.action).unwrap_or(Value::Null);
             let name = action["action"].as_str().unwrap_or("?").to_owned();
-            vec![event.at.to_string(), event.actor.to_string(), name, details(&action)]
+            let actor = match &event.origin {
+                keygate::Origin::ApiKey { key, .. } => format!("{} (key {key})", event.actor),
+                _ => format!("{} (local)", event.actor),
+            };
+            vec![event.at.to_string(), actor, name, details(&action)]
         })
         .collect();
     printer.table(&["AT", "ACTOR", "ACTION", "DETAILS"], &rows)

@@ -17,12 +17,48 @@ use keygate_core::{
 use keygate_revocation::Revocation;
 use serde::{Deserialize, Serialize};
 
-/// Who asked for a change: an operator, a service, a scheduled job. Free text of up to 128
-/// bytes without control characters (a [`Description`] underneath), e.g. `user:alice@example.com`
-/// or `job:nightly-rotation`.
+/// Who asked for a change: an operator, a service, a scheduled job. Its name is free text of up to
+/// 128 bytes without control characters (a [`Description`] underneath), e.g.
+/// `user:alice@example.com` or `job:nightly-rotation`, and it says how the caller was known
+/// ([`Origin`]): by holding the store (a name anyone holding it may claim), or by an API key the
+/// control plane checked. Serialised as its name; the origin goes beside it in an [`AuditEvent`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Actor(Description);
+#[serde(from = "Description", into = "Description")]
+pub struct Actor {
+    name: Description,
+    origin: Origin,
+}
+
+/// How the actor of a change was known.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Origin {
+    /// Whoever holds the store made the change (the `keygate` command, an embedder's
+    /// `KeyManager`): the actor's name is what they said it was. Events written before origins
+    /// were recorded read as local.
+    #[default]
+    Local,
+    /// A caller authenticated by an API key: the principal and the key it used.
+    ApiKey {
+        /// The key's owner.
+        principal: PrincipalId,
+        /// The key.
+        key: KeyId,
+    },
+}
+
+impl From<Description> for Actor {
+    fn from(name: Description) -> Actor {
+        Actor { name, origin: Origin::Local }
+    }
+}
+
+impl From<Actor> for Description {
+    fn from(actor: Actor) -> Description {
+        actor.name
+    }
+}
 
 impl Actor {
     /// The longest actor name, in bytes.
@@ -40,18 +76,33 @@ impl Actor {
                 max: Self::MAX_LEN,
             });
         }
-        name.parse().map(Actor)
+        name.parse().map(|name| Actor { name, origin: Origin::Local })
+    }
+
+    /// The caller a control plane authenticated with `key`, a key of `principal`: named
+    /// `principal`, its origin the key.
+    pub fn authenticated(principal: &PrincipalId, key: KeyId) -> Actor {
+        Actor {
+            // A principal id is a valid actor name: shorter, and printable.
+            name: Description::try_from(principal.as_str().to_owned()).unwrap_or_default(),
+            origin: Origin::ApiKey { principal: principal.clone(), key },
+        }
     }
 
     /// The name.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.name.as_str()
+    }
+
+    /// How the actor was known.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
     }
 }
 
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(self.name.as_str())
     }
 }
 
@@ -64,6 +115,9 @@ pub struct AuditEvent {
     pub at: Timestamp,
     /// Who.
     pub actor: Actor,
+    /// How the actor was known: [`Origin::Local`] for a change made by whoever holds the store.
+    #[serde(default)]
+    pub origin: Origin,
     /// What.
     pub action: AuditAction,
 }
@@ -268,6 +322,7 @@ mod tests {
         let event = AuditEvent {
             at: Timestamp::from_unix(5).unwrap(),
             actor: Actor::new("job:rotate").unwrap(),
+            origin: Origin::Local,
             action: AuditAction::KeyRotated {
                 old: KeyId::from_bytes([1; 10]),
                 new: KeyId::from_bytes([2; 10]),
@@ -281,5 +336,17 @@ mod tests {
         assert_eq!(serde_json::from_value::<AuditEvent>(json).unwrap(), event);
         assert_eq!(event.keys().len(), 2);
         assert_eq!(event.principal().map(PrincipalId::as_str), Some("svc"));
+        // An event written before origins were recorded reads as local.
+        let mut old = serde_json::to_value(&event).unwrap();
+        old.as_object_mut().unwrap().remove("origin");
+        assert_eq!(serde_json::from_value::<AuditEvent>(old).unwrap().origin, Origin::Local);
+    }
+
+    #[test]
+    fn an_authenticated_actor_names_its_principal_and_key() {
+        let key = KeyId::from_bytes([3; 10]);
+        let actor = Actor::authenticated(&"ops-bot".parse().unwrap(), key);
+        assert_eq!(actor.as_str(), "ops-bot");
+        assert_eq!(actor.origin(), &Origin::ApiKey { principal: "ops-bot".parse().unwrap(), key });
     }
 }

@@ -132,7 +132,7 @@ mod replica;
 mod session;
 mod state;
 
-pub use audit::{Actor, AuditAction, AuditEvent, AuditSink, MemoryAudit, NoAudit};
+pub use audit::{Actor, AuditAction, AuditEvent, AuditSink, MemoryAudit, NoAudit, Origin};
 pub use authenticator::{AuthConfig, Authenticator, ExternalTokens, StateVersion};
 pub use credential::{AuthContext, Credential};
 pub use error::{AuthError, AuthFailure, ManagerError, SyncError, TokenRejection};

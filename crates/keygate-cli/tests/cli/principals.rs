@@ -175,4 +175,8 @@ fn role_bindings_are_made_locally_and_follow_their_principals() {
         audit.as_array().unwrap().iter().map(|e| e["action"]["action"].as_str().unwrap()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "role_bound").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| **a == "role_unbound").count(), 1, "{actions:?}");
+    // Made with the store in hand: the events say so, whatever --actor claimed.
+    assert!(audit.as_array().unwrap().iter().all(|e| e["origin"]["kind"] == "local"), "{audit}");
+    let table = sandbox.run(&["audit", "list"]).ok().stdout;
+    assert!(table.contains("test:operator (local)"), "{table}");
 }

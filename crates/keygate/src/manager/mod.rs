@@ -145,7 +145,7 @@ impl KeyManager {
         action: AuditAction,
         owner: Option<&PrincipalId>,
     ) -> Result<Audited, ManagerError> {
-        let event = AuditEvent { at, actor: actor.clone(), action };
+        let event = AuditEvent { at, actor: actor.clone(), origin: actor.origin().clone(), action };
         let text = serde_json::to_string(&event)
             .map_err(|_| StoreError::Invalid("the audit event cannot be serialised"))?;
         let mut record = AuditRecord::new(at, text).with_keys(event.keys());
