@@ -42,6 +42,19 @@ pub(super) fn opaque(owner: &str, n: u32, created: i64) -> KeyRecord {
     KeyRecord::issue(template, key_id(n), at(created), Some(digest)).unwrap()
 }
 
+/// An opaque key `n` of `owner` scoped to `resource` (KIND/ID), issued at `at(0)`, expiring an
+/// hour later.
+pub(super) fn scoped(owner: &str, n: u32, resource: &str) -> KeyRecord {
+    let template = KeyTemplate::new(
+        pid(owner),
+        Scope::Resource(resource.parse().unwrap()),
+        KeyFormat::Opaque,
+        Expiry::At(at(3600)),
+    );
+    let digest = SecretDigest::new(DigestScheme::Sha256, [n as u8; 32]);
+    KeyRecord::issue(template, key_id(n), at(0), Some(digest)).unwrap()
+}
+
 /// A JWT key `n` of `owner`, global, issued at `at(created)`, expiring an hour later.
 pub(super) fn jwt(owner: &str, n: u32, created: i64) -> KeyRecord {
     let template =

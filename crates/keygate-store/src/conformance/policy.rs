@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use keygate_core::{
-    Description, DigestScheme, Expiry, KeyFormat, KeyPolicy, KeyRecord, KeyState, KeyTemplate,
-    ResourceRef, Scope, SecretDigest, Span,
-};
+use keygate_core::{Description, Expiry, KeyPolicy, KeyState, ResourceRef, Span};
 
 use crate::{AuditQuery, AuditRecord, ChangeEvent, KeyUse, Quota, Store, StoreError};
 
@@ -100,16 +97,6 @@ pub async fn resource_keys_revoked_together<S: Store + ?Sized>(store: Arc<S>) {
 /// (not even one whose name starts the same, or has a character LIKE would read as a wildcard).
 pub async fn resource_keys_revoked_with_their_parts<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    let scoped = |n: u32, resource: &str| {
-        let template = KeyTemplate::new(
-            pid("alice"),
-            Scope::Resource(resource.parse().unwrap()),
-            KeyFormat::Opaque,
-            Expiry::At(at(3600)),
-        );
-        let digest = SecretDigest::new(DigestScheme::Sha256, [n as u8; 32]);
-        KeyRecord::issue(template, key_id(n), at(0), Some(digest)).unwrap()
-    };
     let resources = [
         "pulsar-tenant/a_c",
         "pulsar-namespace/a_c/orders",
@@ -120,7 +107,7 @@ pub async fn resource_keys_revoked_with_their_parts<S: Store + ?Sized>(store: Ar
         "kafka-cluster/a_c",
     ];
     for (n, resource) in (1..).zip(resources) {
-        store.insert_key(&scoped(n, resource), unlimited(), None).await.unwrap();
+        store.insert_key(&scoped("alice", n, resource), unlimited(), None).await.unwrap();
     }
     let reason: Description = "tenant deleted".parse().unwrap();
     let tenant = "pulsar-tenant/a_c".parse().unwrap();
@@ -141,17 +128,7 @@ pub async fn resource_keys_revoked_with_their_parts<S: Store + ?Sized>(store: Ar
 /// is restored; restoring leaves the revoked keys revoked and adds nothing to the feed.
 pub async fn resource_deletion_is_remembered_until_restored<S: Store + ?Sized>(store: Arc<S>) {
     with_principal(&*store, "alice").await;
-    let scoped = |n: u32, resource: &str| {
-        let template = KeyTemplate::new(
-            pid("alice"),
-            Scope::Resource(resource.parse().unwrap()),
-            KeyFormat::Opaque,
-            Expiry::At(at(3600)),
-        );
-        let digest = SecretDigest::new(DigestScheme::Sha256, [n as u8; 32]);
-        KeyRecord::issue(template, key_id(n), at(0), Some(digest)).unwrap()
-    };
-    store.insert_key(&scoped(1, "pulsar-tenant/acme"), unlimited(), None).await.unwrap();
+    store.insert_key(&scoped("alice", 1, "pulsar-tenant/acme"), unlimited(), None).await.unwrap();
     assert!(store.deleted_resources().await.unwrap().is_empty());
     let reason: Description = "tenant deleted".parse().unwrap();
     let tenant: ResourceRef = "pulsar-tenant/acme".parse().unwrap();
@@ -162,7 +139,7 @@ pub async fn resource_deletion_is_remembered_until_restored<S: Store + ?Sized>(s
 
     let head = store.head().await.unwrap();
     for (n, resource) in [(2, "pulsar-tenant/acme"), (3, "pulsar-namespace/acme/orders")] {
-        let refused = store.insert_key(&scoped(n, resource), unlimited(), None).await;
+        let refused = store.insert_key(&scoped("alice", n, resource), unlimited(), None).await;
         assert!(
             matches!(&refused, Err(StoreError::ResourceDeleted { resource }) if resource == "pulsar-tenant/acme"),
             "{resource}: {refused:?}"
@@ -170,14 +147,20 @@ pub async fn resource_deletion_is_remembered_until_restored<S: Store + ?Sized>(s
     }
     assert_eq!(store.head().await.unwrap(), head, "a refused insert wrote to the feed");
     // Other tenants, and tenants whose name starts the same, are not deleted.
-    store.insert_key(&scoped(4, "pulsar-namespace/acme2/orders"), unlimited(), None).await.unwrap();
+    store
+        .insert_key(&scoped("alice", 4, "pulsar-namespace/acme2/orders"), unlimited(), None)
+        .await
+        .unwrap();
 
     let record = AuditRecord::new(at(6), r#"{"action":"resource_restored"}"#.to_owned());
     assert!(store.restore_resource(&tenant, Some(&record)).await.unwrap());
     assert!(!store.restore_resource(&tenant, None).await.unwrap());
     assert!(store.deleted_resources().await.unwrap().is_empty());
     assert_eq!(store.head().await.unwrap(), head.next(), "a restore wrote to the feed");
-    store.insert_key(&scoped(5, "pulsar-namespace/acme/orders"), unlimited(), None).await.unwrap();
+    store
+        .insert_key(&scoped("alice", 5, "pulsar-namespace/acme/orders"), unlimited(), None)
+        .await
+        .unwrap();
     assert!(store.key(key_id(1)).await.unwrap().state().is_revoked(), "a restore revived a key");
 }
 
