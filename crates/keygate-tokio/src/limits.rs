@@ -163,7 +163,10 @@ mod tests {
             .and_then(|l| l.with_setting("auth-deadline=2s"))
             .and_then(|l| l.with_setting("max-frame-before-auth=1024"))
             .and_then(|l| l.with_setting("idle-timeout=1m"))
+            .and_then(|l| l.with_setting("max-strangers=100"))
+            .and_then(|l| l.with_setting("max-strangers-per-address=8"))
             .unwrap();
+        assert_eq!((limits.max_strangers, limits.max_strangers_per_address), (100, 8));
         assert_eq!(limits.max_connections, 3);
         assert_eq!(limits.auth_deadline, Duration::from_secs(2));
         assert_eq!(limits.max_frame_before_auth, 1024);
@@ -175,6 +178,10 @@ mod tests {
         ));
         assert!(matches!(
             Limits::default().with_setting("max-frame=lots"),
+            Err(LimitError::Value { .. })
+        ));
+        assert!(matches!(
+            Limits::default().with_setting("max-strangers-per-address=-1"),
             Err(LimitError::Value { .. })
         ));
     }

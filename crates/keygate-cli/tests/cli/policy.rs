@@ -96,6 +96,8 @@ fn policy_resources_and_sign_out(sandbox: &Sandbox) {
         .json();
     assert_eq!(restored["restored"], true);
     sandbox.run(&["resource", "restore", "kafka-cluster/lkc-1"]).ok();
+    sandbox.run(&["resource", "restore", "lkc/1/2"]).fails(2, "is not a resource");
+    sandbox.run(&["resource", "restore", "nothing"]).fails(2, "a resource is KIND/ID");
     create(&["--expiry", "30d"]).ok();
 
     let audit = sandbox.run(&["audit", "list", "--output", "json"]).ok().json();

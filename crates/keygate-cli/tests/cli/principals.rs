@@ -146,6 +146,11 @@ fn role_bindings_are_made_locally_and_follow_their_principals() {
         sandbox.run(&["role-binding", "list", "--user", "alice", "--output", "json"]).ok().json();
     assert_eq!(alices[0]["of"], "orders", "{alices}");
 
+    sandbox.run(&["role-binding", "list", "--user", "ghost"]).fails(2, "there is no user ghost");
+    sandbox
+        .run(&["role-binding", "create", "--user", "ghost", "--role", "Viewer"])
+        .fails(2, "there is no user ghost");
+
     // Deleting the account takes alice's ownership of it.
     sandbox.run(&["service-account", "delete", "orders", "--yes"]).ok();
     let listed = sandbox.run(&["role-binding", "list", "--output", "json"]).ok().json();
