@@ -61,8 +61,9 @@ struct Args {
     /// The resource this endpoint is, as KIND/ID.
     #[arg(long)]
     resource: ResourceRef,
-    /// A connection limit, NAME=VALUE: max-connections, or auth-deadline (the time a client has
-    /// to send a request's headers). Repeat for several.
+    /// A connection limit, NAME=VALUE: max-connections, max-strangers,
+    /// max-strangers-per-address, or auth-deadline (the time a client has to send a request's
+    /// headers). Repeat for several.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
 }

@@ -77,7 +77,8 @@ struct Args {
     /// Admit such tokens without an expiry, as Pulsar brokers do; refused by default.
     #[arg(long)]
     allow_no_expiry: bool,
-    /// A connection limit, NAME=VALUE: max-connections, auth-deadline, max-frame-before-auth,
+    /// A connection limit, NAME=VALUE: max-connections, max-strangers (connections still
+    /// authenticating), max-strangers-per-address, auth-deadline, max-frame-before-auth,
     /// max-frame or idle-timeout. Repeat for several.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,

@@ -50,7 +50,8 @@ struct Args {
     /// Serve Prometheus metrics on HOST:PORT.
     #[arg(long, value_name = "HOST:PORT")]
     metrics: Option<SocketAddr>,
-    /// A connection limit, NAME=VALUE: max-connections, auth-deadline, max-frame-before-auth,
+    /// A connection limit, NAME=VALUE: max-connections, max-strangers (connections still
+    /// authenticating), max-strangers-per-address, auth-deadline, max-frame-before-auth,
     /// max-frame or idle-timeout. Repeat for several.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
