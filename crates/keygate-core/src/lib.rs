@@ -86,6 +86,6 @@ pub use role::{Role, RoleBinding};
 pub use scope::Scope;
 pub use signing::{SigningAlgorithm, SigningKeyId};
 pub use span::Span;
-pub use text::{Description, DisplayName};
+pub use text::{Description, DisplayName, KeyName};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp};
 pub use validity::{DEFAULT_LEEWAY, Validity, ValidityError};

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    Description, Error, Expiry, KeyId, KeyState, KeyStatus, Permissions, PrincipalId, Scope,
-    SigningKeyId, Span, Timestamp, Transition, Validity, ValidityError,
+    Description, Error, Expiry, KeyId, KeyName, KeyState, KeyStatus, Permissions, PrincipalId,
+    Scope, SigningKeyId, Span, Timestamp, Transition, Validity, ValidityError,
 };
 
 /// How the secret of a key is presented.
@@ -179,6 +179,8 @@ pub struct KeyTemplate {
     pub replaces: Option<KeyId>,
     /// For a JWT key, the signing key its token is signed with.
     pub signing_key: Option<SigningKeyId>,
+    /// The name a tool gave it, unique among its owner's keys.
+    pub name: Option<KeyName>,
 }
 
 impl KeyTemplate {
@@ -199,6 +201,7 @@ impl KeyTemplate {
             expires,
             replaces: None,
             signing_key: None,
+            name: None,
         }
     }
 
@@ -229,6 +232,12 @@ impl KeyTemplate {
     /// Records the signing key a JWT key's token is signed with.
     pub fn with_signing_key(mut self, kid: SigningKeyId) -> KeyTemplate {
         self.signing_key = Some(kid);
+        self
+    }
+
+    /// Names the key, uniquely among its owner's keys.
+    pub fn with_name(mut self, name: KeyName) -> KeyTemplate {
+        self.name = Some(name);
         self
     }
 }
@@ -273,6 +282,8 @@ pub struct KeyRecordParts {
     /// Absent in records written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SigningKeyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<KeyName>,
 }
 
 impl KeyRecord {
@@ -298,6 +309,7 @@ impl KeyRecord {
             replaces: template.replaces,
             secret_digest,
             signing_key: template.signing_key,
+            name: template.name,
         })
     }
 
@@ -401,6 +413,16 @@ impl KeyRecord {
     /// The digest of an opaque key's secret.
     pub fn secret_digest(&self) -> Option<&SecretDigest> {
         self.parts.secret_digest.as_ref()
+    }
+
+    /// The name a tool gave it, unique among its owner's keys.
+    pub fn name(&self) -> Option<&KeyName> {
+        self.parts.name.as_ref()
+    }
+
+    /// Hands its name on (to its replacement in a rotation): the name then finds the new key.
+    pub fn take_name(&mut self) -> Option<KeyName> {
+        self.parts.name.take()
     }
 
     /// What the key is at `now`; see [`KeyStatus`] for the precedence.

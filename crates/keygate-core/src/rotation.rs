@@ -88,6 +88,9 @@ pub fn plan_rotation(
         replaces: Some(parts.id),
         // Signed by whichever key is active when the replacement is minted.
         signing_key: None,
+        // The name moves to the replacement: a tool that looks the key up by name finds the
+        // new one. The store takes it off the old key in the same step.
+        name: parts.name.clone(),
     };
     Ok(RotationPlan { replacement, old_expires })
 }

@@ -1,4 +1,5 @@
-//! Human-written text attached to principals and keys: display names and descriptions.
+//! Human-written text attached to principals and keys: display names, descriptions, and the
+//! names tools give the keys they make.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +18,53 @@ pub struct DisplayName(pub(crate) String);
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Description(String);
+
+/// The name a tool gives a key it makes, unique among its owner's keys, so an
+/// infrastructure-as-code run finds the key it made last time instead of making another: 1 to
+/// 64 bytes of ASCII letters, digits and `. _ -`, starting with a letter or digit.
+///
+/// ```
+/// use keygate_core::KeyName;
+///
+/// assert!("orders-producer.prod".parse::<KeyName>().is_ok());
+/// assert!("../etc".parse::<KeyName>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyName(String);
+
+impl KeyName {
+    /// The longest key name, in bytes.
+    pub const MAX_LEN: usize = 64;
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for KeyName {
+    type Error = Error;
+
+    fn try_from(text: String) -> Result<KeyName, Error> {
+        const WHAT: &str = "key name";
+        check_identifier(
+            WHAT,
+            &text,
+            Self::MAX_LEN,
+            |b| b.is_ascii_alphanumeric() || b"._-".contains(&b),
+            "ASCII letters, digits and . _ -",
+        )?;
+        if !text.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(Error::InvalidCharacter {
+                what: WHAT,
+                at: 0,
+                allowed: "a letter or digit first",
+            });
+        }
+        Ok(KeyName(text))
+    }
+}
 
 impl DisplayName {
     /// The longest display name, in bytes.
@@ -100,7 +148,7 @@ macro_rules! text_conversions {
     )*};
 }
 
-text_conversions!(DisplayName, Description);
+text_conversions!(DisplayName, Description, KeyName);
 
 /// Checks free text: bounded length and no control characters (which would let a value forge
 /// lines in logs and tables).
@@ -158,5 +206,14 @@ mod tests {
         assert!("leaked in CI logs\r\nFAKE LOG LINE".parse::<Description>().is_err());
         assert!("\u{1b}[31mred".parse::<Description>().is_err());
         assert!(serde_json::from_str::<Description>("\"tab\\there\"").is_err());
+    }
+
+    #[test]
+    fn key_names_are_safe_in_paths_and_queries() {
+        assert_eq!("ci-orders_2.prod".parse::<KeyName>().unwrap().as_str(), "ci-orders_2.prod");
+        for bad in ["", ".hidden", "-flag", "a/b", "..", "a b", "a\0b", "é"] {
+            assert!(bad.parse::<KeyName>().is_err(), "{bad:?}");
+        }
+        assert!(matches!("k".repeat(65).parse::<KeyName>(), Err(Error::TooLong { .. })));
     }
 }

@@ -38,11 +38,13 @@ impl Writer<'_> {
         let id: i64 = column(&row, "next")?;
         self.execute(
             sqlx::query(
-                "INSERT INTO keygate_audit (id, at, principal, event) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO keygate_audit (id, at, principal, action, event) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id)
             .bind(record.at.unix())
             .bind(record.principal.as_ref().map(|p| p.as_str().to_owned()))
+            .bind(record.action)
             .bind(record.event),
         )
         .await?;
@@ -140,13 +142,25 @@ impl AuditLog for SqlStore {
             return Ok(Vec::new());
         }
         let mut sql =
-            String::from("SELECT id, at, principal, event FROM keygate_audit WHERE 1 = 1");
+            String::from("SELECT id, at, principal, action, event FROM keygate_audit WHERE 1 = 1");
         let mut arguments = AnyArguments::default();
         let bound = |result: Result<(), _>| result.map_err(|_| StoreError::Invalid("unbindable"));
         // Only fixed text and placeholders go into the statement; values are bound.
         if let Some(since) = query.since {
             bound(arguments.add(since.unix()))?;
             sql.push_str(&format!(" AND at >= ${}", arguments.len()));
+        }
+        if let Some(until) = query.until {
+            bound(arguments.add(until.unix()))?;
+            sql.push_str(&format!(" AND at < ${}", arguments.len()));
+        }
+        if let Some(before) = query.before {
+            bound(arguments.add(i64::try_from(before).unwrap_or(i64::MAX)))?;
+            sql.push_str(&format!(" AND id < ${}", arguments.len()));
+        }
+        if let Some(action) = &query.action {
+            bound(arguments.add(action.clone()))?;
+            sql.push_str(&format!(" AND action = ${}", arguments.len()));
         }
         if let Some(principal) = &query.principal {
             bound(arguments.add(principal.as_str().to_owned()))?;
@@ -167,6 +181,10 @@ impl AuditLog for SqlStore {
             let id: i64 = column(row, "id")?;
             let at = timestamp_from_db("audit entry", column(row, "at")?)?;
             let mut record = AuditRecord::new(at, column(row, "event")?);
+            let action: Option<String> = column(row, "action")?;
+            if let Some(action) = action {
+                record = record.with_action(action);
+            }
             let principal: Option<String> = column(row, "principal")?;
             if let Some(principal) = principal {
                 record = record.with_principal(stored(

@@ -265,6 +265,22 @@ impl Writer<'_> {
         if existing.is_some() {
             return Err(StoreError::already_exists("key", key.id()));
         }
+        if let Some(name) = key.name() {
+            // A replacement takes the name of the key it replaces.
+            let holder = self
+                .fetch_optional(
+                    sqlx::query(
+                        "SELECT id FROM keygate_keys WHERE owner = $1 AND name = $2 AND id <> $3",
+                    )
+                    .bind(key.owner().as_str())
+                    .bind(name.as_str())
+                    .bind(key.replaces().map(|id| id.to_string()).unwrap_or_default()),
+                )
+                .await?;
+            if holder.is_some() {
+                return Err(StoreError::already_exists("key name", name));
+            }
+        }
         if let Scope::Resource(resource) = key.scope() {
             // Read in the insert's transaction, so a deletion cannot slip in between.
             let whole = resource.whole();
@@ -311,11 +327,13 @@ impl Writer<'_> {
         };
         self.execute(
             sqlx::query(
-                "INSERT INTO keygate_keys (id, owner, resource, record) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO keygate_keys (id, owner, resource, name, record) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(key.id().to_string())
             .bind(key.owner().as_str())
             .bind(resource)
+            .bind(key.name().map(|name| name.as_str().to_owned()))
             .bind(to_json(key)?),
         )
         .await?;
@@ -353,6 +371,7 @@ fn list_query(
     };
     bind(&mut sql, "owner =", filter.owner.as_ref().map(|owner| owner.as_str().to_owned()))?;
     bind(&mut sql, "resource =", filter.resource.as_ref().map(|r| r.as_str().to_owned()))?;
+    bind(&mut sql, "name =", filter.name.as_ref().map(|name| name.as_str().to_owned()))?;
     bind(&mut sql, "id >", after.map(|id| id.to_string()))?;
     arguments
         .add(i64::try_from(limit).unwrap_or(i64::MAX))

@@ -1,7 +1,9 @@
 //! [`PrincipalStore`] on SQL.
 
 use async_trait::async_trait;
-use keygate_core::{KeyRecord, Principal, PrincipalId, Role, RoleBinding, Timestamp};
+use keygate_core::{
+    Description, DisplayName, KeyRecord, Principal, PrincipalId, Role, RoleBinding, Timestamp,
+};
 use keygate_store::backend::principal_watermark;
 use keygate_store::{
     AuditRecord, ChangeEvent, DeletedPrincipal, Page, PageRequest, PrincipalStore,
@@ -36,6 +38,33 @@ impl PrincipalStore for SqlStore {
         w.audit(audit, []).await?;
         w.commit().await?;
         Ok(seq)
+    }
+
+    async fn update_principal(
+        &self,
+        id: &PrincipalId,
+        display_name: Option<&DisplayName>,
+        description: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Principal, StoreError> {
+        let mut w = Writer::begin(&self.shared).await?;
+        let mut principal =
+            w.principal(id).await?.ok_or_else(|| StoreError::not_found("principal", id))?;
+        if let Some(display_name) = display_name {
+            principal.display_name = display_name.clone();
+        }
+        principal.description = description.clone();
+        w.execute(
+            sqlx::query("UPDATE keygate_principals SET record = $2 WHERE id = $1")
+                .bind(id.as_str())
+                .bind(to_json(&principal)?),
+        )
+        .await?;
+        w.record(at, &ChangeEvent::PrincipalUpdated { principal: principal.clone() }).await?;
+        w.audit(audit, []).await?;
+        w.commit().await?;
+        Ok(principal)
     }
 
     async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {

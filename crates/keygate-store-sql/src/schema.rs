@@ -6,7 +6,7 @@ use crate::error::driver;
 use crate::{Backend, SqlError};
 
 /// The schema version this build creates and reads. A database at a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// One step of the schema, in both dialects. Steps are never edited once released: a change is
 /// a new step.
@@ -59,6 +59,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "role_bindings",
         sqlite: include_str!("../migrations/sqlite/0007_role_bindings.sql"),
         postgres: include_str!("../migrations/postgres/0007_role_bindings.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "names",
+        sqlite: include_str!("../migrations/sqlite/0008_names.sql"),
+        postgres: include_str!("../migrations/postgres/0008_names.sql"),
     },
 ];
 

@@ -170,9 +170,10 @@ impl<'s> Writer<'s> {
         at: Timestamp,
     ) -> Result<KeyRecord, StoreError> {
         self.execute(
-            sqlx::query("UPDATE keygate_keys SET record = $2 WHERE id = $1")
+            sqlx::query("UPDATE keygate_keys SET record = $2, name = $3 WHERE id = $1")
                 .bind(key.id().to_string())
-                .bind(to_json(&key)?),
+                .bind(to_json(&key)?)
+                .bind(key.name().map(|name| name.as_str().to_owned())),
         )
         .await?;
         self.record(at, &ChangeEvent::KeyUpdated { key: key.clone() }).await?;

@@ -3,7 +3,7 @@
 //! A change made through the [`KeyManager`](https://docs.rs/keygate) carries the record of its
 //! audit event, and the store appends that record in the same atomic step as the change: both
 //! are there, or neither is. The store does not read the event; it keeps its JSON text and files
-//! it by instant, principal and key.
+//! it by instant, principal, key and action.
 
 use keygate_core::{KeyId, PrincipalId, Timestamp};
 
@@ -21,6 +21,8 @@ pub struct AuditRecord {
     /// The keys it concerns. Deleting a principal also files the record under each key the
     /// deletion removed.
     pub keys: Vec<KeyId>,
+    /// What kind of change it was (`key_created`, …), to find it by.
+    pub action: Option<String>,
     /// The event, as JSON text of at most [`AuditRecord::MAX_EVENT_LEN`] bytes.
     pub event: String,
 }
@@ -31,7 +33,13 @@ impl AuditRecord {
 
     /// The record of `event` (JSON text), which happened at `at`.
     pub fn new(at: Timestamp, event: String) -> AuditRecord {
-        AuditRecord { at, principal: None, keys: Vec::new(), event }
+        AuditRecord { at, principal: None, keys: Vec::new(), action: None, event }
+    }
+
+    /// Files the record under the kind of change it was.
+    pub fn with_action(mut self, action: impl Into<String>) -> AuditRecord {
+        self.action = Some(action.into());
+        self
     }
 
     /// Files the record under `principal`.
@@ -58,6 +66,9 @@ impl AuditRecord {
         if self.event.len() > Self::MAX_EVENT_LEN {
             return Err(StoreError::Invalid("an audit event is longer than 16 KiB"));
         }
+        if self.action.as_ref().is_some_and(|action| !is_action_name(action)) {
+            return Err(StoreError::Invalid("an audit action is not a snake_case name"));
+        }
         Ok(())
     }
 }
@@ -79,23 +90,44 @@ impl AuditEntry {
     }
 }
 
+/// Whether `name` can name an audit action: 1 to 64 bytes of lowercase letters and `_`.
+pub fn is_action_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 /// Which entries of the audit log to read. Every field narrows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuditQuery {
     /// Entries at or after this instant.
     pub since: Option<Timestamp>,
+    /// Entries before this instant.
+    pub until: Option<Timestamp>,
+    /// Entries at positions before this one: the cursor of the next page, newest first.
+    pub before: Option<u64>,
     /// Entries filed under this principal.
     pub principal: Option<PrincipalId>,
     /// Entries filed under this key.
     pub key: Option<KeyId>,
+    /// Entries of this action.
+    pub action: Option<String>,
     /// The most entries to return: the newest that match, returned oldest first.
     pub limit: usize,
 }
 
 impl Default for AuditQuery {
     fn default() -> AuditQuery {
-        AuditQuery { since: None, principal: None, key: None, limit: 1000 }
+        AuditQuery {
+            since: None,
+            until: None,
+            before: None,
+            principal: None,
+            key: None,
+            action: None,
+            limit: 1000,
+        }
     }
 }
 
@@ -103,6 +135,24 @@ impl AuditQuery {
     /// Entries at or after `since`.
     pub fn since(mut self, since: Timestamp) -> AuditQuery {
         self.since = Some(since);
+        self
+    }
+
+    /// Entries before `until`.
+    pub fn until(mut self, until: Timestamp) -> AuditQuery {
+        self.until = Some(until);
+        self
+    }
+
+    /// Entries at positions before `position`.
+    pub fn before(mut self, position: u64) -> AuditQuery {
+        self.before = Some(position);
+        self
+    }
+
+    /// Entries of `action`.
+    pub fn of_action(mut self, action: impl Into<String>) -> AuditQuery {
+        self.action = Some(action.into());
         self
     }
 
@@ -128,6 +178,9 @@ impl AuditQuery {
     pub fn matches(&self, entry: &AuditEntry) -> bool {
         let record = &entry.record;
         self.since.is_none_or(|since| record.at >= since)
+            && self.until.is_none_or(|until| record.at < until)
+            && self.before.is_none_or(|before| entry.position < before)
+            && self.action.as_ref().is_none_or(|a| record.action.as_ref() == Some(a))
             && self.principal.as_ref().is_none_or(|p| record.principal.as_ref() == Some(p))
             && self.key.is_none_or(|key| record.keys.contains(&key))
     }

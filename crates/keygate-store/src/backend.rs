@@ -105,5 +105,9 @@ pub fn rotation(
     if *old.state() != KeyState::Active {
         return Err(StoreError::conflict("only an active key can be rotated", old.clone()));
     }
-    shorten(old, old_expires)
+    let mut old = shorten(old, old_expires)?;
+    if replacement.name().is_some() && replacement.name() == old.name() {
+        old.take_name();
+    }
+    Ok(old)
 }

@@ -54,6 +54,11 @@ pub enum ChangeEvent {
         /// The principal.
         principal: Principal,
     },
+    /// A principal's display name or description changed.
+    PrincipalUpdated {
+        /// The principal after the change.
+        principal: Principal,
+    },
     /// A principal was deleted; its keys' `KeyDeleted` changes come just before this one.
     PrincipalDeleted {
         /// Its id.

@@ -5,8 +5,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
-    ResourceRef, Role, RoleBinding, SigningKeyId, Timestamp,
+    Description, DisplayName, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal,
+    PrincipalId, ResourceRef, Role, RoleBinding, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
@@ -23,6 +23,7 @@ use crate::{
 #[allow(missing_docs)] // Each variant is the trait method of the same name.
 pub enum Operation {
     CreatePrincipal,
+    UpdatePrincipal,
     Principal,
     ListPrincipals,
     DeletePrincipal,
@@ -209,6 +210,17 @@ impl<S: PrincipalStore> PrincipalStore for FaultyStore<S> {
         audit: Option<&AuditRecord>,
     ) -> Result<Seq, StoreError> {
         self.around(Operation::CreatePrincipal, self.inner.create_principal(principal, audit)).await
+    }
+    async fn update_principal(
+        &self,
+        id: &PrincipalId,
+        display_name: Option<&DisplayName>,
+        description: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Principal, StoreError> {
+        let update = self.inner.update_principal(id, display_name, description, at, audit);
+        self.around(Operation::UpdatePrincipal, update).await
     }
     async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {
         self.around(Operation::Principal, self.inner.principal(id)).await

@@ -81,7 +81,7 @@ mod signing;
 mod traits;
 mod watch;
 
-pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, is_action_name};
 pub use change::{Change, ChangeEvent, Seq, SnapshotSink, StoreSnapshot};
 pub use error::StoreError;
 pub use faulty::{FaultyStore, Operation, When};

@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
-    ResourceRef, Role, RoleBinding, Scope, SigningKeyId, Timestamp,
+    Description, DisplayName, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal,
+    PrincipalId, ResourceRef, Role, RoleBinding, Scope, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
@@ -122,6 +122,16 @@ impl Inner {
                 return Err(StoreError::ResourceDeleted { resource: deleted.to_string() });
             }
         }
+        if let Some(name) = key.name() {
+            let owned = self.keys_by_owner.get(key.owner()).into_iter().flatten();
+            // A replacement takes the name of the key it replaces.
+            let holder = owned
+                .filter_map(|id| self.keys.get(id))
+                .find(|other| other.name() == Some(name) && key.replaces() != Some(other.id()));
+            if holder.is_some() {
+                return Err(StoreError::already_exists("key name", name));
+            }
+        }
         check_quota(quota, self.live_keys(key.owner(), quota.now))?;
         let scope = key.scope();
         let live = self
@@ -182,6 +192,28 @@ impl PrincipalStore for InMemoryStore {
             principal.created_at,
             ChangeEvent::PrincipalCreated { principal: principal.clone() },
         ))
+    }
+
+    async fn update_principal(
+        &self,
+        id: &PrincipalId,
+        display_name: Option<&DisplayName>,
+        description: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Principal, StoreError> {
+        checked(audit)?;
+        let mut inner = self.lock();
+        let principal =
+            inner.principals.get_mut(id).ok_or_else(|| StoreError::not_found("principal", id))?;
+        if let Some(display_name) = display_name {
+            principal.display_name = display_name.clone();
+        }
+        principal.description = description.clone();
+        let principal = principal.clone();
+        inner.audit(audit, []);
+        inner.record(at, ChangeEvent::PrincipalUpdated { principal: principal.clone() });
+        Ok(principal)
     }
 
     async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {

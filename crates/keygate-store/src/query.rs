@@ -1,6 +1,8 @@
 //! Listing: pages, key filters, and the quota an insert is checked against.
 
-use keygate_core::{KeyId, KeyRecord, KeyStatus, PrincipalId, ResourceRef, Scope, Timestamp};
+use keygate_core::{
+    KeyId, KeyName, KeyRecord, KeyStatus, PrincipalId, ResourceRef, Scope, Timestamp,
+};
 
 /// Which page of a listing to return: the items after `after`, at most `limit` of them.
 ///
@@ -53,6 +55,8 @@ pub struct KeyFilter {
     pub owner: Option<PrincipalId>,
     /// Keys scoped to exactly this resource.
     pub resource: Option<ResourceRef>,
+    /// The key of this name (unique per owner, so with an owner, at most one key).
+    pub name: Option<KeyName>,
     /// Keys with this status at [`KeyFilter::now`].
     pub status: Option<KeyStatus>,
     /// The instant statuses are evaluated at (needed for `Expired`, `Pending` and `Active`).
@@ -77,6 +81,12 @@ impl KeyFilter {
         self
     }
 
+    /// Narrows to keys named `name`.
+    pub fn with_name(mut self, name: KeyName) -> KeyFilter {
+        self.name = Some(name);
+        self
+    }
+
     /// Narrows to keys with `status` at `now`.
     pub fn with_status(mut self, status: KeyStatus, now: Timestamp) -> KeyFilter {
         self.status = Some(status);
@@ -91,6 +101,7 @@ impl KeyFilter {
                 .resource
                 .as_ref()
                 .is_none_or(|resource| matches!(key.scope(), Scope::Resource(r) if r == resource))
+            && self.name.as_ref().is_none_or(|name| key.name() == Some(name))
             && self
                 .status
                 .is_none_or(|status| key.status_at(self.now.unwrap_or(Timestamp::EPOCH)) == status)

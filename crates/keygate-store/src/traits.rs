@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keygate_core::{
-    Description, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal, PrincipalId,
-    ResourceRef, Role, RoleBinding, SigningKeyId, Timestamp,
+    Description, DisplayName, Expiry, KeyId, KeyPolicy, KeyRecord, KeyState, Principal,
+    PrincipalId, ResourceRef, Role, RoleBinding, SigningKeyId, Timestamp,
 };
 use keygate_revocation::Revocation;
 
@@ -33,6 +33,17 @@ pub trait PrincipalStore: Send + Sync {
 
     /// The principal `id`, or `NotFound`.
     async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError>;
+
+    /// Replaces the display name and description of the principal `id` and returns it after
+    /// the change, or `NotFound`. Records `PrincipalUpdated`.
+    async fn update_principal(
+        &self,
+        id: &PrincipalId,
+        display_name: Option<&DisplayName>,
+        description: &Description,
+        at: Timestamp,
+        audit: Option<&AuditRecord>,
+    ) -> Result<Principal, StoreError>;
 
     /// Principals in id order, a page at a time.
     async fn list_principals(
@@ -374,6 +385,9 @@ macro_rules! forward {
             }
             async fn principal(&self, id: &PrincipalId) -> Result<Principal, StoreError> {
                 (**self).principal(id).await
+            }
+            async fn update_principal(&self, id: &PrincipalId, display_name: Option<&DisplayName>, description: &Description, at: Timestamp, audit: Option<&AuditRecord>) -> Result<Principal, StoreError> {
+                (**self).update_principal(id, display_name, description, at, audit).await
             }
             async fn list_principals(&self, page: &PageRequest<PrincipalId>) -> Result<Page<Principal, PrincipalId>, StoreError> {
                 (**self).list_principals(page).await

@@ -126,9 +126,9 @@ impl AuditEvent {
     /// The principal the event concerns, if any.
     pub fn principal(&self) -> Option<&PrincipalId> {
         match &self.action {
-            AuditAction::PrincipalCreated { id, .. } | AuditAction::PrincipalDeleted { id, .. } => {
-                Some(id)
-            }
+            AuditAction::PrincipalCreated { id, .. }
+            | AuditAction::PrincipalUpdated { id }
+            | AuditAction::PrincipalDeleted { id, .. } => Some(id),
             AuditAction::KeyCreated { owner, .. } | AuditAction::KeyRotated { owner, .. } => {
                 Some(owner)
             }
@@ -168,6 +168,10 @@ pub enum AuditAction {
     PrincipalCreated {
         id: PrincipalId,
         kind: PrincipalKind,
+    },
+    /// A principal's display name or description replaced.
+    PrincipalUpdated {
+        id: PrincipalId,
     },
     /// A principal and, with it, every key it owned.
     PrincipalDeleted {
@@ -245,6 +249,56 @@ pub enum AuditAction {
     },
 }
 
+impl AuditAction {
+    /// Every action's name, as events serialise it and the audit log files it.
+    pub const NAMES: &'static [&'static str] = &[
+        "principal_created",
+        "principal_updated",
+        "principal_deleted",
+        "key_created",
+        "key_description_updated",
+        "key_suspended",
+        "key_resumed",
+        "key_revoked",
+        "key_deleted",
+        "key_rotated",
+        "credential_revoked",
+        "signing_key_created",
+        "signing_key_promoted",
+        "signing_key_retired",
+        "policy_changed",
+        "resource_deleted",
+        "resource_restored",
+        "role_bound",
+        "role_unbound",
+    ];
+
+    /// Its name, as the event's `action` tag spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuditAction::PrincipalCreated { .. } => "principal_created",
+            AuditAction::PrincipalUpdated { .. } => "principal_updated",
+            AuditAction::PrincipalDeleted { .. } => "principal_deleted",
+            AuditAction::KeyCreated { .. } => "key_created",
+            AuditAction::KeyDescriptionUpdated { .. } => "key_description_updated",
+            AuditAction::KeySuspended { .. } => "key_suspended",
+            AuditAction::KeyResumed { .. } => "key_resumed",
+            AuditAction::KeyRevoked { .. } => "key_revoked",
+            AuditAction::KeyDeleted { .. } => "key_deleted",
+            AuditAction::KeyRotated { .. } => "key_rotated",
+            AuditAction::CredentialRevoked { .. } => "credential_revoked",
+            AuditAction::SigningKeyCreated { .. } => "signing_key_created",
+            AuditAction::SigningKeyPromoted { .. } => "signing_key_promoted",
+            AuditAction::SigningKeyRetired { .. } => "signing_key_retired",
+            AuditAction::PolicyChanged { .. } => "policy_changed",
+            AuditAction::ResourceDeleted { .. } => "resource_deleted",
+            AuditAction::ResourceRestored { .. } => "resource_restored",
+            AuditAction::RoleBound { .. } => "role_bound",
+            AuditAction::RoleUnbound { .. } => "role_unbound",
+        }
+    }
+}
+
 /// Where copies of audit events go once their changes committed (the store's own log already
 /// holds them). The change has happened, so a sink handles its own errors: retrying, buffering,
 /// or at worst reporting them to its operator.
@@ -315,6 +369,20 @@ mod tests {
         assert!(Actor::new("  ").is_err());
         assert!(Actor::new("a\nb").is_err());
         assert!(Actor::new(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn action_names_are_the_serialised_tags() {
+        let event = AuditEvent {
+            at: Timestamp::from_unix(5).unwrap(),
+            actor: Actor::new("job:x").unwrap(),
+            origin: Origin::Local,
+            action: AuditAction::PrincipalUpdated { id: "svc".parse().unwrap() },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["action"]["action"], event.action.name());
+        assert!(AuditAction::NAMES.contains(&event.action.name()));
+        assert!(AuditAction::NAMES.iter().all(|name| keygate_store::is_action_name(name)));
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl AuthState {
                 continue;
             }
             match &change.event {
-                ChangeEvent::PrincipalCreated { .. } => {}
+                ChangeEvent::PrincipalCreated { .. } | ChangeEvent::PrincipalUpdated { .. } => {}
                 ChangeEvent::PrincipalDeleted { id } => report.deleted_principals.push(id.clone()),
                 ChangeEvent::KeyCreated { key } | ChangeEvent::KeyUpdated { key } => {
                     let before = next.keys.get(&key.id()).map(|old| old.standing);

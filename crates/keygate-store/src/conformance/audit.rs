@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use keygate_core::{
-    Description, DigestScheme, Expiry, KeyFormat, KeyRecord, KeyState, KeyTemplate, SecretDigest,
-    SigningAlgorithm,
+    Description, DigestScheme, Expiry, KeyFormat, KeyPolicy, KeyRecord, KeyState, KeyTemplate,
+    SecretDigest, SigningAlgorithm,
 };
 use keygate_revocation::Revocation;
 
@@ -241,4 +241,37 @@ pub async fn audit_under_concurrent_writers<S: Store + ?Sized + 'static>(store: 
         let key = entry.record.keys[0];
         assert!(store.key(key).await.is_ok(), "an entry for key {key} that was not inserted");
     }
+}
+
+/// The log is read by action, by a window of instants (`since` inclusive, `until` exclusive),
+/// and a page at a time, newest first, by position.
+pub async fn audit_query_filters<S: Store + ?Sized>(store: Arc<S>) {
+    with_principal(&*store, "alice").await;
+    for n in 1..=6 {
+        let action = if n % 2 == 0 { "key_created" } else { "key_revoked" };
+        let record = event(action, i64::from(n)).with_action(action);
+        // Any audited mutation will do; setting the policy touches nothing else.
+        store.set_policy(&KeyPolicy::default(), Some(&record)).await.unwrap();
+    }
+    let read = |query: AuditQuery| {
+        let store = Arc::clone(&store);
+        async move { store.audit_log(&query).await.unwrap() }
+    };
+    let created = read(AuditQuery::default().of_action("key_created")).await;
+    assert_eq!(actions(&created), ["key_created"; 3]);
+    assert!(created.iter().all(|e| e.record.action.as_deref() == Some("key_created")));
+
+    let window = read(AuditQuery::default().since(at(2)).until(at(5))).await;
+    assert_eq!(window.iter().map(|e| e.record.at).collect::<Vec<_>>(), [at(2), at(3), at(4)]);
+
+    let first = read(AuditQuery::default().with_limit(4)).await;
+    assert_eq!(first.len(), 4);
+    let oldest_of_first = first[0].position;
+    let second = read(AuditQuery::default().with_limit(4).before(oldest_of_first)).await;
+    assert_eq!(second.len(), 2, "the second page holds the two oldest");
+    assert!(second.iter().all(|e| e.position < oldest_of_first));
+
+    let bad = event("x", 9).with_action("Not An Action");
+    let bad = store.set_policy(&KeyPolicy::default(), Some(&bad)).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
 }

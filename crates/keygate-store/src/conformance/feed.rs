@@ -60,6 +60,7 @@ pub async fn feed_records_every_mutation<S: Store + ?Sized>(store: Arc<S>) {
 fn kind(event: &ChangeEvent) -> &'static str {
     match event {
         ChangeEvent::PrincipalCreated { .. } => "principal_created",
+        ChangeEvent::PrincipalUpdated { .. } => "principal_updated",
         ChangeEvent::PrincipalDeleted { .. } => "principal_deleted",
         ChangeEvent::KeyCreated { .. } => "key_created",
         ChangeEvent::KeyUpdated { .. } => "key_updated",

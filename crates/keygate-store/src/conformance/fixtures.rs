@@ -73,3 +73,13 @@ pub(super) fn revoked(when: i64) -> KeyState {
 pub(super) async fn with_principal<S: Store + ?Sized>(store: &S, name: &str) {
     store.create_principal(&principal(name), None).await.unwrap();
 }
+
+/// An opaque key `n` of `owner` on cluster `lkc-1` named `name`, issued at `at(0)`, expiring an
+/// hour later.
+pub(super) fn named(owner: &str, n: u32, name: &str) -> KeyRecord {
+    let template =
+        KeyTemplate::new(pid(owner), resource("lkc-1"), KeyFormat::Opaque, Expiry::At(at(3600)))
+            .with_name(name.parse().unwrap());
+    let digest = SecretDigest::new(DigestScheme::Sha256, [n as u8; 32]);
+    KeyRecord::issue(template, key_id(n), at(0), Some(digest)).unwrap()
+}

@@ -452,3 +452,52 @@ pub async fn key_missing<S: Store + ?Sized>(store: Arc<S>) {
     assert!(matches!(store.delete_key(id, at(1), None).await, Err(StoreError::NotFound { .. })));
     assert_eq!(store.head().await.unwrap(), head);
 }
+
+/// A key's name is unique among its owner's keys (another owner may use it), finds the key in
+/// a listing, moves to the replacement in a rotation, and is free again once its key is
+/// deleted.
+pub async fn key_names_are_unique_per_owner<S: Store + ?Sized>(store: Arc<S>) {
+    with_principal(&*store, "alice").await;
+    with_principal(&*store, "bob").await;
+    store.insert_key(&named("alice", 1, "ci-producer"), unlimited(), None).await.unwrap();
+    let twice = store.insert_key(&named("alice", 2, "ci-producer"), unlimited(), None).await;
+    assert!(
+        matches!(twice, Err(StoreError::AlreadyExists { kind: "key name", .. })),
+        "a second key of one owner took a name in use: {twice:?}"
+    );
+    assert!(store.key(key_id(2)).await.is_err(), "the refused key was stored");
+    store.insert_key(&named("bob", 3, "ci-producer"), unlimited(), None).await.unwrap();
+
+    let by_name = |owner: &str| {
+        KeyFilter::all().with_owner(pid(owner)).with_name("ci-producer".parse().unwrap())
+    };
+    let found = store.list_keys(&by_name("alice"), &PageRequest::first(10)).await.unwrap();
+    assert_eq!(found.items.iter().map(KeyRecord::id).collect::<Vec<_>>(), [key_id(1)]);
+
+    let old = store.key(key_id(1)).await.unwrap();
+    let replacement = {
+        let template = KeyTemplate::new(
+            pid("alice"),
+            resource("lkc-1"),
+            KeyFormat::Opaque,
+            Expiry::At(at(7200)),
+        )
+        .with_replaces(key_id(1))
+        .with_name("ci-producer".parse().unwrap());
+        let digest = SecretDigest::new(DigestScheme::Sha256, [4; 32]);
+        KeyRecord::issue(template, key_id(4), at(10), Some(digest)).unwrap()
+    };
+    let rotated =
+        store.rotate_key(&replacement, Expiry::At(at(60)), unlimited(), None).await.unwrap();
+    assert_eq!(rotated.old.name(), None, "the old key kept its name after rotation");
+    assert_eq!(store.key(old.id()).await.unwrap().name(), None);
+    let found = store.list_keys(&by_name("alice"), &PageRequest::first(10)).await.unwrap();
+    assert_eq!(found.items.iter().map(KeyRecord::id).collect::<Vec<_>>(), [key_id(4)]);
+
+    store
+        .compare_and_set_state(key_id(4), &KeyState::Active, &revoked(20), at(20), None)
+        .await
+        .unwrap();
+    store.delete_key(key_id(4), at(30), None).await.unwrap();
+    store.insert_key(&named("alice", 5, "ci-producer"), unlimited(), None).await.unwrap();
+}

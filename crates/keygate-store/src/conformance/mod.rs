@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
             audit_failed_mutations_append_nothing, audit_under_concurrent_writers,
             policy_set_and_read, key_quota_per_resource, resource_keys_revoked_together,
             resource_keys_revoked_with_their_parts, resource_deletion_is_remembered_until_restored, role_bindings_follow_their_principals,
+            key_names_are_unique_per_owner, principal_update, audit_query_filters,
             key_uses_move_forward, watch_announces_each_change_after_it_is_visible,
             watch_failed_mutations_announce_nothing, watch_every_watch_hears_concurrent_writers
         );

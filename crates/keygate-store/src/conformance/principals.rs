@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use keygate_core::{Description, KeyId, KeyRecord};
+use keygate_core::{Description, DisplayName, KeyId, KeyRecord};
 use keygate_revocation::Revocation;
 
 use crate::{ChangeEvent, KeyFilter, PageRequest, Seq, Store, StoreError};
@@ -162,4 +162,34 @@ pub async fn role_bindings_follow_their_principals<S: Store + ?Sized>(store: Arc
     store.delete_principal(&pid("orders"), at(5), None).await.unwrap();
     store.delete_principal(&pid("ops-bot"), at(5), None).await.unwrap();
     assert!(store.role_bindings(None).await.unwrap().is_empty());
+}
+
+/// Updating a principal replaces its description (and its display name, when given), keeps
+/// the rest, records `PrincipalUpdated`, and finds no principal that does not exist.
+pub async fn principal_update<S: Store + ?Sized>(store: Arc<S>) {
+    with_principal(&*store, "alice").await;
+    let head = store.head().await.unwrap();
+    let description: Description = "order pipeline".parse().unwrap();
+    let updated =
+        store.update_principal(&pid("alice"), None, &description, at(5), None).await.unwrap();
+    assert_eq!(updated.description, description);
+    assert_eq!(updated.display_name, principal("alice").display_name);
+    assert_eq!(updated.created_at, at(0));
+    assert_eq!(store.principal(&pid("alice")).await.unwrap(), updated);
+    let changes = store.changes_since(head, 10).await.unwrap();
+    assert!(
+        matches!(&changes[..], [change] if change.event == ChangeEvent::PrincipalUpdated { principal: updated.clone() }),
+        "{changes:?}"
+    );
+
+    let display: DisplayName = "Alice's jobs".parse().unwrap();
+    let renamed = store
+        .update_principal(&pid("alice"), Some(&display), &Description::empty(), at(6), None)
+        .await
+        .unwrap();
+    assert_eq!(renamed.display_name, display);
+    assert!(renamed.description.is_empty());
+
+    let missing = store.update_principal(&pid("nobody"), None, &description, at(7), None).await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
 }

@@ -45,9 +45,10 @@ impl KeyManager {
             (None, Some(lifetime)) => lifetime.expiry_from(now)?,
             (None, None) => policy.expiry.longest(now),
         };
-        let template = KeyTemplate::new(new.owner, new.scope, new.format, expires)
+        let mut template = KeyTemplate::new(new.owner, new.scope, new.format, expires)
             .with_permissions(new.permissions)
             .with_description(new.description);
+        template.name = new.name;
         policy.check_new_key(&owner, &template, now)?;
         let minter = match template.format {
             KeyFormat::Jwt => Some(self.minter().await?),

@@ -148,7 +148,8 @@ impl KeyManager {
         let event = AuditEvent { at, actor: actor.clone(), origin: actor.origin().clone(), action };
         let text = serde_json::to_string(&event)
             .map_err(|_| StoreError::Invalid("the audit event cannot be serialised"))?;
-        let mut record = AuditRecord::new(at, text).with_keys(event.keys());
+        let mut record =
+            AuditRecord::new(at, text).with_keys(event.keys()).with_action(event.action.name());
         if let Some(principal) = event.principal().or(owner) {
             record = record.with_principal(principal.clone());
         }

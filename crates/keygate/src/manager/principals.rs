@@ -1,6 +1,8 @@
 //! Principals: service accounts and users, the owners of keys.
 
-use keygate_core::{Clock, KeyId, KeyRecord, Principal, PrincipalId, Role, RoleBinding};
+use keygate_core::{
+    Clock, Description, DisplayName, KeyId, KeyRecord, Principal, PrincipalId, Role, RoleBinding,
+};
 use keygate_store::{DeletedPrincipal, KeyFilter, Page, PageRequest, StoreError};
 
 use crate::ManagerError;
@@ -33,6 +35,25 @@ impl KeyManager {
     /// The principal `id`.
     pub async fn principal(&self, id: &PrincipalId) -> Result<Principal, ManagerError> {
         Ok(self.store.principal(id).await?)
+    }
+
+    /// Replaces a principal's description, and its display name when given; audited.
+    pub async fn update_principal(
+        &self,
+        actor: &Actor,
+        id: &PrincipalId,
+        display_name: Option<&DisplayName>,
+        description: &Description,
+    ) -> Result<Principal, ManagerError> {
+        let now = self.clock.now();
+        let action = AuditAction::PrincipalUpdated { id: id.clone() };
+        let audited = self.audited(now, actor, action, None)?;
+        let principal = self
+            .store
+            .update_principal(id, display_name, description, now, Some(&audited.record))
+            .await?;
+        self.committed(audited).await;
+        Ok(principal)
     }
 
     /// Principals, a page at a time.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use keygate_core::{
-    Description, DisplayName, KeyFormat, KeyRecord, Lifetime, Permissions, PrincipalId,
+    Description, DisplayName, KeyFormat, KeyName, KeyRecord, Lifetime, Permissions, PrincipalId,
     PrincipalKind, Scope, Timestamp,
 };
 use zeroize::Zeroizing;
@@ -74,6 +74,8 @@ pub struct NewKey {
     pub format: KeyFormat,
     /// A note.
     pub description: Description,
+    /// A name unique among its owner's keys, for the tool that made it to find it again.
+    pub name: Option<KeyName>,
 }
 
 impl NewKey {
@@ -87,6 +89,7 @@ impl NewKey {
             permissions: Permissions::Unrestricted,
             format: KeyFormat::Opaque,
             description: Description::empty(),
+            name: None,
         }
     }
 
@@ -117,6 +120,12 @@ impl NewKey {
     /// Sets the description.
     pub fn with_description(mut self, description: Description) -> NewKey {
         self.description = description;
+        self
+    }
+
+    /// Names the key, uniquely among its owner's keys.
+    pub fn with_name(mut self, name: KeyName) -> NewKey {
+        self.name = Some(name);
         self
     }
 }
