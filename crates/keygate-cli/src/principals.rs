@@ -75,9 +75,7 @@ pub(crate) async fn run(
         }
         PrincipalCommand::SignOut { name } => {
             let principal = find(workspace, &principal_id(&name)?, kind).await?;
-            let now = keygate::core::Clock::now(&keygate::core::SystemClock);
-            let watermark = keygate::store::backend::principal_watermark(&principal.id, now);
-            manager.revoke_credential(&workspace.actor, watermark).await?;
+            let now = manager.sign_out(&workspace.actor, &principal.id).await?;
             if printer.is_json() {
                 return printer.json(&serde_json::json!({
                     "signed_out": name,

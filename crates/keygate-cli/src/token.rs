@@ -3,15 +3,10 @@
 use std::sync::Arc;
 
 use keygate::core::{
-    Clock, Description, Expiry, KeyId, Lifetime, Permission, Permissions, ResourceRef,
-    SigningKeyId, SystemClock, Timestamp,
+    Clock, Description, Expiry, Lifetime, Permission, Permissions, SigningKeyId, SystemClock,
 };
-use keygate::revocation::{Revocation, TokenDigest};
 use keygate::token::dangerous::peek_unverified;
-use keygate::token::{
-    Claims, KeyValue, Minter, UnverifiedToken, Verifier, VerifyOptions, token_digest,
-};
-use keygate::{AuthContext, AuthError, Credential};
+use keygate::token::{Claims, KeyValue, Minter, UnverifiedToken, Verifier, VerifyOptions};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -139,63 +134,22 @@ pub(crate) async fn revoke(
     printer: Printer,
 ) -> Result<(), Failure> {
     let token = read_token(input)?;
-    // What a token says is enough to refuse that token: a forged claim can only revoke a token
-    // with that `jti` or digest, which the operator asked for anyway. Revoking a keygate key
-    // takes more: the token must be signed by this store's keys.
-    let (_, claims) = peek_unverified(&token)
-        .map_err(|e| Failure::error(format!("the token cannot be read: {e}")))?;
-    let expires = match claims.get("exp").and_then(serde_json::Value::as_i64) {
-        Some(exp) => Expiry::At(Timestamp::from_unix(exp)?),
-        None => Expiry::Never,
-    };
     let reason = match reason {
         Some(reason) => reason.parse().map_err(|e| Failure::error(format!("--reason: {e}")))?,
         None => Description::empty(),
     };
-    let jti = claims.get("jti").and_then(serde_json::Value::as_str);
-    let key = jti.and_then(|jti| jti.parse::<KeyId>().ok());
-    if let Some(id) = key
-        && workspace.manager.key(id).await.is_ok()
-        && signed_here(workspace, &token).await?
-    {
-        workspace.manager.revoke(&workspace.actor, id, reason).await?;
-        return report_revoked(printer, "key", &id.to_string(), expires);
-    }
-    let (by, handle, revocation) = match jti {
-        // A key id that is not this store's key's own token: only the token is refused.
-        Some(_) if key.is_some() => {
-            let digest = TokenDigest(token_digest(&token));
-            ("digest", digest.to_string(), Revocation::Token { digest, expires })
-        }
-        Some(jti) => {
-            let revocation = Revocation::jti(jti, expires)
-                .map_err(|e| Failure::error(format!("the token's jti: {e}")))?;
-            ("jti", jti.to_owned(), revocation)
-        }
-        None => {
-            let digest = TokenDigest(token_digest(&token));
-            ("digest", digest.to_string(), Revocation::Token { digest, expires })
-        }
-    };
-    workspace.manager.revoke_credential(&workspace.actor, revocation).await?;
-    report_revoked(printer, by, &handle, expires)
-}
-
-/// Whether `token` is a JWT API key signed by this store's signing keys: it gets past the
-/// signature, whatever the checks after it (its key's state, scope or permissions) say.
-async fn signed_here(workspace: &Workspace, token: &str) -> Result<bool, Failure> {
     let authenticator = broker_authenticator(workspace).await?;
-    // Any resource: a key scoped elsewhere still proves its signature by failing on scope.
-    let resource: ResourceRef = "keygate/token-revoke".parse().map_err(Failure::error)?;
-    let context = AuthContext::new(&resource, SystemClock.now());
-    Ok(matches!(
-        authenticator.authenticate(&Credential::Bearer(token), &context),
-        Ok(_)
-            | Err(AuthError::Suspended(_)
-                | AuthError::Revoked(_)
-                | AuthError::WrongResource { .. }
-                | AuthError::PermissionDenied { .. })
-    ))
+    let revoked = workspace
+        .manager
+        .revoke_token(&workspace.actor, &token, reason, &authenticator)
+        .await
+        .map_err(|e| match e {
+            keygate::ManagerError::Token(e) => {
+                Failure::error(format!("the token cannot be read: {e}"))
+            }
+            other => other.into(),
+        })?;
+    report_revoked(printer, revoked.by.kind(), &revoked.by.handle(), revoked.expires)
 }
 
 fn report_revoked(

@@ -169,6 +169,28 @@ pub enum AuthFailure {
     Internal,
 }
 
+impl AuthFailure {
+    /// The name in snake_case, as a metrics label: `wrong_resource`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::UnknownKey => "unknown_key",
+            AuthFailure::UnknownSigningKey => "unknown_signing_key",
+            AuthFailure::BadSecret => "bad_secret",
+            AuthFailure::InvalidSignature => "invalid_signature",
+            AuthFailure::BadToken => "bad_token",
+            AuthFailure::Expired => "expired",
+            AuthFailure::NotYetValid => "not_yet_valid",
+            AuthFailure::Suspended => "suspended",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::WrongResource => "wrong_resource",
+            AuthFailure::PermissionDenied => "permission_denied",
+            AuthFailure::StatusUnknown => "status_unknown",
+            AuthFailure::Internal => "internal",
+        }
+    }
+}
+
 impl AuthError {
     /// The same message for every failure that happens before the client has proven it holds
     /// the key, so a client cannot learn which keys exist.

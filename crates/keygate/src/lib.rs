@@ -137,7 +137,10 @@ pub use authenticator::{AuthConfig, Authenticator, ExternalTokens, StateVersion}
 pub use credential::{AuthContext, Credential};
 pub use error::{AuthError, AuthFailure, ManagerError, SyncError, TokenRejection};
 pub use identity::{CredentialId, Identity};
-pub use manager::{IssuedKey, IssuedSecret, KeyManager, NewKey, NewPrincipal, Revoked, Rotation};
+pub use manager::{
+    IssuedKey, IssuedSecret, KeyManager, NewKey, NewPrincipal, Revoked, RevokedToken, Rotation,
+    TokenRevocation,
+};
 pub use profile::Profile;
 pub use replica::Replica;
 pub use session::{SessionId, SessionRegistry, SessionReview};

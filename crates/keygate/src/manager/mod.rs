@@ -8,6 +8,7 @@ mod keys;
 mod principals;
 mod requests;
 mod signing;
+mod tokens;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, NoAudit};
 use crate::{ManagerError, Profile};
 
 pub use requests::{IssuedKey, IssuedSecret, NewKey, NewPrincipal, Revoked, Rotation};
+pub use tokens::{RevokedToken, TokenRevocation};
 
 /// Manages principals, keys and signing keys over a [`Store`], with policy enforced and an
 /// audit event for every change, which the store appends in the same atomic step as the change

@@ -56,6 +56,21 @@ impl KeyManager {
         Ok(principal)
     }
 
+    /// Signs `id` out everywhere: every credential of it issued before now (its API keys, and
+    /// tokens minted for it elsewhere) is refused from each server's next sync; keys issued
+    /// after keep working. Returns the instant before which credentials are refused.
+    pub async fn sign_out(
+        &self,
+        actor: &Actor,
+        id: &PrincipalId,
+    ) -> Result<keygate_core::Timestamp, ManagerError> {
+        let now = self.clock.now();
+        self.store.principal(id).await?;
+        let watermark = keygate_store::backend::principal_watermark(id, now);
+        self.revoke_credential(actor, watermark).await?;
+        Ok(now)
+    }
+
     /// Principals, a page at a time.
     pub async fn list_principals(
         &self,

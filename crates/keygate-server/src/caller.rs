@@ -1,0 +1,326 @@
+//! Who is calling, and what they may do.
+//!
+//! A caller proves itself with one of keygate's own API keys, scoped to `cloud` or `global`:
+//! `Authorization: Basic base64(key_id:secret)` as Confluent Cloud's API keys are presented, or
+//! `Authorization: Bearer` with the `kgk_…` API key or a JWT API key. The authenticator is the
+//! one every keygate server uses, kept current from the store, so a revoked or suspended key is
+//! refused from the next sync; a key scoped to one cluster is refused as any bad credential is,
+//! with a generic 401 (the reason goes to the log and the metrics only).
+//!
+//! What the caller may then do comes from the role bindings of its principal, read from the
+//! store on each request, so a binding removed on one server holds on all of them at once:
+//!
+//! | role | may |
+//! |---|---|
+//! | `OrganizationAdmin` | everything |
+//! | `ServiceAccountOwner` of S | read S and its keys; create, rotate, suspend, resume, revoke, describe and delete S's keys |
+//! | `Viewer` | read everything (no secret is ever readable) |
+//! | a user, with no role | read itself and its keys, and manage its own keys, unless the policy forbids user keys |
+//!
+//! The calling key's permissions narrow its principal's role and never widen it: a key
+//! restricted to `describe` only reads, and changes need `admin` (an unrestricted key has
+//! both).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use keygate::core::{KeyId, Permission, PrincipalId, PrincipalKind, Role};
+use keygate::{Actor, AuthError};
+use keygate_wire::HttpCredential;
+
+use crate::app::App;
+use crate::problem::{Kind, Problem};
+
+/// The address a connection came from, set by the server on every request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    pub(crate) principal: PrincipalId,
+    pub(crate) key: KeyId,
+    kind: PrincipalKind,
+    roles: Vec<Role>,
+    may_read: bool,
+    may_write: bool,
+    user_keys_allowed: bool,
+}
+
+/// What an operation needs.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Need<'a> {
+    /// To read anything: principals, keys, bindings, the audit log, the policy.
+    ReadAll,
+    /// To read one principal and its keys.
+    ReadAbout(&'a PrincipalId),
+    /// To make and end keys of one principal.
+    ManageKeysOf(&'a PrincipalId, PrincipalKind),
+    /// Everything else that changes something: principals, signing keys, policy, bindings,
+    /// resources, revocations by token.
+    Administer,
+}
+
+impl Caller {
+    /// The actor of the changes this caller makes, for the audit log.
+    pub(crate) fn actor(&self) -> Actor {
+        Actor::authenticated(&self.principal, self.key)
+    }
+
+    /// Refuses, with 403, what the caller may not do.
+    pub(crate) fn require(&self, need: Need<'_>) -> Result<(), Problem> {
+        let (writes, allowed) = match need {
+            Need::ReadAll => (false, self.has(|r| matches!(r, Role::OrganizationAdmin | Role::Viewer))),
+            Need::ReadAbout(principal) => (false, self.reads_about(principal)),
+            Need::ManageKeysOf(owner, kind) => (true, self.manages_keys_of(owner, kind)),
+            Need::Administer => (true, self.has(|r| matches!(r, Role::OrganizationAdmin))),
+        };
+        if !allowed {
+            return Err(Problem::forbidden(format!(
+                "{} has no role that allows this",
+                self.principal
+            )));
+        }
+        let permitted = if writes { self.may_write } else { self.may_read };
+        if !permitted {
+            let needed = if writes { "admin" } else { "describe or admin" };
+            return Err(Problem::forbidden(format!(
+                "the API key {} is restricted to permissions that exclude this (it needs {needed})",
+                self.key
+            )));
+        }
+        Ok(())
+    }
+
+    fn has(&self, role: impl Fn(&Role) -> bool) -> bool {
+        self.roles.iter().any(role)
+    }
+
+    fn reads_about(&self, principal: &PrincipalId) -> bool {
+        self.has(|r| match r {
+            Role::OrganizationAdmin | Role::Viewer => true,
+            Role::ServiceAccountOwner(account) => account == principal,
+            _ => false,
+        }) || *principal == self.principal
+    }
+
+    fn manages_keys_of(&self, owner: &PrincipalId, kind: PrincipalKind) -> bool {
+        let own_user_keys = *owner == self.principal
+            && self.kind == PrincipalKind::User
+            && kind == PrincipalKind::User
+            && self.user_keys_allowed;
+        own_user_keys
+            || self.has(|r| match r {
+                Role::OrganizationAdmin => true,
+                Role::ServiceAccountOwner(account) => {
+                    account == owner && kind == PrincipalKind::ServiceAccount
+                }
+                _ => false,
+            })
+    }
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Caller, Problem> {
+        let peer = parts
+            .extensions
+            .get::<Peer>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.0.ip());
+        if let Some(wait) = app.limiter().blocked(peer) {
+            app.metrics().authentication("refused", "rate_limited");
+            return Err(Problem::new(
+                Kind::RateLimited,
+                "too many failed authentications from this address; retry later",
+            )
+            .retry_after(wait.as_secs().max(1)));
+        }
+        let header = parts.headers.get(header::AUTHORIZATION);
+        let Some(header) = header else {
+            app.metrics().authentication("failure", "missing");
+            return Err(unauthenticated("send Authorization: Basic (key id and secret) or Bearer"));
+        };
+        let refuse = |reason: &'static str, log: &dyn std::fmt::Display| {
+            app.metrics().authentication("failure", reason);
+            app.limiter().failed(peer);
+            app.log().refusal(format_args!("{peer}: authentication refused: {log}"));
+            unauthenticated(AuthError::GENERIC)
+        };
+        let Ok(text) = header.to_str() else {
+            return Err(refuse("malformed", &"the Authorization header is not text"));
+        };
+        let credential = match HttpCredential::parse(text) {
+            Ok(credential) => credential,
+            Err(error) => return Err(refuse("malformed", &error)),
+        };
+        let identity = match app.auth().authenticate(&credential.credential(), None) {
+            Ok(identity) => identity,
+            Err(error @ AuthError::StatusUnknown { .. }) => {
+                app.metrics().authentication("failure", "status_unknown");
+                app.log().line(format_args!("{peer}: cannot authenticate: {error}"));
+                return Err(Problem::new(Kind::Unavailable, error.client_message()));
+            }
+            Err(error) => return Err(refuse(error.kind().as_str(), &error)),
+        };
+        let Some(key) = identity.key_id() else {
+            return Err(refuse("not_a_key", &"a token with no keygate key behind it"));
+        };
+        let principal = identity.principal().clone();
+        let store = app.manager().store();
+        let owner = store.principal(&principal).await.map_err(|e| Problem::from(keygate::ManagerError::from(e)))?;
+        let roles = store
+            .role_bindings(Some(&principal))
+            .await
+            .map_err(|e| Problem::from(keygate::ManagerError::from(e)))?
+            .into_iter()
+            .map(|binding| binding.role)
+            .collect();
+        let user_keys_allowed = match owner.kind {
+            PrincipalKind::User => app.manager().policy_in_force().await?.allow_user_keys,
+            _ => false,
+        };
+        app.metrics().authentication("success", "");
+        Ok(Caller {
+            principal,
+            key,
+            kind: owner.kind,
+            roles,
+            may_read: identity.permits(&Permission::DESCRIBE) || identity.permits(&Permission::ADMIN),
+            may_write: identity.permits(&Permission::ADMIN),
+            user_keys_allowed,
+        })
+    }
+}
+
+fn unauthenticated(detail: &str) -> Problem {
+    Problem::new(Kind::Unauthenticated, detail)
+}
+
+/// Failed authentications per client address: each address has a budget of
+/// [`Limiter::BURST`] failures, refilled by one every [`Limiter::REFILL`]; an address that
+/// spent it gets 429 with `Retry-After` until the next refill, before its credentials are
+/// even read. At most [`Limiter::ADDRESSES`] addresses are tracked; when full, the ones whose
+/// budgets have refilled are forgotten first, then the oldest.
+#[derive(Debug, Default)]
+pub(crate) struct Limiter {
+    budgets: Mutex<HashMap<IpAddr, Budget>>,
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Budget {
+    spent: u32,
+    since: Instant,
+}
+
+impl Limiter {
+    pub(crate) const BURST: u32 = 10;
+    pub(crate) const REFILL: Duration = Duration::from_secs(6);
+    const ADDRESSES: usize = 10_000;
+
+    /// How long `peer` must wait, if it spent its budget.
+    pub(crate) fn blocked(&self, peer: IpAddr) -> Option<Duration> {
+        let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        let budget = budgets.get_mut(&peer)?;
+        let now = Instant::now();
+        budget.refill(now);
+        if budget.spent < Self::BURST {
+            return None;
+        }
+        Some(Self::REFILL.saturating_sub(now.duration_since(budget.since)))
+    }
+
+    /// Counts a failed authentication from `peer`.
+    pub(crate) fn failed(&self, peer: IpAddr) {
+        let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if budgets.len() >= Self::ADDRESSES && !budgets.contains_key(&peer) {
+            budgets.retain(|_, budget| {
+                budget.refill(now);
+                budget.spent > 0
+            });
+            if budgets.len() >= Self::ADDRESSES
+                && let Some(oldest) = budgets.iter().min_by_key(|(_, b)| b.since).map(|(a, _)| *a)
+            {
+                budgets.remove(&oldest);
+            }
+        }
+        let budget = budgets.entry(peer).or_insert(Budget { spent: 0, since: now });
+        budget.refill(now);
+        budget.spent = budget.spent.saturating_add(1);
+    }
+}
+
+impl Budget {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.since);
+        let refills = (elapsed.as_millis() / Limiter::REFILL.as_millis().max(1)) as u32;
+        if refills > 0 {
+            self.spent = self.spent.saturating_sub(refills);
+            self.since += Limiter::REFILL * refills;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_blocked_after_its_burst_and_others_are_not() {
+        let limiter = Limiter::default();
+        let (one, two): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..Limiter::BURST {
+            assert!(limiter.blocked(one).is_none());
+            limiter.failed(one);
+        }
+        let wait = limiter.blocked(one).expect("blocked after the burst");
+        assert!(wait <= Limiter::REFILL);
+        assert!(limiter.blocked(two).is_none());
+    }
+
+    fn caller(kind: PrincipalKind, roles: Vec<Role>, read: bool, write: bool) -> Caller {
+        Caller {
+            principal: "me".parse().unwrap(),
+            key: KeyId::from_bytes([1; 10]),
+            kind,
+            roles,
+            may_read: read,
+            may_write: write,
+            user_keys_allowed: true,
+        }
+    }
+
+    #[test]
+    fn roles_allow_and_permissions_narrow() {
+        let orders: PrincipalId = "orders".parse().unwrap();
+        let billing: PrincipalId = "billing".parse().unwrap();
+        let sa = PrincipalKind::ServiceAccount;
+        let admin = caller(sa, vec![Role::OrganizationAdmin], true, true);
+        assert!(admin.require(Need::Administer).is_ok());
+        let reading_admin = caller(sa, vec![Role::OrganizationAdmin], true, false);
+        assert!(reading_admin.require(Need::ReadAll).is_ok());
+        assert!(reading_admin.require(Need::Administer).is_err());
+        let viewer = caller(sa, vec![Role::Viewer], true, true);
+        assert!(viewer.require(Need::ReadAll).is_ok());
+        assert!(viewer.require(Need::ManageKeysOf(&orders, sa)).is_err());
+        let owner = caller(sa, vec![Role::ServiceAccountOwner(orders.clone())], true, true);
+        assert!(owner.require(Need::ManageKeysOf(&orders, sa)).is_ok());
+        assert!(owner.require(Need::ManageKeysOf(&billing, sa)).is_err());
+        assert!(owner.require(Need::ReadAbout(&orders)).is_ok());
+        assert!(owner.require(Need::ReadAll).is_err());
+        let user = caller(PrincipalKind::User, vec![], true, true);
+        let me: PrincipalId = "me".parse().unwrap();
+        assert!(user.require(Need::ManageKeysOf(&me, PrincipalKind::User)).is_ok());
+        assert!(user.require(Need::ReadAbout(&me)).is_ok());
+        assert!(user.require(Need::ReadAll).is_err());
+        let mut forbidden_user = user.clone();
+        forbidden_user.user_keys_allowed = false;
+        assert!(forbidden_user.require(Need::ManageKeysOf(&me, PrincipalKind::User)).is_err());
+    }
+}

@@ -1,0 +1,309 @@
+//! What the API answers with: principals, keys, signing keys, bindings, events, as JSON in the
+//! vocabulary the `keygate` command prints with `--output json`. Instants are RFC 3339 text in
+//! UTC; an expiry of `null` is never.
+
+use keygate::core::{
+    KeyPolicy, KeyRecord, KeyState, Principal, PrincipalKind, RoleBinding, Timestamp,
+};
+use keygate::store::{AuditEntry, KeyUse, SigningKeyRecord, VerificationMaterial};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A service account or a user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PrincipalView {
+    /// Its name, unique among principals.
+    pub name: String,
+    /// `service_account` or `user`.
+    pub kind: String,
+    /// Its human-readable name.
+    pub display_name: String,
+    /// A note.
+    pub description: String,
+    /// When it was created.
+    pub created_at: String,
+}
+
+impl From<&Principal> for PrincipalView {
+    fn from(principal: &Principal) -> PrincipalView {
+        PrincipalView {
+            name: principal.id.to_string(),
+            kind: principal.kind.to_string(),
+            display_name: principal.display_name.to_string(),
+            description: principal.description.to_string(),
+            created_at: principal.created_at.to_string(),
+        }
+    }
+}
+
+/// When a key was last authenticated, as the servers that checked it reported (to the minute).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastUse {
+    /// When.
+    pub at: String,
+    /// Where, if the server said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// An API key: everything but its secret, which is shown once, when it is made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyView {
+    /// Its id: the SASL/PLAIN username, the JWT's `jti`.
+    pub key_id: String,
+    /// The name a tool gave it, unique among its owner's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The principal that owns it.
+    pub owner: String,
+    /// Where it is valid: `KIND/ID` (one resource), `cloud` (this API) or `global`.
+    pub scope: String,
+    /// What it may do; `null` for everything its owner may.
+    pub permissions: Option<Vec<String>>,
+    /// `opaque` or `jwt`.
+    pub format: String,
+    /// `active`, `pending`, `expired`, `suspended` or `revoked`, now.
+    pub status: String,
+    /// A note.
+    pub description: String,
+    /// When it was made.
+    pub created_at: String,
+    /// When it becomes valid.
+    pub not_before: String,
+    /// When it expires; `null` for never.
+    pub expires: Option<String>,
+    /// The key it replaced in a rotation.
+    pub replaces: Option<String>,
+    /// When it was suspended, while it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_at: Option<String>,
+    /// When it was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// Why it was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_reason: Option<String>,
+    /// When it was last authenticated; absent if never, or not reported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<LastUse>,
+}
+
+impl KeyView {
+    /// `key` as it stands at `now`, with its last use if known.
+    pub fn new(key: &KeyRecord, now: Timestamp, last_used: Option<&KeyUse>) -> KeyView {
+        let (mut suspended_at, mut revoked_at, mut revoked_reason) = (None, None, None);
+        match key.state() {
+            KeyState::Suspended { at } => suspended_at = Some(at.to_string()),
+            KeyState::Revoked { at, reason } => {
+                revoked_at = Some(at.to_string());
+                revoked_reason = Some(reason.to_string());
+            }
+            _ => {}
+        }
+        KeyView {
+            key_id: key.id().to_string(),
+            name: key.name().map(ToString::to_string),
+            owner: key.owner().to_string(),
+            scope: key.scope().to_string(),
+            permissions: match key.permissions() {
+                keygate::core::Permissions::Unrestricted => None,
+                keygate::core::Permissions::Only(names) => {
+                    Some(names.iter().map(|p| p.as_str().to_owned()).collect())
+                }
+            },
+            format: key.format().to_string(),
+            status: key.status_at(now).to_string(),
+            description: key.description().to_string(),
+            created_at: key.created_at().to_string(),
+            not_before: key.not_before().to_string(),
+            expires: key.expires().at().map(|at| at.to_string()),
+            replaces: key.replaces().map(|id| id.to_string()),
+            suspended_at,
+            revoked_at,
+            revoked_reason,
+            last_used: last_used.map(|used| LastUse {
+                at: used.at.to_string(),
+                resource: used.resource.as_ref().map(ToString::to_string),
+            }),
+        }
+    }
+}
+
+/// A key just made or rotated in, with its secret: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IssuedKeyView {
+    /// The key.
+    #[serde(flatten)]
+    pub key: KeyView,
+    /// The secret: the `kgk_…` API key, or the JWT. Save it now; it cannot be shown again.
+    pub secret: String,
+}
+
+/// What a rotation did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RotationView {
+    /// The old key, now expiring at the end of the overlap.
+    pub old: KeyView,
+    /// The replacement, with its secret.
+    pub new: IssuedKeyView,
+}
+
+/// A signing key of JWT API keys: its id, algorithm and status, never its material.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SigningKeyView {
+    /// Its key id, the JWT header's `kid`.
+    pub kid: String,
+    /// The one algorithm it signs with.
+    pub algorithm: String,
+    /// `active` (signs new tokens), `verifying` (only verifies) or `retired`.
+    pub status: String,
+    /// When it was made.
+    pub created_at: String,
+    /// Whether its secret verifies too (an HMAC key), so outside verifiers cannot have it.
+    pub shared_secret: bool,
+}
+
+impl From<&SigningKeyRecord> for SigningKeyView {
+    fn from(key: &SigningKeyRecord) -> SigningKeyView {
+        SigningKeyView {
+            kid: key.kid.to_string(),
+            algorithm: key.algorithm.to_string(),
+            status: serde_json::to_value(key.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            created_at: key.created_at.to_string(),
+            shared_secret: matches!(
+                key.verification,
+                VerificationMaterial::SharedSecret(_) | VerificationMaterial::SealedSecret(_)
+            ),
+        }
+    }
+}
+
+/// A principal bound to a role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RoleBindingView {
+    /// Who has the role.
+    pub principal: String,
+    /// `OrganizationAdmin`, `ServiceAccountOwner` or `Viewer`.
+    pub role: String,
+    /// For a `ServiceAccountOwner`, the service account it owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// When it was bound.
+    pub created_at: String,
+}
+
+impl From<&RoleBinding> for RoleBindingView {
+    fn from(binding: &RoleBinding) -> RoleBindingView {
+        RoleBindingView {
+            principal: binding.principal.to_string(),
+            role: binding.role.name().to_owned(),
+            service_account: binding.role.target().map(ToString::to_string),
+            created_at: binding.created_at.to_string(),
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventView {
+    /// Its position in the log; later entries have higher ones.
+    pub position: u64,
+    /// When.
+    pub at: String,
+    /// Who: `key:ID (principal)` for a change made through this API, else what the local
+    /// `keygate` command was told.
+    pub actor: String,
+    /// `api_key` for a change made through this API, `local` for one made with the store in
+    /// hand.
+    pub origin: String,
+    /// What: `key_created`, `key_revoked`, …
+    pub action: String,
+    /// The event as recorded: the ids and values the action names.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+impl AuditEventView {
+    /// The view of `entry`, whose event is keygate's own.
+    pub fn new(entry: &AuditEntry) -> AuditEventView {
+        let event: serde_json::Value =
+            serde_json::from_str(&entry.record.event).unwrap_or(serde_json::Value::Null);
+        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+        AuditEventView {
+            position: entry.position,
+            at: entry.record.at.to_string(),
+            actor: text(&event["actor"]),
+            origin: match &event["origin"] {
+                serde_json::Value::Object(origin) => {
+                    origin.get("kind").map(text).unwrap_or_else(|| "local".to_owned())
+                }
+                _ => "local".to_owned(),
+            },
+            action: entry.record.action.clone().unwrap_or_else(|| text(&event["action"]["action"])),
+            event: event["action"].clone(),
+        }
+    }
+}
+
+/// The policy every writer over the store enforces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyView {
+    /// Keys a principal may hold at once (live ones: not expired, not revoked).
+    pub max_keys_per_principal: u32,
+    /// Keys one resource may have at once; `null` for no limit.
+    #[serde(default)]
+    pub max_keys_per_resource: Option<u32>,
+    /// Whether users (not only service accounts) may own keys.
+    pub allow_user_keys: bool,
+    /// The shortest lifetime of a key, a span such as `1h`.
+    pub min_lifetime: String,
+    /// The longest lifetime of a key, a span such as `90d`; `null` for no bound.
+    #[serde(default)]
+    pub max_lifetime: Option<String>,
+    /// Whether a key may never expire.
+    pub allow_never: bool,
+    /// How long an old key keeps working after a rotation, by default.
+    pub default_rotation_overlap: String,
+    /// How old a key may get before it is due for rotation; `null` for never due.
+    #[serde(default)]
+    pub rotation_period: Option<String>,
+}
+
+impl From<&KeyPolicy> for PolicyView {
+    fn from(policy: &KeyPolicy) -> PolicyView {
+        PolicyView {
+            max_keys_per_principal: policy.max_keys_per_principal,
+            max_keys_per_resource: policy.max_keys_per_resource,
+            allow_user_keys: policy.allow_user_keys,
+            min_lifetime: policy.expiry.min_lifetime.to_string(),
+            max_lifetime: policy.expiry.max_lifetime.map(|span| span.to_string()),
+            allow_never: policy.expiry.allow_never,
+            default_rotation_overlap: policy.default_rotation_overlap.to_string(),
+            rotation_period: policy.rotation_period.map(|span| span.to_string()),
+        }
+    }
+}
+
+/// A resource keys are scoped to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ResourceView {
+    /// `KIND/ID`.
+    pub resource: String,
+    /// Keys scoped to it.
+    pub keys: usize,
+    /// When it was deleted, if it was; no key is made for it until it is restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+}
+
+/// The kind of a principal, as a path names it.
+pub(crate) fn kind_name(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "user",
+        _ => "service account",
+    }
+}
