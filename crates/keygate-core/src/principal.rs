@@ -34,8 +34,9 @@ impl PrincipalId {
     pub const NAME_MAX_LEN: usize = 64;
 
     /// Whether this id may name a principal keygate creates: lowercase letters, digits and
-    /// `. _ - @`, at most 64 bytes, not starting with `-`, so that `orders`, `Orders` and
-    /// `ORDERS` cannot be three principals. Ids parse more widely (ASCII letters of either case
+    /// `. _ - @`, at most 64 bytes, starting with a letter or digit (so that no name reads as
+    /// a flag, a hidden file or a parent directory, `..`, in a URL path), and so that `orders`,
+    /// `Orders` and `ORDERS` cannot be three principals. Ids parse more widely (ASCII letters of either case
     /// and `: + =` too, up to 128 bytes) because tokens minted elsewhere, such as a Pulsar
     /// broker's, name roles in that wider alphabet; such a principal can be authenticated but
     /// not created here.
@@ -46,7 +47,15 @@ impl PrincipalId {
             Self::NAME_MAX_LEN,
             |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b),
             "lowercase letters, digits and . _ - @",
-        )
+        )?;
+        if !self.0.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            return Err(Error::InvalidCharacter {
+                what: "principal name",
+                at: 0,
+                allowed: "a letter or digit first",
+            });
+        }
+        Ok(())
     }
 
     /// The id as text.
@@ -216,6 +225,17 @@ mod tests {
             assert!(bad.parse::<PrincipalId>().is_err(), "{bad:?}");
         }
         assert!(matches!("x".repeat(129).parse::<PrincipalId>(), Err(Error::TooLong { .. })));
+    }
+
+    #[test]
+    fn names_keygate_creates_are_lowercase_and_start_with_a_letter_or_digit() {
+        for good in ["orders", "orders-service", "svc.eu_1", "ci@example.com", "7eleven"] {
+            assert!(good.parse::<PrincipalId>().unwrap().check_name().is_ok(), "{good}");
+        }
+        for bad in ["Orders", "..", ".hidden", "_x", "@x", "a:b", &"a".repeat(65)] {
+            let id: PrincipalId = bad.parse().unwrap();
+            assert!(id.check_name().is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -187,9 +187,12 @@ async fn observe(State(app): State<App>, request: Request, next: Next) -> Respon
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = match tokio::time::timeout(app.config().request_timeout, next.run(request)).await {
+    let response = match tokio::time::timeout(app.config().request_timeout, next.run(request)).await
+    {
         Ok(response) => response,
-        Err(_) => Problem::new(Kind::Timeout, "the request took too long; retry it").into_response(),
+        Err(_) => {
+            Problem::new(Kind::Timeout, "the request took too long; retry it").into_response()
+        }
     };
     app.metrics().request(method.as_str(), &route, response.status().as_u16(), start.elapsed());
     response
@@ -232,7 +235,8 @@ struct Security;
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        components
+            .add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
         components
             .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }

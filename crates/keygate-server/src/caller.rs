@@ -75,7 +75,9 @@ impl Caller {
     /// Refuses, with 403, what the caller may not do.
     pub(crate) fn require(&self, need: Need<'_>) -> Result<(), Problem> {
         let (writes, allowed) = match need {
-            Need::ReadAll => (false, self.has(|r| matches!(r, Role::OrganizationAdmin | Role::Viewer))),
+            Need::ReadAll => {
+                (false, self.has(|r| matches!(r, Role::OrganizationAdmin | Role::Viewer)))
+            }
             Need::ReadAbout(principal) => (false, self.reads_about(principal)),
             Need::ManageKeysOf(owner, kind) => (true, self.manages_keys_of(owner, kind)),
             Need::Administer => (true, self.has(|r| matches!(r, Role::OrganizationAdmin))),
@@ -173,7 +175,10 @@ impl FromRequestParts<App> for Caller {
         };
         let principal = identity.principal().clone();
         let store = app.manager().store();
-        let owner = store.principal(&principal).await.map_err(|e| Problem::from(keygate::ManagerError::from(e)))?;
+        let owner = store
+            .principal(&principal)
+            .await
+            .map_err(|e| Problem::from(keygate::ManagerError::from(e)))?;
         let roles = store
             .role_bindings(Some(&principal))
             .await
@@ -191,7 +196,8 @@ impl FromRequestParts<App> for Caller {
             key,
             kind: owner.kind,
             roles,
-            may_read: identity.permits(&Permission::DESCRIBE) || identity.permits(&Permission::ADMIN),
+            may_read: identity.permits(&Permission::DESCRIBE)
+                || identity.permits(&Permission::ADMIN),
             may_write: identity.permits(&Permission::ADMIN),
             user_keys_allowed,
         })
@@ -274,7 +280,8 @@ mod tests {
     #[test]
     fn an_address_is_blocked_after_its_burst_and_others_are_not() {
         let limiter = Limiter::default();
-        let (one, two): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let (one, two): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         for _ in 0..Limiter::BURST {
             assert!(limiter.blocked(one).is_none());
             limiter.failed(one);

@@ -33,9 +33,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|value| is_json(value.to_str().unwrap_or("")));
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY)
-            .await
-            .map_err(|_| too_large())?;
+        let bytes =
+            axum::body::to_bytes(request.into_body(), MAX_BODY).await.map_err(|_| too_large())?;
         if bytes.is_empty() {
             return parse(b"{}").map(Json);
         }
@@ -55,11 +54,16 @@ fn too_large() -> Problem {
 
 fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// `bytes` as a `T`, or the problem with it: the field at fault named by its path.
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // serde reads a struct from an array too; a body is an object, with its fields named.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::new(Kind::Malformed, "the body is a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -81,11 +85,16 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             }
             _ => Problem::new(
                 Kind::Malformed,
-                format!("the body is not valid JSON of this operation: {}", strip_position(&message)),
+                format!(
+                    "the body is not valid JSON of this operation: {}",
+                    strip_position(&message)
+                ),
             ),
         }
     })?;
-    deserializer.end().map_err(|_| Problem::new(Kind::Malformed, "trailing bytes after the JSON body"))?;
+    deserializer
+        .end()
+        .map_err(|_| Problem::new(Kind::Malformed, "trailing bytes after the JSON body"))?;
     Ok(value)
 }
 
@@ -115,10 +124,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             Ok(Query(value)) => Ok(Params(value)),
             Err(rejection) => {
                 let text = rejection.body_text();
-                let message = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
-                if let Some(field) = unknown_field(message) {
+                let message =
+                    text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                if let Some(field) =
+                    message.find("unknown field `").and_then(|at| unknown_field(&message[at..]))
+                {
                     let detail = format!("unknown query parameter {field}");
                     return Err(Problem::new(Kind::UnknownField, detail).at(field));
+                }
+                // serde_urlencoded names the parameter first: `page_size: invalid digit …`.
+                if let Some((field, why)) = message.split_once(": ")
+                    && !field.is_empty()
+                    && field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                {
+                    return Err(Problem::field(field, format!("{field}: {why}")));
                 }
                 Err(Problem::new(Kind::Malformed, format!("the query string: {message}")))
             }

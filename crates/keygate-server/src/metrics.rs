@@ -85,7 +85,8 @@ impl Metrics {
         }
         let count = self.latency_count.load(Ordering::Relaxed);
         let sum = self.latency_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "keygate_server_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ =
+            writeln!(out, "keygate_server_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(out, "keygate_server_request_duration_seconds_sum {sum}");
         let _ = writeln!(out, "keygate_server_request_duration_seconds_count {count}");
         out

@@ -27,10 +27,9 @@ pub(crate) fn size(page_size: Option<u32>) -> Result<usize, Problem> {
     match page_size {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(size) if (1..=MAX_PAGE_SIZE as u32).contains(&size) => Ok(size as usize),
-        Some(_) => Err(Problem::field(
-            "page_size",
-            format!("page_size is from 1 to {MAX_PAGE_SIZE}"),
-        )),
+        Some(_) => {
+            Err(Problem::field("page_size", format!("page_size is from 1 to {MAX_PAGE_SIZE}")))
+        }
     }
 }
 

@@ -289,7 +289,9 @@ fn from_store(error: StoreError) -> Problem {
             Problem::new(Kind::QuotaExceeded, detail)
         }
         StoreError::ResourceDeleted { .. } => Problem::new(Kind::ResourceDeleted, detail),
-        StoreError::Unavailable { .. } => Problem::new(Kind::Unavailable, "the store is unavailable"),
+        StoreError::Unavailable { .. } => {
+            Problem::new(Kind::Unavailable, "the store is unavailable")
+        }
         StoreError::Invalid(reason) => Problem::new(Kind::InvalidField, reason),
         _ => Problem::internal(),
     }

@@ -46,12 +46,15 @@ pub enum ServeError {
 pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| ServeError::Tls(format!("cannot read a certificate chain from {}: {e}", cert.display())))?;
+        .map_err(|e| {
+            ServeError::Tls(format!("cannot read a certificate chain from {}: {e}", cert.display()))
+        })?;
     if chain.is_empty() {
         return Err(ServeError::Tls(format!("no certificate in {}", cert.display())));
     }
-    let private = PrivateKeyDer::from_pem_file(key)
-        .map_err(|_| ServeError::Tls(format!("cannot read a private key from {}", key.display())))?;
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|_| {
+        ServeError::Tls(format!("cannot read a private key from {}", key.display()))
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -76,7 +76,8 @@ pub(crate) async fn list_audit_events(
     if let Some(token) = &params.page_token {
         query = query.before(value::<u64>("page_token", &page::decode(token, &filters)?)?);
     }
-    let entries = app.manager().store().audit_log(&query).await.map_err(keygate::ManagerError::from)?;
+    let entries =
+        app.manager().store().audit_log(&query).await.map_err(keygate::ManagerError::from)?;
     let items: Vec<AuditEventView> = entries.iter().rev().map(AuditEventView::new).collect();
     let next_page_token = match items.last() {
         Some(oldest) if items.len() == size && oldest.position > 1 => {

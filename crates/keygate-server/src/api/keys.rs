@@ -141,7 +141,8 @@ pub(crate) async fn list_keys(
     caller: Caller,
     Params(params): Params<KeyParams>,
 ) -> Result<Response, Problem> {
-    let owner = params.owner.as_deref().map(|text| value::<PrincipalId>("owner", text)).transpose()?;
+    let owner =
+        params.owner.as_deref().map(|text| value::<PrincipalId>("owner", text)).transpose()?;
     match &owner {
         Some(owner) => caller.require(Need::ReadAbout(owner))?,
         None => caller.require(Need::ReadAll)?,
@@ -160,8 +161,11 @@ pub(crate) async fn list_keys(
     if let Some(state) = &params.state {
         filter = filter.with_status(value::<KeyStatus>("state", state)?, now);
     }
-    let unused_since =
-        params.unused_since.as_deref().map(|text| value::<Timestamp>("unused_since", text)).transpose()?;
+    let unused_since = params
+        .unused_since
+        .as_deref()
+        .map(|text| value::<Timestamp>("unused_since", text))
+        .transpose()?;
     let expiring_within = params
         .expiring_within
         .as_deref()
@@ -170,11 +174,18 @@ pub(crate) async fn list_keys(
     let size = page::size(params.page_size)?;
     let filters = format!(
         "keys owner={:?} resource={:?} name={:?} state={:?} unused_since={:?} due={:?} expiring_within={:?}",
-        params.owner, params.resource, params.name, params.state, params.unused_since, params.due,
+        params.owner,
+        params.resource,
+        params.name,
+        params.state,
+        params.unused_since,
+        params.due,
         params.expiring_within
     );
     let request = match &params.page_token {
-        Some(token) => PageRequest::after(value::<KeyId>("page_token", &page::decode(token, &filters)?)?, size),
+        Some(token) => {
+            PageRequest::after(value::<KeyId>("page_token", &page::decode(token, &filters)?)?, size)
+        }
         None => PageRequest::first(size),
     };
     let manager = app.manager();
@@ -235,12 +246,14 @@ pub(crate) async fn create_key(
     match body.expiry.as_deref() {
         Some(text) => match text.parse::<Timestamp>() {
             Ok(at) => new = new.with_expires_at(at),
-            Err(_) => new = new.with_lifetime(value::<Lifetime>("expiry", text).map_err(|_| {
-                Problem::field(
-                    "expiry",
-                    "expiry is an RFC 3339 instant, a span such as 90d, or never",
-                )
-            })?),
+            Err(_) => {
+                new = new.with_lifetime(value::<Lifetime>("expiry", text).map_err(|_| {
+                    Problem::field(
+                        "expiry",
+                        "expiry is an RFC 3339 instant, a span such as 90d, or never",
+                    )
+                })?)
+            }
         },
         None if policy.expiry.allow_never => {
             return Err(Problem::field(
@@ -388,7 +401,10 @@ pub(crate) async fn rotate_key(
     let overlap = body.overlap.as_deref().map(|text| value::<Span>("overlap", text)).transpose()?;
     let rotation = app.manager().rotate(&caller.actor(), key.id(), overlap).await?;
     let now = app.auth().now();
-    let view = RotationView { old: KeyView::new(&rotation.old, now, None), new: issued_view(&rotation.new, now) };
+    let view = RotationView {
+        old: KeyView::new(&rotation.old, now, None),
+        new: issued_view(&rotation.new, now),
+    };
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
@@ -419,7 +435,10 @@ pub(crate) async fn revoke_token(
 }
 
 fn issued_view(issued: &IssuedKey, now: Timestamp) -> IssuedKeyView {
-    IssuedKeyView { key: KeyView::new(&issued.record, now, None), secret: issued.secret.expose().to_owned() }
+    IssuedKeyView {
+        key: KeyView::new(&issued.record, now, None),
+        secret: issued.secret.expose().to_owned(),
+    }
 }
 
 /// `text` as a scope, with a hint for the spellings other systems use.

@@ -18,7 +18,10 @@ use crate::view::PolicyView;
 #[utoipa::path(get, path = "/v1/policy", tag = "policy",
     responses((status = 200, description = "The policy", body = PolicyView,
         headers(("ETag" = String, description = "Its version"))), Problems))]
-pub(crate) async fn get_policy(State(app): State<App>, caller: Caller) -> Result<Response, Problem> {
+pub(crate) async fn get_policy(
+    State(app): State<App>,
+    caller: Caller,
+) -> Result<Response, Problem> {
     caller.require(Need::ReadAll)?;
     let policy = app.manager().policy_in_force().await?;
     Ok(tagged(StatusCode::OK, &PolicyView::from(&policy)))
@@ -51,9 +54,15 @@ pub(crate) async fn put_policy(
         .with_max_keys_per_resource(body.max_keys_per_resource)
         .with_allow_user_keys(body.allow_user_keys)
         .with_expiry(expiry)
-        .with_default_rotation_overlap(span("default_rotation_overlap", &body.default_rotation_overlap)?)
+        .with_default_rotation_overlap(span(
+            "default_rotation_overlap",
+            &body.default_rotation_overlap,
+        )?)
         .with_rotation_period(
-            body.rotation_period.as_deref().map(|text| span("rotation_period", text)).transpose()?,
+            body.rotation_period
+                .as_deref()
+                .map(|text| span("rotation_period", text))
+                .transpose()?,
         );
     policy.check().map_err(|e| Problem::new(Kind::InvalidField, e.to_string()))?;
     app.manager().set_policy(&caller.actor(), policy.clone()).await?;
@@ -147,9 +156,5 @@ pub(crate) async fn readyz(State(app): State<App>) -> Result<&'static str, Probl
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
     responses((status = 200, description = "The metrics", body = String, content_type = "text/plain")))]
 pub(crate) async fn metrics(State(app): State<App>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics().render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics().render()).into_response()
 }

@@ -53,7 +53,11 @@ pub(crate) fn routes(router: OpenApiRouter<App>) -> OpenApiRouter<App> {
         .routes(routes!(resources::list_resources))
         .routes(routes!(resources::delete_resource))
         .routes(routes!(resources::restore_resource))
-        .routes(routes!(roles::list_role_bindings, roles::create_role_binding, roles::delete_role_binding))
+        .routes(routes!(
+            roles::list_role_bindings,
+            roles::create_role_binding,
+            roles::delete_role_binding
+        ))
         .routes(routes!(meta::jwks))
         .routes(routes!(meta::openid_configuration))
         .routes(routes!(meta::healthz))
@@ -128,14 +132,16 @@ pub(crate) fn tagged<T: Serialize>(status: axum::http::StatusCode, value: &T) ->
 
 /// Refuses a write whose `If-Match` does not name `current`'s version (412); a write with no
 /// `If-Match` goes ahead, and `*` matches any version.
-pub(crate) fn check_if_match<T: Serialize>(headers: &HeaderMap, current: &T) -> Result<(), Problem> {
+pub(crate) fn check_if_match<T: Serialize>(
+    headers: &HeaderMap,
+    current: &T,
+) -> Result<(), Problem> {
     let Some(wanted) = headers.get(header::IF_MATCH) else { return Ok(()) };
     let wanted = wanted.to_str().unwrap_or("");
     let tag = etag(current);
-    let matches = wanted
-        .split(',')
-        .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate == tag || candidate.strip_prefix("W/") == Some(&tag));
+    let matches = wanted.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate == tag || candidate.strip_prefix("W/") == Some(&tag)
+    });
     if matches {
         Ok(())
     } else {

@@ -214,7 +214,12 @@ fn principal_name(name: &str) -> Result<PrincipalId, Problem> {
     Ok(id)
 }
 
-async fn get(app: &App, caller: &Caller, name: &str, kind: PrincipalKind) -> Result<Response, Problem> {
+async fn get(
+    app: &App,
+    caller: &Caller,
+    name: &str,
+    kind: PrincipalKind,
+) -> Result<Response, Problem> {
     let id = principal_name(name)?;
     caller.require(Need::ReadAbout(&id))?;
     let principal = find(app, name, kind).await?;
@@ -227,14 +232,10 @@ struct Fields {
 }
 
 fn fields(body: PrincipalBody) -> Result<Fields, Problem> {
-    let description = body
-        .description
-        .map(|text| value::<Description>("description", &text))
-        .transpose()?;
-    let display_name = body
-        .display_name
-        .map(|text| value::<DisplayName>("display_name", &text))
-        .transpose()?;
+    let description =
+        body.description.map(|text| value::<Description>("description", &text)).transpose()?;
+    let display_name =
+        body.display_name.map(|text| value::<DisplayName>("display_name", &text)).transpose()?;
     Ok(Fields { description, display_name })
 }
 

@@ -39,14 +39,22 @@ pub(crate) async fn list_resources(
         if let Scope::Resource(resource) = key.scope() {
             resources
                 .entry(resource.to_string())
-                .or_insert_with(|| ResourceView { resource: resource.to_string(), keys: 0, deleted_at: None })
+                .or_insert_with(|| ResourceView {
+                    resource: resource.to_string(),
+                    keys: 0,
+                    deleted_at: None,
+                })
                 .keys += 1;
         }
     }
     for (resource, at) in app.manager().deleted_resources().await? {
         resources
             .entry(resource.to_string())
-            .or_insert_with(|| ResourceView { resource: resource.to_string(), keys: 0, deleted_at: None })
+            .or_insert_with(|| ResourceView {
+                resource: resource.to_string(),
+                keys: 0,
+                deleted_at: None,
+            })
             .deleted_at = Some(at.to_string());
     }
     Ok(axum::Json(Page { items: resources.into_values().collect(), next_page_token: None }))

@@ -56,13 +56,17 @@ pub(crate) async fn list_role_bindings(
     caller: Caller,
     Params(params): Params<ListParams>,
 ) -> Result<axum::Json<Page<RoleBindingView>>, Problem> {
-    let principal = params.principal.as_deref().map(|p| value::<PrincipalId>("principal", p)).transpose()?;
+    let principal =
+        params.principal.as_deref().map(|p| value::<PrincipalId>("principal", p)).transpose()?;
     match &principal {
         Some(principal) => caller.require(Need::ReadAbout(principal))?,
         None => caller.require(Need::ReadAll)?,
     }
     let bindings = app.manager().role_bindings(principal.as_ref()).await?;
-    Ok(axum::Json(Page { items: bindings.iter().map(RoleBindingView::from).collect(), next_page_token: None }))
+    Ok(axum::Json(Page {
+        items: bindings.iter().map(RoleBindingView::from).collect(),
+        next_page_token: None,
+    }))
 }
 
 /// Binds a principal to a role.
@@ -88,14 +92,20 @@ pub(crate) async fn delete_role_binding(
     Params(params): Params<DeleteParams>,
 ) -> Result<StatusCode, Problem> {
     caller.require(Need::Administer)?;
-    let (principal, role) = binding(&params.principal, &params.role, params.service_account.as_deref())?;
+    let (principal, role) =
+        binding(&params.principal, &params.role, params.service_account.as_deref())?;
     app.manager().unbind_role(&caller.actor(), &principal, &role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn binding(principal: &str, role: &str, account: Option<&str>) -> Result<(PrincipalId, Role), Problem> {
+fn binding(
+    principal: &str,
+    role: &str,
+    account: Option<&str>,
+) -> Result<(PrincipalId, Role), Problem> {
     let principal = value::<PrincipalId>("principal", principal)?;
     let account = account.map(|a| value::<PrincipalId>("service_account", a)).transpose()?;
-    let role = Role::new(role, account).map_err(|e| Problem::field("role", format!("role: {e}")))?;
+    let role =
+        Role::new(role, account).map_err(|e| Problem::field("role", format!("role: {e}")))?;
     Ok((principal, role))
 }

@@ -45,7 +45,10 @@ pub(crate) async fn list_signing_keys(
 ) -> Result<axum::Json<Page<SigningKeyView>>, Problem> {
     caller.require(Need::ReadAll)?;
     let keys = app.manager().signing_keys().await?;
-    Ok(axum::Json(Page { items: keys.iter().map(SigningKeyView::from).collect(), next_page_token: None }))
+    Ok(axum::Json(Page {
+        items: keys.iter().map(SigningKeyView::from).collect(),
+        next_page_token: None,
+    }))
 }
 
 /// Makes a signing key: the active one if there is none, else a verifying one. Needs the

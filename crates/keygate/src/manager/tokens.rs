@@ -107,7 +107,11 @@ impl KeyManager {
 
     /// Whether `token` gets past the signature check of `authenticator`, whatever the checks
     /// after it (its key's state, scope or permissions) say.
-    fn signed_here(&self, token: &str, authenticator: &Authenticator) -> Result<bool, ManagerError> {
+    fn signed_here(
+        &self,
+        token: &str,
+        authenticator: &Authenticator,
+    ) -> Result<bool, ManagerError> {
         // Any resource: a key scoped elsewhere still proves its signature by failing on scope.
         let resource: ResourceRef = "keygate/token-revoke".parse()?;
         let context = AuthContext::new(&resource, self.clock.now());

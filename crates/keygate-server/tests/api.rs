@@ -1,0 +1,10 @@
+//! keygate-server's integration tests: the control plane over real stores (SQLite files and
+//! PostgreSQL databases), every request through the whole router.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api {
+    mod conventions;
+    mod roles;
+    mod support;
+}
