@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::cli::AuditCommand;
 use crate::error::Failure;
-use crate::output::{Printer, with_rfc3339_times};
+use keygate_server::with_rfc3339_times;
+
+use crate::output::Printer;
 use crate::principals::principal_id;
 use crate::store::Workspace;
 

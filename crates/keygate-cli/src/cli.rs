@@ -149,6 +149,9 @@ pub(crate) enum Command {
     /// Who may do what through the control plane: principals bound to roles.
     #[command(subcommand)]
     RoleBinding(RoleBindingCommand),
+    /// Serves the control plane over HTTP: the management API under /v1 (opened by API keys
+    /// scoped to cloud or global, per their principals' role bindings), JWKS, health and metrics.
+    Serve(ServeArgs),
     /// Prints a completion script for SHELL, made from these very definitions: `keygate
     /// completions bash > /etc/bash_completion.d/keygate`.
     Completions {
@@ -159,6 +162,27 @@ pub(crate) enum Command {
     /// Prints the manual page (roff), made from these very definitions: `keygate man > keygate.1`,
     /// or `keygate man | man -l -`.
     Man,
+}
+
+/// `keygate serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// The certificate chain to present (PEM); with --tls-key, the server speaks HTTPS.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of the certificate (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Serve plaintext HTTP on an address other hosts reach, API keys in the clear (behind a
+    /// TLS-terminating proxy, say). Without it, plaintext is served on loopback only.
+    #[arg(long)]
+    pub(crate) insecure_http: bool,
+    /// The URL clients reach the server at, for the issuer and jwks_uri it advertises.
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

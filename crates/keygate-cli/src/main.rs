@@ -14,6 +14,7 @@ mod output;
 mod policy;
 mod principals;
 mod role_bindings;
+mod serve;
 mod signing_keys;
 mod store;
 mod token;
@@ -214,6 +215,7 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         Command::Token(TokenCommand::Revoke { input, reason }) => {
             token::revoke(&input, reason, &workspace, printer).await
         }
+        Command::Serve(args) => serve::run(args, &workspace).await,
         Command::SecretKey(_)
         | Command::KeyPair(_)
         | Command::Token(_)

@@ -105,29 +105,6 @@ pub(crate) fn key_json(key: &KeyRecord, now: Timestamp) -> Value {
     value
 }
 
-/// `value` with every instant, which events serialise as Unix seconds, as RFC 3339 text: the
-/// fields named `at`, `before`, `expires` and `old_expires`, at any depth.
-pub(crate) fn with_rfc3339_times(mut value: Value) -> Value {
-    fn walk(value: &mut Value) {
-        match value {
-            Value::Object(fields) => {
-                for (name, field) in fields.iter_mut() {
-                    let instant =
-                        matches!(name.as_str(), "at" | "before" | "expires" | "old_expires");
-                    match field.as_i64().and_then(|unix| Timestamp::from_unix(unix).ok()) {
-                        Some(at) if instant => *field = json!(at.to_string()),
-                        _ => walk(field),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut value);
-    value
-}
-
 /// A principal as JSON.
 pub(crate) fn principal_json(principal: &Principal) -> Value {
     json!({

@@ -73,6 +73,18 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// A manager for a long-running server: with the master key when there is one (given, or
+    /// beside a SQLite store), else without, so it serves everything but signing keys and JWT
+    /// minting, which answer that the server has no master key.
+    pub(crate) async fn serving_manager(&self) -> Result<KeyManager, Failure> {
+        if self.master_key.is_some() || self.beside.is_some() {
+            return self.sealing_manager().await;
+        }
+        Ok(manager(&self.store, None))
+    }
+}
+
 fn manager(store: &Arc<SqlStore>, master_key: Option<&Arc<MasterKey>>) -> KeyManager {
     let manager = KeyManager::new(store.clone());
     match master_key {

@@ -43,5 +43,5 @@ pub use problem::{Kind, PROBLEM_JSON, Problem};
 pub use serve::{ServeError, check_plaintext, serve, tls_acceptor};
 pub use view::{
     AuditEventView, IssuedKeyView, KeyView, LastUse, PolicyView, PrincipalView, ResourceView,
-    RoleBindingView, RotationView, SigningKeyView,
+    RoleBindingView, RotationView, SigningKeyView, with_rfc3339_times,
 };

@@ -243,7 +243,7 @@ impl AuditEventView {
                 _ => "local".to_owned(),
             },
             action: entry.record.action.clone().unwrap_or_else(|| text(&event["action"]["action"])),
-            event: event["action"].clone(),
+            event: with_rfc3339_times(event["action"].clone()),
         }
     }
 }
@@ -306,4 +306,27 @@ pub(crate) fn kind_name(kind: PrincipalKind) -> &'static str {
         PrincipalKind::User => "user",
         _ => "service account",
     }
+}
+
+/// `value` with every instant, which events serialise as Unix seconds, as RFC 3339 text: the
+/// fields named `at`, `before`, `expires` and `old_expires`, at any depth.
+pub fn with_rfc3339_times(mut value: serde_json::Value) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (name, field) in fields.iter_mut() {
+                    let instant =
+                        matches!(name.as_str(), "at" | "before" | "expires" | "old_expires");
+                    match field.as_i64().and_then(|unix| Timestamp::from_unix(unix).ok()) {
+                        Some(at) if instant => *field = serde_json::Value::String(at.to_string()),
+                        _ => walk(field),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
 }

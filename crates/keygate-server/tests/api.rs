@@ -5,6 +5,7 @@
 
 mod api {
     mod conventions;
+    mod fleet;
     mod roles;
     mod support;
 }

@@ -54,6 +54,8 @@ pub(crate) async fn store(backend: Backend) -> Option<(Guard, Arc<SqlStore>)> {
 pub(crate) enum Guard {
     Dir(tempfile::TempDir),
     Database(Database),
+    /// Another plane holds what the store needs.
+    None,
 }
 
 /// A control plane and the operator's local manager over the same store.
