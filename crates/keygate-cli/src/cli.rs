@@ -183,6 +183,10 @@ pub(crate) struct ServeArgs {
     /// The URL clients reach the server at, for the issuer and jwks_uri it advertises.
     #[arg(long, value_name = "URL")]
     pub(crate) public_url: Option<String>,
+    /// How many failed authentications a client address may make in a row before it gets
+    /// 429; it gets one back every 6 seconds.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) auth_failure_burst: u32,
 }
 
 #[derive(Debug, Subcommand)]

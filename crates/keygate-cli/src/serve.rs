@@ -18,7 +18,8 @@ pub(crate) async fn run(args: ServeArgs, workspace: &Workspace) -> Result<(), Fa
         keygate_server::check_plaintext(args.listen, args.insecure_http)
             .map_err(|e| Failure::error(e.to_string()))?;
     }
-    let mut config = AppConfig::default();
+    let mut config = AppConfig::default()
+        .with_auth_failure_budget(args.auth_failure_burst, std::time::Duration::from_secs(6));
     config.tls = tls.is_some();
     if let Some(url) = args.public_url {
         config = config.with_public_url(url);
@@ -32,7 +33,7 @@ pub(crate) async fn run(args: ServeArgs, workspace: &Workspace) -> Result<(), Fa
         .map_err(|e| Failure::error(format!("cannot listen on {}: {e}", args.listen)))?;
     let address = listener.local_addr().map_err(|e| Failure::error(e.to_string()))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("keygate: serving the control plane on {scheme}://{address}");
+    println!("keygate: the control plane is listening on {scheme}://{address}");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

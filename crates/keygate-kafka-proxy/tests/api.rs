@@ -6,6 +6,7 @@
 
 mod api {
     mod clients;
+    mod control_plane;
     mod custody;
     mod last_use;
     mod limits;

@@ -38,6 +38,11 @@ pub struct AppConfig {
     /// Whether clients reach the server over TLS (for the URLs it makes without a
     /// [`public_url`](AppConfig::public_url)).
     pub tls: bool,
+    /// How many failed authentications a client address may make in a row (10 by default);
+    /// then it gets 429 until its budget refills.
+    pub auth_failure_burst: u32,
+    /// How often a client address gets one failed authentication back (every 6 s by default).
+    pub auth_failure_refill: Duration,
     /// How the authenticator keeps up with the store.
     pub server: ServerConfig,
 }
@@ -49,6 +54,8 @@ impl Default for AppConfig {
             public_url: None,
             request_timeout: Duration::from_secs(30),
             tls: false,
+            auth_failure_burst: 10,
+            auth_failure_refill: Duration::from_secs(6),
             server: ServerConfig::default(),
         }
     }
@@ -70,6 +77,14 @@ impl AppConfig {
     /// Answers a request that takes longer than `timeout` with 503.
     pub fn with_request_timeout(mut self, timeout: Duration) -> AppConfig {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Lets each client address fail `burst` authentications in a row, and gives one back
+    /// every `refill`.
+    pub fn with_auth_failure_budget(mut self, burst: u32, refill: Duration) -> AppConfig {
+        self.auth_failure_burst = burst;
+        self.auth_failure_refill = refill;
         self
     }
 
@@ -113,7 +128,7 @@ impl App {
                 manager,
                 auth,
                 metrics: Metrics::default(),
-                limiter: Limiter::default(),
+                limiter: Limiter::new(config.auth_failure_burst, config.auth_failure_refill),
                 log,
                 config,
             }),

@@ -208,13 +208,15 @@ fn unauthenticated(detail: &str) -> Problem {
     Problem::new(Kind::Unauthenticated, detail)
 }
 
-/// Failed authentications per client address: each address has a budget of
-/// [`Limiter::BURST`] failures, refilled by one every [`Limiter::REFILL`]; an address that
-/// spent it gets 429 with `Retry-After` until the next refill, before its credentials are
-/// even read. At most [`Limiter::ADDRESSES`] addresses are tracked; when full, the ones whose
-/// budgets have refilled are forgotten first, then the oldest.
-#[derive(Debug, Default)]
+/// Failed authentications per client address: each address has a budget of `burst` failures,
+/// refilled by one every `refill`; an address that spent it gets 429 with `Retry-After` until
+/// the next refill, before its credentials are even read. At most [`Limiter::ADDRESSES`]
+/// addresses are tracked; when full, the ones whose budgets have refilled are forgotten first,
+/// then the oldest.
+#[derive(Debug)]
 pub(crate) struct Limiter {
+    burst: u32,
+    refill: Duration,
     budgets: Mutex<HashMap<IpAddr, Budget>>,
 }
 
@@ -225,20 +227,23 @@ struct Budget {
 }
 
 impl Limiter {
-    pub(crate) const BURST: u32 = 10;
-    pub(crate) const REFILL: Duration = Duration::from_secs(6);
     const ADDRESSES: usize = 10_000;
+
+    /// `burst` failures per address, one more every `refill`.
+    pub(crate) fn new(burst: u32, refill: Duration) -> Limiter {
+        Limiter { burst, refill: refill.max(Duration::from_millis(1)), budgets: Mutex::default() }
+    }
 
     /// How long `peer` must wait, if it spent its budget.
     pub(crate) fn blocked(&self, peer: IpAddr) -> Option<Duration> {
         let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
         let budget = budgets.get_mut(&peer)?;
         let now = Instant::now();
-        budget.refill(now);
-        if budget.spent < Self::BURST {
+        budget.refill(now, self.refill);
+        if budget.spent < self.burst {
             return None;
         }
-        Some(Self::REFILL.saturating_sub(now.duration_since(budget.since)))
+        Some(self.refill.saturating_sub(now.duration_since(budget.since)))
     }
 
     /// Counts a failed authentication from `peer`.
@@ -247,7 +252,7 @@ impl Limiter {
         let now = Instant::now();
         if budgets.len() >= Self::ADDRESSES && !budgets.contains_key(&peer) {
             budgets.retain(|_, budget| {
-                budget.refill(now);
+                budget.refill(now, self.refill);
                 budget.spent > 0
             });
             if budgets.len() >= Self::ADDRESSES
@@ -257,18 +262,18 @@ impl Limiter {
             }
         }
         let budget = budgets.entry(peer).or_insert(Budget { spent: 0, since: now });
-        budget.refill(now);
+        budget.refill(now, self.refill);
         budget.spent = budget.spent.saturating_add(1);
     }
 }
 
 impl Budget {
-    fn refill(&mut self, now: Instant) {
+    fn refill(&mut self, now: Instant, every: Duration) {
         let elapsed = now.duration_since(self.since);
-        let refills = (elapsed.as_millis() / Limiter::REFILL.as_millis().max(1)) as u32;
+        let refills = u32::try_from(elapsed.as_millis() / every.as_millis().max(1)).unwrap_or(u32::MAX);
         if refills > 0 {
             self.spent = self.spent.saturating_sub(refills);
-            self.since += Limiter::REFILL * refills;
+            self.since = now;
         }
     }
 }
@@ -279,15 +284,15 @@ mod tests {
 
     #[test]
     fn an_address_is_blocked_after_its_burst_and_others_are_not() {
-        let limiter = Limiter::default();
+        let limiter = Limiter::new(10, Duration::from_secs(6));
         let (one, two): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        for _ in 0..Limiter::BURST {
+        for _ in 0..10 {
             assert!(limiter.blocked(one).is_none());
             limiter.failed(one);
         }
         let wait = limiter.blocked(one).expect("blocked after the burst");
-        assert!(wait <= Limiter::REFILL);
+        assert!(wait <= Duration::from_secs(6));
         assert!(limiter.blocked(two).is_none());
     }
 
