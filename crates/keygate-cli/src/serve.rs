@@ -9,9 +9,9 @@ use crate::store::Workspace;
 
 pub(crate) async fn run(args: ServeArgs, workspace: &Workspace) -> Result<(), Failure> {
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            Some(keygate_server::tls_acceptor(cert, key).map_err(|e| Failure::error(e.to_string()))?)
-        }
+        (Some(cert), Some(key)) => Some(
+            keygate_server::tls_acceptor(cert, key).map_err(|e| Failure::error(e.to_string()))?,
+        ),
         _ => None,
     };
     if tls.is_none() {

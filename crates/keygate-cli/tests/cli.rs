@@ -12,6 +12,7 @@ mod cli {
     mod policy;
     mod postgres;
     mod principals;
+    mod server;
     mod signing_keys;
     mod store;
     pub(crate) mod support;

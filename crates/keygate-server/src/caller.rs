@@ -270,7 +270,8 @@ impl Limiter {
 impl Budget {
     fn refill(&mut self, now: Instant, every: Duration) {
         let elapsed = now.duration_since(self.since);
-        let refills = u32::try_from(elapsed.as_millis() / every.as_millis().max(1)).unwrap_or(u32::MAX);
+        let refills =
+            u32::try_from(elapsed.as_millis() / every.as_millis().max(1)).unwrap_or(u32::MAX);
         if refills > 0 {
             self.spent = self.spent.saturating_sub(refills);
             self.since = now;

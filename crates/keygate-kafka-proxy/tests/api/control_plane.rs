@@ -12,13 +12,21 @@ use super::support::{CLUSTER, Client, Gateway, Tansu, client, externals, operato
 
 #[test]
 fn an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses() {
-    let test = "api::control_plane::an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses";
+    let test =
+        "api::control_plane::an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses";
     let Some((python, tansu)) = externals(test) else { return };
     let tansu = Tansu::start(&tansu);
     let operator = operator();
     // The bootstrap the README shows: the first admin is made with the store in hand.
     operator.keygate(&["service-account", "create", "ops-bot"]);
-    operator.keygate(&["role-binding", "create", "--service-account", "ops-bot", "--role", "OrganizationAdmin"]);
+    operator.keygate(&[
+        "role-binding",
+        "create",
+        "--service-account",
+        "ops-bot",
+        "--role",
+        "OrganizationAdmin",
+    ]);
     let (admin_id, admin_secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
     let store = operator.store();
     let mut server = Gateway::start(&keygate_binary(), &["serve", "--store", &store]);
@@ -29,7 +37,11 @@ fn an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses() {
 
     // Applying the same definition twice gives the same account.
     let first = iac.ask("apply-account orders-iac the orders pipeline");
-    assert_eq!((first["ok"].as_bool(), first["status"].as_u64()), (Some(true), Some(201)), "{first}");
+    assert_eq!(
+        (first["ok"].as_bool(), first["status"].as_u64()),
+        (Some(true), Some(201)),
+        "{first}"
+    );
     let again = iac.ask("apply-account orders-iac the orders pipeline");
     assert_eq!(again["status"], 200, "{again}");
     assert_eq!(again["account"], first["account"]);
@@ -40,7 +52,11 @@ fn an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses() {
     let id = made["key"]["key_id"].as_str().unwrap().to_owned();
     let secret = made["secret"].as_str().unwrap().to_owned();
     let found = iac.ask(&format!("ensure-key orders-iac {CLUSTER} producer"));
-    assert_eq!((found["made"].as_bool(), found["key"]["key_id"].as_str()), (Some(false), Some(id.as_str())), "{found}");
+    assert_eq!(
+        (found["made"].as_bool(), found["key"]["key_id"].as_str()),
+        (Some(false), Some(id.as_str())),
+        "{found}"
+    );
     assert!(found.get("secret").is_none() && found["key"].get("secret").is_none(), "{found}");
 
     // A real client (librdkafka) uses it through the proxy.
@@ -55,7 +71,8 @@ fn an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses() {
     let new_secret = rotated["secret"].as_str().unwrap().to_owned();
     let found = iac.ask("find-key orders-iac producer");
     assert_eq!(found["key"]["key_id"].as_str(), Some(new_id.as_str()), "{found}");
-    let mut rotated_producer = client(&python, "confluent-kafka", gateway.port, &["PLAIN", &new_id, &new_secret]);
+    let mut rotated_producer =
+        client(&python, "confluent-kafka", gateway.port, &["PLAIN", &new_id, &new_secret]);
     assert_eq!(rotated_producer.ask("produce iac-orders two")["ok"], true);
 
     // Revoked through the API: the proxy closes the connection open with it.

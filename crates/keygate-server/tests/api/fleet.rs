@@ -30,7 +30,12 @@ async fn two_servers_on_one_postgres_share_keys_and_quotas() {
 
     // A key made on one server is read on the other.
     let made = one
-        .send(Method::POST, "/v1/api-keys", Some(&admin), Some(json!({"owner": "orders", "scope": "global"})))
+        .send(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"owner": "orders", "scope": "global"})),
+        )
         .await;
     made.expect(StatusCode::CREATED);
     let path = format!("/v1/api-keys/{}", made.body["key_id"].as_str().unwrap());
@@ -43,7 +48,8 @@ async fn two_servers_on_one_postgres_share_keys_and_quotas() {
         let plane = if n % 2 == 0 { Arc::clone(&one) } else { Arc::clone(&two) };
         let admin = admin.clone();
         tasks.push(tokio::spawn(async move {
-            let body = json!({"owner": "orders", "scope": "kafka-cluster/lkc-quota", "expiry": "1d"});
+            let body =
+                json!({"owner": "orders", "scope": "kafka-cluster/lkc-quota", "expiry": "1d"});
             plane.send(Method::POST, "/v1/api-keys", Some(&admin), Some(body)).await
         }));
     }
@@ -52,7 +58,9 @@ async fn two_servers_on_one_postgres_share_keys_and_quotas() {
         let reply = task.await.unwrap();
         match reply.status {
             StatusCode::CREATED => created += 1,
-            StatusCode::CONFLICT => assert_eq!(reply.expect_problem(), "quota-exceeded", "{}", reply.text),
+            StatusCode::CONFLICT => {
+                assert_eq!(reply.expect_problem(), "quota-exceeded", "{}", reply.text)
+            }
             other => panic!("unexpected {other}: {}", reply.text),
         }
     }
