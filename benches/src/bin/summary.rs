@@ -327,6 +327,51 @@ fn fleet_rows() -> Vec<Row> {
     rows
 }
 
+/// The control plane bench's figures.
+fn control_plane_rows() -> Vec<Row> {
+    use Check::*;
+    use Figure::*;
+    let mut rows = vec![
+        Row {
+            figure: "control plane: authenticating a request with a key seen before (Basic \
+                     header parsed and checked)"
+                .into(),
+            keygate: Measured("authenticate_basic_ns", Unit::Nanos),
+            peer: Some(("the authenticator alone", Measured("authenticate_alone_ns", Unit::Nanos))),
+            target: "≤ 2 µs",
+            check: AtMostNanos(2e3),
+        },
+        Row {
+            figure: "control plane: a whole authenticated GET (roles read from SQLite)".into(),
+            keygate: Measured("request_get_sqlite_ns", Unit::Nanos),
+            peer: None,
+            target: "—",
+            check: Info,
+        },
+    ];
+    for backend in ["sqlite", "postgres"] {
+        let figure = |via: &str| {
+            let key = format!("create_keys_per_second_{backend}_{via}");
+            Measured(Box::leak(key.into_boxed_str()), Unit::Rate)
+        };
+        rows.push(Row {
+            figure: format!("control plane: keys created by 8 concurrent clients, {backend}"),
+            keygate: figure("api"),
+            peer: Some(("KeyManager, 8 concurrent callers", figure("manager"))),
+            target: "≥ 0.8× KeyManager",
+            check: AtLeastTimesPeer(0.8),
+        });
+    }
+    rows.push(Row {
+        figure: "control plane: a page of 1000 keys at 1M keys vs at 10k, PostgreSQL".into(),
+        keygate: Measured("list_page_1000_ns_postgres_1000000_keys", Unit::Nanos),
+        peer: Some(("at 10k keys", Measured("list_page_1000_ns_postgres_10000_keys", Unit::Nanos))),
+        target: "≤ 2× at 10k",
+        check: WithinOfPeer(2.0),
+    });
+    rows
+}
+
 /// A table of the README, between its markers, and the figure files it reads.
 struct Section {
     start: &'static str,
@@ -350,6 +395,12 @@ fn main() {
             end: "<!-- fleet:end -->",
             files: &["fleet.json"],
             rows: fleet_rows(),
+        },
+        Section {
+            start: "<!-- control-plane:start -->",
+            end: "<!-- control-plane:end -->",
+            files: &["control_plane.json"],
+            rows: control_plane_rows(),
         },
     ];
     let write = std::env::args().any(|arg| arg == "--write");
