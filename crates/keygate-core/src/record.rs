@@ -284,6 +284,9 @@ pub struct KeyRecordParts {
     pub signing_key: Option<SigningKeyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<KeyName>,
+    /// Absent in records rotated before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<KeyId>,
 }
 
 impl KeyRecord {
@@ -310,6 +313,7 @@ impl KeyRecord {
             secret_digest,
             signing_key: template.signing_key,
             name: template.name,
+            replaced_by: None,
         })
     }
 
@@ -330,7 +334,7 @@ impl KeyRecord {
         if parts.expires.has_passed(parts.not_before) {
             return Err(Error::InconsistentRecord("the key expires before it becomes valid"));
         }
-        if parts.replaces == Some(parts.id) {
+        if parts.replaces == Some(parts.id) || parts.replaced_by == Some(parts.id) {
             return Err(Error::InconsistentRecord("a key cannot replace itself"));
         }
         if parts.format != KeyFormat::Jwt && parts.signing_key.is_some() {
@@ -423,6 +427,20 @@ impl KeyRecord {
     /// Hands its name on (to its replacement in a rotation): the name then finds the new key.
     pub fn take_name(&mut self) -> Option<KeyName> {
         self.parts.name.take()
+    }
+
+    /// The key that replaced this one in a rotation, as recorded when it did.
+    pub fn replaced_by(&self) -> Option<KeyId> {
+        self.parts.replaced_by
+    }
+
+    /// Records that `replacement` replaced this key; a key cannot replace itself.
+    pub fn set_replaced_by(&mut self, replacement: KeyId) -> Result<(), Error> {
+        if replacement == self.parts.id {
+            return Err(Error::InconsistentRecord("a key cannot replace itself"));
+        }
+        self.parts.replaced_by = Some(replacement);
+        Ok(())
     }
 
     /// What the key is at `now`; see [`KeyStatus`] for the precedence.

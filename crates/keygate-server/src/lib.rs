@@ -28,6 +28,7 @@
 mod api;
 mod app;
 mod caller;
+mod client;
 mod extract;
 mod metrics;
 mod page;
@@ -37,11 +38,12 @@ mod view;
 
 pub use app::{App, AppConfig};
 pub use caller::Peer;
+pub use client::{Client, ClientError};
 pub use extract::MAX_BODY;
 pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use problem::{Kind, PROBLEM_JSON, Problem};
 pub use serve::{ServeError, check_plaintext, serve, tls_acceptor};
 pub use view::{
-    AuditEventView, IssuedKeyView, KeyView, LastUse, PolicyView, PrincipalView, ResourceView,
+    AuditEventView, IssuedKeyView, KeyContext, KeyView, PolicyView, PrincipalView, ResourceView,
     RoleBindingView, RotationView, SigningKeyView, with_rfc3339_times,
 };

@@ -36,16 +36,6 @@ impl From<&Principal> for PrincipalView {
     }
 }
 
-/// When a key was last authenticated, as the servers that checked it reported (to the minute).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct LastUse {
-    /// When.
-    pub at: String,
-    /// Where, if the server said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-}
-
 /// An API key: everything but its secret, which is shown once, when it is made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KeyView {
@@ -62,7 +52,8 @@ pub struct KeyView {
     pub permissions: Option<Vec<String>>,
     /// `opaque` or `jwt`.
     pub format: String,
-    /// `active`, `pending`, `expired`, `suspended` or `revoked`, now.
+    /// Now: `active`, `pending`, `expired`, `suspended` or `revoked`; or, for a JWT key that
+    /// would be active but whose signing key was retired, `unusable (signing key KID retired)`.
     pub status: String,
     /// A note.
     pub description: String,
@@ -74,6 +65,15 @@ pub struct KeyView {
     pub expires: Option<String>,
     /// The key it replaced in a rotation.
     pub replaces: Option<String>,
+    /// The key that replaced it in a rotation.
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+    /// When it was last authenticated, to the minute; `null` if never, or not reported yet.
+    #[serde(default)]
+    pub last_used: Option<String>,
+    /// Where it was last authenticated, if the server said.
+    #[serde(default)]
+    pub last_used_on: Option<String>,
     /// When it was suspended, while it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_at: Option<String>,
@@ -83,9 +83,6 @@ pub struct KeyView {
     /// Why it was revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_reason: Option<String>,
-    /// When it was last authenticated; absent if never, or not reported yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used: Option<LastUse>,
 }
 
 impl KeyView {
@@ -118,14 +115,69 @@ impl KeyView {
             not_before: key.not_before().to_string(),
             expires: key.expires().at().map(|at| at.to_string()),
             replaces: key.replaces().map(|id| id.to_string()),
+            replaced_by: key.replaced_by().map(|id| id.to_string()),
+            last_used: last_used.map(|used| used.at.to_string()),
+            last_used_on: last_used
+                .and_then(|used| used.resource.as_ref())
+                .map(ToString::to_string),
             suspended_at,
             revoked_at,
             revoked_reason,
-            last_used: last_used.map(|used| LastUse {
-                at: used.at.to_string(),
-                resource: used.resource.as_ref().map(ToString::to_string),
-            }),
         }
+    }
+
+    /// The view without what changes by itself (its last use), for an entity tag.
+    pub(crate) fn versioned(&self) -> KeyView {
+        KeyView { last_used: None, last_used_on: None, ..self.clone() }
+    }
+}
+
+/// What views of keys show beside each record: their last uses, and which signing keys
+/// remain (a JWT key whose signing key was retired can no longer be verified). Loaded for the
+/// keys of one answer: their uses only, and the signing keys.
+#[derive(Debug)]
+pub struct KeyContext {
+    now: Timestamp,
+    signing_keys: std::collections::HashSet<keygate::core::SigningKeyId>,
+    uses: std::collections::HashMap<keygate::core::KeyId, KeyUse>,
+}
+
+impl KeyContext {
+    /// The context of `keys` at `now`, read from `manager`'s store.
+    pub async fn load(
+        manager: &keygate::KeyManager,
+        keys: &[KeyRecord],
+        now: Timestamp,
+    ) -> Result<KeyContext, keygate::ManagerError> {
+        let ids: Vec<_> = keys.iter().map(KeyRecord::id).collect();
+        let uses = manager.store().key_uses_of(&ids).await?;
+        let signing_keys = if keys.iter().any(|key| key.signing_key().is_some()) {
+            manager.signing_keys().await?.into_iter().map(|key| key.kid).collect()
+        } else {
+            Default::default()
+        };
+        Ok(KeyContext {
+            now,
+            signing_keys,
+            uses: uses.into_iter().map(|used| (used.key, used)).collect(),
+        })
+    }
+
+    /// The view of `key`.
+    pub fn view(&self, key: &KeyRecord) -> KeyView {
+        let mut view = KeyView::new(key, self.now, self.uses.get(&key.id()));
+        if let Some(kid) = key.signing_key()
+            && key.is_usable_at(self.now)
+            && !self.signing_keys.contains(kid)
+        {
+            view.status = format!("unusable (signing key {kid} retired)");
+        }
+        view
+    }
+
+    /// When `key` was last used, if it was.
+    pub fn last_use(&self, key: &KeyRecord) -> Option<&KeyUse> {
+        self.uses.get(&key.id())
     }
 }
 

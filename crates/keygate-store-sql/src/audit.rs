@@ -120,19 +120,43 @@ impl UsageStore for SqlStore {
                 "SELECT key_id, at, resource FROM keygate_key_uses ORDER BY key_id",
             ))
             .await?;
-        rows.iter()
-            .map(|row| {
-                let key =
-                    stored(&column::<String>(row, "key_id")?, "a key use names an invalid key")?;
-                let at = timestamp_from_db("key use", column(row, "at")?)?;
-                let resource: Option<String> = column(row, "resource")?;
-                let resource = resource
-                    .map(|text| stored(&text, "a key use names an invalid resource"))
-                    .transpose()?;
-                Ok(KeyUse::new(key, at, resource))
-            })
-            .collect()
+        rows.iter().map(key_use).collect()
     }
+
+    async fn key_uses_of(&self, keys: &[KeyId]) -> Result<Vec<KeyUse>, StoreError> {
+        let mut uses = Vec::new();
+        // In batches, each one statement with its ids bound.
+        for batch in keys.chunks(500) {
+            let mut arguments = AnyArguments::default();
+            let mut placeholders = Vec::with_capacity(batch.len());
+            for key in batch {
+                arguments.add(key.to_string()).map_err(|_| StoreError::Invalid("unbindable"))?;
+                placeholders.push(format!("${}", arguments.len()));
+            }
+            let sql = format!(
+                "SELECT key_id, at, resource FROM keygate_key_uses WHERE key_id IN ({}) \
+                 ORDER BY key_id",
+                placeholders.join(", ")
+            );
+            let rows =
+                self.shared.fetch_all(sqlx::query_with(AssertSqlSafe(sql), arguments)).await?;
+            for row in &rows {
+                uses.push(key_use(row)?);
+            }
+        }
+        uses.sort_by_key(|used| used.key);
+        Ok(uses)
+    }
+}
+
+/// A row of `keygate_key_uses`.
+fn key_use(row: &sqlx::any::AnyRow) -> Result<KeyUse, StoreError> {
+    let key = stored(&column::<String>(row, "key_id")?, "a key use names an invalid key")?;
+    let at = timestamp_from_db("key use", column(row, "at")?)?;
+    let resource: Option<String> = column(row, "resource")?;
+    let resource =
+        resource.map(|text| stored(&text, "a key use names an invalid resource")).transpose()?;
+    Ok(KeyUse::new(key, at, resource))
 }
 
 #[async_trait]

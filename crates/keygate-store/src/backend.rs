@@ -109,5 +109,7 @@ pub fn rotation(
     if replacement.name().is_some() && replacement.name() == old.name() {
         old.take_name();
     }
+    old.set_replaced_by(replacement.id())
+        .map_err(|_| StoreError::Invalid("a key cannot replace itself"))?;
     Ok(old)
 }

@@ -451,6 +451,9 @@ impl<S: UsageStore> UsageStore for FaultyStore<S> {
     async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError> {
         self.around(Operation::KeyUses, self.inner.key_uses()).await
     }
+    async fn key_uses_of(&self, keys: &[KeyId]) -> Result<Vec<KeyUse>, StoreError> {
+        self.around(Operation::KeyUses, self.inner.key_uses_of(keys)).await
+    }
 }
 
 #[async_trait]

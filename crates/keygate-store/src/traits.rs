@@ -296,6 +296,13 @@ pub trait UsageStore: Send + Sync {
 
     /// The last use of every key that has one, in key order.
     async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError>;
+
+    /// The last use of each of `keys` that has one, in key order: for a page of a listing.
+    /// The default reads every use; a store with an index reads only these.
+    async fn key_uses_of(&self, keys: &[KeyId]) -> Result<Vec<KeyUse>, StoreError> {
+        let wanted: std::collections::BTreeSet<&KeyId> = keys.iter().collect();
+        Ok(self.key_uses().await?.into_iter().filter(|used| wanted.contains(&used.key)).collect())
+    }
 }
 
 /// The audit log, appended to by the mutations of the traits above.
@@ -493,6 +500,9 @@ macro_rules! forward {
             }
             async fn key_uses(&self) -> Result<Vec<KeyUse>, StoreError> {
                 (**self).key_uses().await
+            }
+            async fn key_uses_of(&self, keys: &[KeyId]) -> Result<Vec<KeyUse>, StoreError> {
+                (**self).key_uses_of(keys).await
             }
         }
 

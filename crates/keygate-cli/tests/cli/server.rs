@@ -72,3 +72,114 @@ fn the_served_document_drives_a_property_based_run_with_no_server_error() {
     let lines = server.drain();
     assert!(lines.iter().all(|line| !line.contains(&secret)), "a secret in the log");
 }
+
+/// A certificate authority, and a certificate it signed for 127.0.0.1 with its key, written by
+/// Python's `cryptography`: (CA certificate, server certificate, server key) paths.
+fn certificates(python: &str, operator: &Operator) -> (String, String, String) {
+    let [ca, cert, key] = ["ca.crt", "server.crt", "server.key"]
+        .map(|name| operator.path(name).display().to_string());
+    let script = r#"
+import datetime, ipaddress, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+now = datetime.datetime.now(datetime.timezone.utc)
+def name(text):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+def builder(subject, issuer, public):
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+        .public_key(public).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1)))
+ca_key = ec.generate_private_key(ec.SECP256R1())
+ca = (builder(name("keygate test CA"), name("keygate test CA"), ca_key.public_key())
+    .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    .sign(ca_key, hashes.SHA256()))
+key = ec.generate_private_key(ec.SECP256R1())
+cert = (builder(name("keygate serve test"), ca.subject, key.public_key())
+    .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    .sign(ca_key, hashes.SHA256()))
+open(sys.argv[1], "wb").write(ca.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[2], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[3], "wb").write(key.private_bytes(serialization.Encoding.PEM,
+    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+"#;
+    let status = Command::new(python).args(["-c", script, &ca, &cert, &key]).status().unwrap();
+    assert!(status.success(), "making the test certificates failed");
+    (ca, cert, key)
+}
+
+#[test]
+fn over_tls_the_api_serves_and_its_jwks_verifies_a_jwt_api_key_outside_keygate() {
+    let test =
+        "cli::server::over_tls_the_api_serves_and_its_jwks_verifies_a_jwt_api_key_outside_keygate";
+    let Some(python) = python(test) else { return };
+    let operator = Operator::new();
+    operator.keygate(&["service-account", "create", "ops-bot"]);
+    operator.keygate(&[
+        "role-binding",
+        "create",
+        "--service-account",
+        "ops-bot",
+        "--role",
+        "OrganizationAdmin",
+    ]);
+    let (id, secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
+    let (ca, cert, key) = certificates(&python, &operator);
+    let store = operator.store();
+    let binary = keygate_testkit::process::keygate_binary();
+    let server = Gateway::start(
+        &binary,
+        &["serve", "--store", &store, "--tls-cert", &cert, "--tls-key", &key],
+    );
+    let base = format!("https://127.0.0.1:{}", server.port);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = keygate_server::Client::new(&base, &id, &secret, Some(Path::new(&ca))).unwrap();
+    let (jwks, discovery, token) = runtime.block_on(async {
+        // Trusting the Mozilla roots only, the self-signed server is refused.
+        let untrusting = keygate_server::Client::new(&base, &id, &secret, None).unwrap();
+        let refused = untrusting.call("GET", "/v1/service-accounts", None).await;
+        assert!(matches!(refused, Err(keygate_server::ClientError::Transport(_))), "{refused:?}");
+        // And plaintext to a TLS port gets no answer it can read.
+        let plain_url = format!("http://127.0.0.1:{}", server.port);
+        let plain = keygate_server::Client::new(&plain_url, &id, &secret, None).unwrap();
+        assert!(plain.call("GET", "/v1/service-accounts", None).await.is_err());
+
+        client.call("GET", "/v1/service-accounts", None).await.unwrap();
+        let created = client
+            .call("POST", "/v1/signing-keys", Some(&serde_json::json!({"algorithm": "EdDSA"})))
+            .await
+            .unwrap();
+        client
+            .call("PUT", "/v1/service-accounts/orders", Some(&serde_json::json!({})))
+            .await
+            .unwrap();
+        let body = serde_json::json!({
+            "owner": "orders", "scope": "kafka-cluster/lkc-1", "format": "jwt", "expiry": "1d"
+        });
+        let made = client.call("POST", "/v1/api-keys", Some(&body)).await.unwrap();
+        let jwks = client.call("GET", "/.well-known/jwks.json", None).await.unwrap();
+        let discovery =
+            client.call("GET", "/.well-known/openid-configuration", None).await.unwrap();
+        assert_eq!(jwks["keys"][0]["kid"], created["kid"]);
+        (jwks, discovery, made["secret"].as_str().unwrap().to_owned())
+    });
+    let jwk = &jwks["keys"][0];
+    assert_eq!((jwk["alg"].as_str(), jwk["use"].as_str()), (Some("EdDSA"), Some("sig")), "{jwks}");
+    assert_eq!(discovery["jwks_uri"], format!("{base}/.well-known/jwks.json"));
+    // PyJWT, knowing nothing of keygate but the JWK set, verifies the JWT API key.
+    let script = r#"
+import json, sys, jwt
+jwks, token = json.loads(sys.argv[1]), sys.argv[2]
+header = jwt.get_unverified_header(token)
+key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=[key["alg"]], audience="kafka-cluster/lkc-1")
+print(claims["sub"])
+"#;
+    let output =
+        Command::new(&python).args(["-c", script, &jwks.to_string(), &token]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "orders");
+}

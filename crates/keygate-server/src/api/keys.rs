@@ -1,7 +1,7 @@
 //! `/v1/api-keys`: keys through their whole life, and `/v1/tokens/revoke`. The secret of a key
 //! is in the answer to its creation or rotation, and nowhere else, ever.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -10,7 +10,7 @@ use keygate::core::{
     Description, KeyFormat, KeyId, KeyName, KeyRecord, KeyStatus, Lifetime, Permission,
     Permissions, PrincipalId, PrincipalKind, ResourceRef, Scope, Span, Timestamp,
 };
-use keygate::store::{KeyFilter, KeyUse, PageRequest};
+use keygate::store::{KeyFilter, PageRequest};
 use keygate::{IssuedKey, NewKey};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +21,7 @@ use crate::caller::{Caller, Need};
 use crate::extract::{Json, Params, Segment, value};
 use crate::page;
 use crate::problem::{Kind, Problem};
-use crate::view::{IssuedKeyView, KeyView, RotationView};
+use crate::view::{IssuedKeyView, KeyContext, KeyView, RotationView};
 
 /// Which keys to list. Every parameter narrows.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -190,10 +190,7 @@ pub(crate) async fn list_keys(
     };
     let manager = app.manager();
     let found = manager.list_keys(&filter, &request).await?;
-    let uses = match unused_since {
-        Some(_) => last_uses(&app).await?,
-        None => HashMap::new(),
-    };
+    let context = KeyContext::load(manager, &found.items, now).await?;
     let due: Option<HashSet<KeyId>> = match params.due {
         Some(true) => Some(manager.due_keys().await?.iter().map(KeyRecord::id).collect()),
         _ => None,
@@ -202,7 +199,8 @@ pub(crate) async fn list_keys(
         .items
         .iter()
         .filter(|key| {
-            unused_since.is_none_or(|since| uses.get(&key.id()).is_none_or(|used| used.at < since))
+            unused_since
+                .is_none_or(|since| context.last_use(key).is_none_or(|used| used.at < since))
         })
         .filter(|key| due.as_ref().is_none_or(|due| due.contains(&key.id())))
         .filter(|key| {
@@ -211,7 +209,7 @@ pub(crate) async fn list_keys(
                     && key.expires().at().is_some_and(|at| at <= now.saturating_add(window))
             })
         })
-        .map(|key| KeyView::new(key, now, uses.get(&key.id())))
+        .map(|key| context.view(key))
         .collect();
     let next_page_token = found.next.map(|next| page::encode(&next.to_string(), &filters));
     Ok(axum::Json(Page { items, next_page_token }).into_response())
@@ -293,11 +291,9 @@ pub(crate) async fn get_key(
     Segment(id): Segment,
 ) -> Result<Response, Problem> {
     let key = readable(&app, &caller, &id).await?;
-    let now = app.auth().now();
-    let uses = last_uses(&app).await?;
-    let view = KeyView::new(&key, now, uses.get(&key.id()));
+    let view = view(&app, &key).await?;
     let mut response = axum::Json(&view).into_response();
-    if let Ok(tag) = etag(&KeyView::new(&key, now, None)).parse() {
+    if let Ok(tag) = etag(&view.versioned()).parse() {
         response.headers_mut().insert(axum::http::header::ETAG, tag);
     }
     Ok(response)
@@ -317,11 +313,10 @@ pub(crate) async fn patch_key(
     Json(body): Json<PatchKeyBody>,
 ) -> Result<Response, Problem> {
     let key = manageable(&app, &caller, &id).await?;
-    let now = app.auth().now();
-    check_if_match(&headers, &KeyView::new(&key, now, None))?;
+    check_if_match(&headers, &view(&app, &key).await?.versioned())?;
     let description = value::<Description>("description", &body.description)?;
     let updated = app.manager().update_description(&caller.actor(), key.id(), description).await?;
-    Ok(tagged(StatusCode::OK, &KeyView::new(&updated, now, None)))
+    Ok(tagged(StatusCode::OK, &view(&app, &updated).await?.versioned()))
 }
 
 /// Deletes a key that is revoked or expired (a key in force is revoked first, so its end is
@@ -353,7 +348,7 @@ pub(crate) async fn revoke_key(
     let key = manageable(&app, &caller, &id).await?;
     let reason = reason(body.reason.as_deref())?;
     let revoked = app.manager().revoke(&caller.actor(), key.id(), reason).await?;
-    Ok(tagged(StatusCode::OK, &KeyView::new(revoked.record(), app.auth().now(), None)))
+    Ok(tagged(StatusCode::OK, &view(&app, revoked.record()).await?.versioned()))
 }
 
 /// Suspends an active key until it is resumed.
@@ -368,7 +363,7 @@ pub(crate) async fn suspend_key(
 ) -> Result<Response, Problem> {
     let key = manageable(&app, &caller, &id).await?;
     let suspended = app.manager().suspend(&caller.actor(), key.id()).await?;
-    Ok(tagged(StatusCode::OK, &KeyView::new(&suspended, app.auth().now(), None)))
+    Ok(tagged(StatusCode::OK, &view(&app, &suspended).await?.versioned()))
 }
 
 /// Resumes a suspended key.
@@ -383,7 +378,7 @@ pub(crate) async fn resume_key(
 ) -> Result<Response, Problem> {
     let key = manageable(&app, &caller, &id).await?;
     let resumed = app.manager().resume(&caller.actor(), key.id()).await?;
-    Ok(tagged(StatusCode::OK, &KeyView::new(&resumed, app.auth().now(), None)))
+    Ok(tagged(StatusCode::OK, &view(&app, &resumed).await?.versioned()))
 }
 
 /// Rotates a key: a replacement (its secret in the answer, this once) and the old key working
@@ -488,7 +483,9 @@ async fn find(app: &App, id: &str) -> Result<KeyRecord, Problem> {
     }
 }
 
-async fn last_uses(app: &App) -> Result<HashMap<KeyId, KeyUse>, Problem> {
-    let uses = app.manager().store().key_uses().await.map_err(keygate::ManagerError::from)?;
-    Ok(uses.into_iter().map(|used| (used.key, used)).collect())
+/// The view of `key` now, with its last use and its signing key's standing.
+async fn view(app: &App, key: &KeyRecord) -> Result<KeyView, Problem> {
+    let context =
+        KeyContext::load(app.manager(), std::slice::from_ref(key), app.auth().now()).await?;
+    Ok(context.view(key))
 }

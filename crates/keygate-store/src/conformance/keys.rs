@@ -490,6 +490,11 @@ pub async fn key_names_are_unique_per_owner<S: Store + ?Sized>(store: Arc<S>) {
     let rotated =
         store.rotate_key(&replacement, Expiry::At(at(60)), unlimited(), None).await.unwrap();
     assert_eq!(rotated.old.name(), None, "the old key kept its name after rotation");
+    assert_eq!(
+        rotated.old.replaced_by(),
+        Some(key_id(4)),
+        "the old key does not name its replacement"
+    );
     assert_eq!(store.key(old.id()).await.unwrap().name(), None);
     let found = store.list_keys(&by_name("alice"), &PageRequest::first(10)).await.unwrap();
     assert_eq!(found.items.iter().map(KeyRecord::id).collect::<Vec<_>>(), [key_id(4)]);

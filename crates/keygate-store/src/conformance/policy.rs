@@ -187,8 +187,14 @@ pub async fn key_uses_move_forward<S: Store + ?Sized>(store: Arc<S>) {
         .unwrap();
     assert_eq!(
         store.key_uses().await.unwrap(),
-        [KeyUse::new(key_id(1), at(20), here), KeyUse::new(key_id(2), at(30), there)]
+        [KeyUse::new(key_id(1), at(20), here), KeyUse::new(key_id(2), at(30), there.clone())]
     );
+    assert_eq!(
+        store.key_uses_of(&[key_id(9), key_id(2)]).await.unwrap(),
+        [KeyUse::new(key_id(2), at(30), there)],
+        "the uses of some keys: only those, and only those used"
+    );
+    assert!(store.key_uses_of(&[]).await.unwrap().is_empty());
     assert_eq!(store.head().await.unwrap(), head);
     assert!(store.audit_log(&AuditQuery::default()).await.unwrap().is_empty());
     store.record_key_uses(&[]).await.unwrap();
