@@ -16,7 +16,9 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     plane.service_account("orders").await;
     let head = plane.store.head().await.unwrap();
     let long = "x".repeat(10_000);
-    let cases: Vec<(Method, String, Option<Value>, &str, Option<&str>)> = vec![
+    // Each: the request, and the kind of problem and the field it names.
+    type Case = (Method, String, Option<Value>, &'static str, Option<&'static str>);
+    let cases: Vec<Case> = vec![
         (Method::PUT, "/v1/service-accounts/a%2Fb".into(), None, "invalid-field", Some("name")),
         (Method::PUT, "/v1/service-accounts/..".into(), None, "invalid-field", Some("name")),
         (Method::PUT, "/v1/service-accounts/a%00b".into(), None, "invalid-field", Some("name")),
