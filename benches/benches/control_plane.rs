@@ -127,7 +127,7 @@ async fn authenticate(figures: &mut serde_json::Map<String, Value>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqlStore::open(dir.path().join("keygate.db")).await.unwrap());
     let plane = Plane::over(store).await;
-    let auth = plane.app.auth().clone();
+    let auth = plane.app.auth().unwrap().clone();
     let header = plane.admin.clone();
     let (id, secret) = (plane.admin_id.clone(), plane.admin_secret.clone());
     // Both on this thread, alternating, so that each sees the same machine.

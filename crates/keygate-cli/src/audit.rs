@@ -1,64 +1,76 @@
 //! `keygate audit`: the log of every change made through keygate.
 
-use keygate::AuditEvent;
 use keygate::core::{Clock, KeyId, Span, SystemClock, Timestamp};
-use keygate::store::{AuditLog, AuditQuery};
-use serde_json::Value;
+use keygate_server::AuditEventView;
+use serde_json::{Value, json};
 
 use crate::cli::AuditCommand;
 use crate::error::Failure;
-use keygate_server::with_rfc3339_times;
-
 use crate::output::Printer;
+use crate::plane::{Plane, encode};
 use crate::principals::principal_id;
-use crate::store::Workspace;
 
-pub(crate) async fn run(
-    command: AuditCommand,
-    workspace: &Workspace,
-    printer: Printer,
-) -> Result<(), Failure> {
+pub(crate) async fn run(command: AuditCommand, plane: &Plane, printer: Printer) -> Result<(), Failure> {
     let AuditCommand::List { since, key, principal, limit } = command;
-    let mut query = AuditQuery::default().with_limit(limit);
+    let mut query = Vec::new();
     if let Some(since) = since {
-        query = query.since(instant_from(&since)?);
+        query.push(format!("since={}", encode(&instant_from(&since)?.to_string())));
     }
     if let Some(key) = key {
         let key: KeyId =
             key.trim().parse().map_err(|_| Failure::error(format!("{key:?} is not a key id")))?;
-        query = query.about_key(key);
+        query.push(format!("key={key}"));
     }
     if let Some(principal) = principal {
-        query = query.about_principal(principal_id(&principal)?);
+        query.push(format!("principal={}", encode(principal_id(&principal)?.as_str())));
     }
-    let entries = workspace.store.audit_log(&query).await?;
-    let events: Vec<AuditEvent> = entries
-        .iter()
-        .map(|entry| {
-            serde_json::from_str(&entry.record.event).map_err(|_| {
-                Failure::error(format!(
-                    "audit entry {} is not an event keygate reads",
-                    entry.position
-                ))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    // The newest `limit` events, newest first, a page at a time; printed oldest first.
+    let mut events: Vec<AuditEventView> = Vec::new();
+    let mut token: Option<String> = None;
+    while events.len() < limit {
+        let mut page_query = query.clone();
+        page_query.push(format!("page_size={}", (limit - events.len()).clamp(1, 1000)));
+        if let Some(token) = &token {
+            page_query.push(format!("page_token={}", encode(token)));
+        }
+        let page: Value = plane.get(&format!("/v1/audit-events?{}", page_query.join("&"))).await?;
+        let items: Vec<AuditEventView> =
+            serde_json::from_value(page["items"].clone()).map_err(Failure::error)?;
+        events.extend(items);
+        match page["next_page_token"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    events.truncate(limit);
+    events.reverse();
     if printer.is_json() {
-        let events = events.iter().map(|event| {
-            serde_json::to_value(event).map(with_rfc3339_times).map_err(Failure::error)
-        });
-        return printer.json(&Value::Array(events.collect::<Result<_, _>>()?));
+        let events: Vec<Value> = events
+            .iter()
+            .map(|event| {
+                json!({
+                    "at": event.at,
+                    "actor": event.actor,
+                    "origin": event.origin,
+                    "action": event.action,
+                })
+            })
+            .collect();
+        return printer.json(&Value::Array(events));
     }
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|event| {
-            let action = serde_json::to_value(&event.action).unwrap_or(Value::Null);
-            let name = action["action"].as_str().unwrap_or("?").to_owned();
-            let actor = match &event.origin {
-                keygate::Origin::ApiKey { key, .. } => format!("{} (key {key})", event.actor),
+            let name = event.action["action"].as_str().unwrap_or("?").to_owned();
+            let actor = match event.origin["kind"].as_str() {
+                Some("api_key") => format!(
+                    "{} (key {})",
+                    event.actor,
+                    event.origin["key"].as_str().unwrap_or("?")
+                ),
                 _ => format!("{} (local)", event.actor),
             };
-            vec![event.at.to_string(), actor, name, details(&action)]
+            vec![event.at.clone(), actor, name, details(&event.action)]
         })
         .collect();
     printer.table(&["AT", "ACTOR", "ACTION", "DETAILS"], &rows)

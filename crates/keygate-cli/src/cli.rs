@@ -63,6 +63,29 @@ pub(crate) struct Cli {
     )]
     pub(crate) output: Option<String>,
 
+    /// Run the command through the keygate server at this URL (`keygate serve`) rather than
+    /// on a store, as the API key in $KEYGATE_API_KEY with the secret in $KEYGATE_API_SECRET.
+    /// Defaults to $KEYGATE_SERVER.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYGATE_SERVER",
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
+    pub(crate) server: Option<String>,
+
+    /// The certificate authority (PEM) an https:// server's certificate chains to; by default
+    /// the Mozilla roots. Defaults to $KEYGATE_SERVER_CA.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYGATE_SERVER_CA",
+        value_name = "PEM",
+        help_heading = "Global options"
+    )]
+    pub(crate) server_ca: Option<PathBuf>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -11,6 +11,7 @@ mod cli;
 mod error;
 mod keys;
 mod output;
+mod plane;
 mod policy;
 mod principals;
 mod role_bindings;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use keygate::core::PrincipalKind;
 
-use crate::cli::{Cli, Command, Output, SecretKeyCommand, TokenCommand};
+use crate::cli::{Cli, Command, Output, SecretKeyCommand, SigningKeyCommand, TokenCommand};
 use crate::error::Failure;
 use crate::output::Printer;
 use crate::store::Workspace;
@@ -117,6 +118,45 @@ fn man() -> Result<(), Failure> {
     write_stdout(&page)
 }
 
+/// Runs a command of the store through `plane`: the same code whether the store is in hand or
+/// behind a server.
+async fn dispatch(command: Command, plane: &plane::Plane, printer: Printer) -> Result<(), Failure> {
+    match command {
+        Command::ServiceAccount(command) => {
+            principals::run(PrincipalKind::ServiceAccount, command, plane, printer).await
+        }
+        Command::User(command) => principals::run(PrincipalKind::User, command, plane, printer).await,
+        Command::ApiKey(command) => api_keys::run(command, plane, printer).await,
+        Command::SigningKey(command) => signing_keys::run(command, plane, printer).await,
+        Command::Audit(command) => audit::run(command, plane, printer).await,
+        Command::Policy(command) => policy::run(command, plane, printer).await,
+        Command::Resource(command) => policy::resource(command, plane, printer).await,
+        Command::RoleBinding(command) => role_bindings::run(command, plane, printer).await,
+        Command::Token(TokenCommand::Revoke { input, reason }) => {
+            token::revoke(&input, reason, plane, printer).await
+        }
+        Command::Serve(_)
+        | Command::SecretKey(_)
+        | Command::KeyPair(_)
+        | Command::Token(_)
+        | Command::Completions { .. }
+        | Command::Man => Ok(()),
+    }
+}
+
+/// The server at `url`, called as the API key in the environment.
+fn remote(url: &str, ca: Option<&std::path::Path>) -> Result<plane::Plane, Failure> {
+    let read = |name: &str| {
+        std::env::var(name)
+            .map_err(|_| Failure::error(format!("--server needs the API key: set {name}")))
+    };
+    let key_id = read("KEYGATE_API_KEY")?;
+    let secret = zeroize::Zeroizing::new(read("KEYGATE_API_SECRET")?);
+    let client = keygate_server::Client::new(url, key_id.trim(), secret.trim(), ca)
+        .map_err(|e| Failure::error(format!("--server: {e}")))?;
+    Ok(plane::Plane::Remote(client))
+}
+
 /// Whether `command` only reads the store: it must not create one where there is none.
 fn reads_only(command: &Command) -> bool {
     use crate::cli::{ApiKeyCommand as A, PrincipalCommand as P, SigningKeyCommand as S};
@@ -192,6 +232,13 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
         Command::Man => return man(),
         command => command,
     };
+    if let Some(server) = &cli.server {
+        if matches!(command, Command::Serve(_)) {
+            return Err(Failure::error("serve runs over a store; give --store, not --server"));
+        }
+        let plane = remote(server, cli.server_ca.as_deref())?;
+        return dispatch(command, &plane, printer).await;
+    }
     let workspace = Workspace::open(
         cli.store.as_deref(),
         cli.actor.as_deref(),
@@ -200,27 +247,25 @@ async fn run(cli: Cli, output: Output) -> Result<(), Failure> {
     )
     .await?;
     let result = match command {
-        Command::ServiceAccount(command) => {
-            principals::run(PrincipalKind::ServiceAccount, command, &workspace, printer).await
-        }
-        Command::User(command) => {
-            principals::run(PrincipalKind::User, command, &workspace, printer).await
-        }
-        Command::ApiKey(command) => api_keys::run(command, &workspace, printer).await,
-        Command::SigningKey(command) => signing_keys::run(command, &workspace, printer).await,
-        Command::Audit(command) => audit::run(command, &workspace, printer).await,
-        Command::Policy(command) => policy::run(command, &workspace, printer).await,
-        Command::Resource(command) => policy::resource(command, &workspace, printer).await,
-        Command::RoleBinding(command) => role_bindings::run(command, &workspace, printer).await,
-        Command::Token(TokenCommand::Revoke { input, reason }) => {
-            token::revoke(&input, reason, &workspace, printer).await
-        }
         Command::Serve(args) => serve::run(args, &workspace).await,
-        Command::SecretKey(_)
-        | Command::KeyPair(_)
-        | Command::Token(_)
-        | Command::Completions { .. }
-        | Command::Man => Ok(()),
+        command => {
+            // A signing key made here is sealed under the master key, made on first use
+            // beside a SQLite store.
+            let manager = match &command {
+                Command::SigningKey(SigningKeyCommand::Create { algorithm, .. }) => {
+                    // A request refused anyway makes no master key.
+                    keys::algorithm_named(algorithm)?;
+                    workspace.sealing_manager().await?
+                }
+                _ => workspace.plain_manager(),
+            };
+            let app = keygate_server::App::local(
+                manager,
+                workspace.actor.clone(),
+                workspace.auth_config(),
+            );
+            dispatch(command, &plane::Plane::local(&app), printer).await
+        }
     };
     workspace.store.close().await;
     result

@@ -2,9 +2,7 @@
 
 use std::io::Write;
 
-use keygate::core::{Expiry, KeyRecord, KeyState, Principal, Timestamp};
-use keygate::store::SigningKeyRecord;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::Output;
 use crate::error::Failure;
@@ -69,62 +67,3 @@ impl Printer {
     }
 }
 
-/// An expiry as people read it.
-pub(crate) fn expiry(expires: Expiry) -> String {
-    match expires {
-        Expiry::Never => "never".to_owned(),
-        Expiry::At(at) => at.to_string(),
-    }
-}
-
-/// A key's record as JSON: everything but its secret digest, and its status at `now`. As in all
-/// of keygate's JSON, instants are RFC 3339 text (null for "never"), and lists are arrays:
-/// `permissions` is an array of names, or null for a key not restricted to any.
-pub(crate) fn key_json(key: &KeyRecord, now: Timestamp) -> Value {
-    let mut value = json!({
-        "key_id": key.id().to_string(),
-        "owner": key.owner().as_str(),
-        "scope": key.scope().to_string(),
-        "permissions": json!(key.permissions()),
-        "format": key.format().to_string(),
-        "status": key.status_at(now).to_string(),
-        "description": key.description().as_str(),
-        "created_at": key.created_at().to_string(),
-        "not_before": key.not_before().to_string(),
-        "expires": key.expires().at().map(|at| at.to_string()),
-        "replaces": key.replaces().map(|id| id.to_string()),
-    });
-    match key.state() {
-        KeyState::Suspended { at } => value["suspended_at"] = json!(at.to_string()),
-        KeyState::Revoked { at, reason } => {
-            value["revoked_at"] = json!(at.to_string());
-            value["revoked_reason"] = json!(reason.as_str());
-        }
-        _ => {}
-    }
-    value
-}
-
-/// A principal as JSON.
-pub(crate) fn principal_json(principal: &Principal) -> Value {
-    json!({
-        "name": principal.id.as_str(),
-        "kind": principal.kind.to_string(),
-        "display_name": principal.display_name.as_str(),
-        "description": principal.description.as_str(),
-        "created_at": principal.created_at.to_string(),
-    })
-}
-
-/// A signing key as JSON: its id, algorithm and status, never its material. `shared_secret`
-/// says that its secret verifies its tokens too (an HMAC key), so verifiers need the master key.
-pub(crate) fn signing_key_json(key: &SigningKeyRecord) -> Value {
-    use keygate::store::VerificationMaterial::{SealedSecret, SharedSecret};
-    json!({
-        "kid": key.kid.as_str(),
-        "algorithm": key.algorithm.to_string(),
-        "status": json!(key.status),
-        "created_at": key.created_at.to_string(),
-        "shared_secret": matches!(key.verification, SharedSecret(_) | SealedSecret(_)),
-    })
-}

@@ -1,27 +1,19 @@
 //! `keygate policy` and `keygate resource`: the rules every writer of the store enforces, and
 //! the end of a resource's keys.
 
-use keygate::core::{Clock, KeyPolicy, Lifetime, Span};
-use keygate::store::PolicyStore;
+use keygate::core::Lifetime;
+use keygate_server::{PolicyView, ResourceView};
 use serde_json::{Value, json};
 
 use crate::api_keys::{lifetime_from, resource_from, span_from};
 use crate::cli::{PolicyCommand, ResourceCommand};
 use crate::error::Failure;
 use crate::output::Printer;
-use crate::store::Workspace;
+use crate::plane::{Plane, encode};
 
-pub(crate) async fn run(
-    command: PolicyCommand,
-    workspace: &Workspace,
-    printer: Printer,
-) -> Result<(), Failure> {
-    let manager = &workspace.manager;
+pub(crate) async fn run(command: PolicyCommand, plane: &Plane, printer: Printer) -> Result<(), Failure> {
     match command {
-        PolicyCommand::Show => {
-            let stored = workspace.store.policy().await?.is_some();
-            show(printer, &manager.policy_in_force().await?, stored)
-        }
+        PolicyCommand::Show => show(printer, &plane.get("/v1/policy").await?),
         PolicyCommand::Set {
             max_lifetime,
             min_lifetime,
@@ -31,28 +23,30 @@ pub(crate) async fn run(
             rotation_overlap,
             rotation_period,
         } => {
-            let mut policy = manager.policy_in_force().await?;
-            let mut expiry = policy.expiry.clone();
+            let mut policy: PolicyView = plane.get("/v1/policy").await?;
             if let Some(text) = max_lifetime {
-                expiry = match lifetime_from("--max-lifetime", &text)? {
-                    Lifetime::Never => expiry.with_max_lifetime(None).with_allow_never(true),
-                    Lifetime::Span(span) => {
-                        expiry.with_max_lifetime(Some(span)).with_allow_never(false)
+                match lifetime_from("--max-lifetime", &text)? {
+                    Lifetime::Never => {
+                        policy.max_lifetime = None;
+                        policy.allow_never = true;
                     }
-                };
+                    Lifetime::Span(span) => {
+                        policy.max_lifetime = Some(span.to_string());
+                        policy.allow_never = false;
+                    }
+                }
             }
             if let Some(text) = min_lifetime {
-                expiry = expiry.with_min_lifetime(span_from("--min-lifetime", &text)?);
+                policy.min_lifetime = span_from("--min-lifetime", &text)?.to_string();
             }
-            policy = policy.with_expiry(expiry);
             if let Some(choice) = user_keys {
-                policy = policy.with_allow_user_keys(choice == "allow");
+                policy.allow_user_keys = choice == "allow";
             }
             if let Some(max) = max_keys_per_principal {
-                policy = policy.with_max_keys_per_principal(max);
+                policy.max_keys_per_principal = max;
             }
             if let Some(text) = max_keys_per_resource {
-                let max = match text.as_str() {
+                policy.max_keys_per_resource = match text.as_str() {
                     "none" => None,
                     count => Some(count.parse().map_err(|_| {
                         Failure::error(format!(
@@ -60,71 +54,43 @@ pub(crate) async fn run(
                         ))
                     })?),
                 };
-                policy = policy.with_max_keys_per_resource(max);
             }
             if let Some(text) = rotation_overlap {
-                policy =
-                    policy.with_default_rotation_overlap(span_from("--rotation-overlap", &text)?);
+                policy.default_rotation_overlap =
+                    span_from("--rotation-overlap", &text)?.to_string();
             }
             if let Some(text) = rotation_period {
-                let period = match text.as_str() {
+                policy.rotation_period = match text.as_str() {
                     "none" => None,
-                    span => Some(span_from("--rotation-period", span)?),
+                    span => Some(span_from("--rotation-period", span)?.to_string()),
                 };
-                policy = policy.with_rotation_period(period);
             }
-            manager.set_policy(&workspace.actor, policy.clone()).await?;
+            let body = serde_json::to_value(&policy).map_err(Failure::error)?;
+            let policy: PolicyView = plane.send("PUT", "/v1/policy", &body).await?;
             if !printer.is_json() {
                 printer.line("Policy changed; keys issued before keep their lifetimes.")?;
             }
-            show(printer, &policy, true)
+            show(printer, &policy)
         }
     }
 }
 
 /// The resources keys are scoped to, with how many live keys each has, and the deleted ones.
-async fn list_resources(workspace: &Workspace, printer: Printer) -> Result<(), Failure> {
-    use std::collections::BTreeMap;
-    let manager = &workspace.manager;
-    let now = keygate::core::SystemClock.now();
-    let mut live: BTreeMap<String, usize> = BTreeMap::new();
-    for key in manager.all_keys(&keygate::store::KeyFilter::all()).await? {
-        if let keygate::core::Scope::Resource(resource) = key.scope() {
-            let count = live.entry(resource.to_string()).or_default();
-            if key.counts_toward_quota(now) {
-                *count += 1;
-            }
-        }
-    }
-    let deleted: BTreeMap<String, String> = manager
-        .deleted_resources()
-        .await?
-        .into_iter()
-        .map(|(resource, at)| (resource.to_string(), at.to_string()))
-        .collect();
-    let mut names: Vec<&String> = live.keys().chain(deleted.keys()).collect();
-    names.sort();
-    names.dedup();
+async fn list_resources(plane: &Plane, printer: Printer) -> Result<(), Failure> {
+    // One page holds every resource.
+    let page: Value = plane.get("/v1/resources").await?;
+    let resources: Vec<ResourceView> =
+        serde_json::from_value(page["items"].clone()).map_err(Failure::error)?;
     if printer.is_json() {
-        let rows: Vec<_> = names
-            .iter()
-            .map(|name| {
-                json!({
-                    "resource": name,
-                    "live_keys": live.get(*name).copied().unwrap_or(0),
-                    "deleted_at": deleted.get(*name),
-                })
-            })
-            .collect();
-        return printer.json(&json!(rows));
+        return printer.json(&json!(resources));
     }
-    let rows: Vec<Vec<String>> = names
+    let rows: Vec<Vec<String>> = resources
         .iter()
-        .map(|name| {
+        .map(|row| {
             vec![
-                (*name).clone(),
-                live.get(*name).copied().unwrap_or(0).to_string(),
-                deleted.get(*name).cloned().unwrap_or_else(|| "-".to_owned()),
+                row.resource.clone(),
+                row.live_keys.to_string(),
+                row.deleted_at.clone().unwrap_or_else(|| "-".to_owned()),
             ]
         })
         .collect();
@@ -133,25 +99,25 @@ async fn list_resources(workspace: &Workspace, printer: Printer) -> Result<(), F
 
 pub(crate) async fn resource(
     command: ResourceCommand,
-    workspace: &Workspace,
+    plane: &Plane,
     printer: Printer,
 ) -> Result<(), Failure> {
     let (resource, yes) = match command {
         ResourceCommand::Delete { resource, yes } => (resource, yes),
         ResourceCommand::Restore { resource } => {
             let resource = resource_from(&resource)?;
-            let restored = workspace.manager.restore_resource(&workspace.actor, &resource).await?;
+            let path = format!("/v1/resources/{}/restore", encode(resource.as_str()));
+            let answer = plane.call("POST", &path, None, &[]).await?;
             if printer.is_json() {
-                return printer
-                    .json(&json!({ "resource": resource.to_string(), "restored": restored }));
+                return printer.json(&answer);
             }
-            return printer.line(&if restored {
+            return printer.line(&if answer["restored"] == true {
                 format!("Restored {resource}: it can have keys again.")
             } else {
                 format!("{resource} was not deleted; nothing to restore.")
             });
         }
-        ResourceCommand::List => return list_resources(workspace, printer).await,
+        ResourceCommand::List => return list_resources(plane, printer).await,
     };
     let resource = resource_from(&resource)?;
     if !yes {
@@ -159,33 +125,33 @@ pub(crate) async fn resource(
             "deleting {resource} revokes every key scoped to it; pass --yes to do it"
         )));
     }
-    let revoked = workspace.manager.delete_resource(&workspace.actor, &resource).await?;
-    let ids: Vec<String> = revoked.iter().map(|key| key.id().to_string()).collect();
+    let path = format!("/v1/resources/{}", encode(resource.as_str()));
+    let answer = plane.call("DELETE", &path, None, &[]).await?;
     if printer.is_json() {
-        return printer.json(&json!({ "deleted": resource.to_string(), "keys_revoked": ids }));
+        return printer.json(&answer);
     }
+    let ids: Vec<&str> = answer["keys_revoked"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let keys = if ids.len() == 1 { "key" } else { "keys" };
     let list = if ids.is_empty() { String::new() } else { format!(": {}", ids.join(", ")) };
     printer.line(&format!("Deleted {resource}: revoked its {} {keys}{list}.", ids.len()))
 }
 
 /// Prints `policy`, and whether it is the store's or the built-in default.
-fn show(printer: Printer, policy: &KeyPolicy, stored: bool) -> Result<(), Failure> {
-    let max_lifetime = match policy.expiry.max_lifetime {
-        Some(span) => json!(span.to_string()),
-        None => Value::Null,
-    };
-    let optional = |span: Option<Span>| span.map(|span| span.to_string());
+fn show(printer: Printer, policy: &PolicyView) -> Result<(), Failure> {
+    let allow = |yes: bool| if yes { "allow" } else { "deny" };
     let value = json!({
-        "source": if stored { "store" } else { "default" },
-        "max_lifetime": max_lifetime,
-        "min_lifetime": policy.expiry.min_lifetime.to_string(),
-        "never_expiring_keys": if policy.expiry.allow_never { "allow" } else { "deny" },
-        "user_keys": if policy.allow_user_keys { "allow" } else { "deny" },
+        "source": policy.source.as_deref().unwrap_or("store"),
+        "max_lifetime": policy.max_lifetime,
+        "min_lifetime": policy.min_lifetime,
+        "never_expiring_keys": allow(policy.allow_never),
+        "user_keys": allow(policy.allow_user_keys),
         "max_keys_per_principal": policy.max_keys_per_principal,
         "max_keys_per_resource": policy.max_keys_per_resource,
-        "rotation_overlap": policy.default_rotation_overlap.to_string(),
-        "rotation_period": optional(policy.rotation_period),
+        "rotation_overlap": policy.default_rotation_overlap,
+        "rotation_period": policy.rotation_period,
     });
     if printer.is_json() {
         return printer.json(&value);

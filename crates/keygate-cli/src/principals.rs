@@ -1,89 +1,70 @@
-//! `keygate service-account` and `keygate user`.
+//! `keygate service-account` and `keygate user`: the principals that own keys.
 
-use keygate::core::{Principal, PrincipalId, PrincipalKind};
-use keygate::store::{PageRequest, StoreError};
-use keygate::{ManagerError, NewPrincipal};
-use serde_json::Value;
+use keygate::core::{PrincipalId, PrincipalKind};
+use keygate_server::PrincipalView;
+use serde_json::{Value, json};
 
 use crate::cli::PrincipalCommand;
 use crate::error::Failure;
-use crate::output::{Printer, principal_json};
-use crate::store::Workspace;
+use crate::output::Printer;
+use crate::plane::{Plane, encode};
 
 pub(crate) async fn run(
     kind: PrincipalKind,
     command: PrincipalCommand,
-    workspace: &Workspace,
+    plane: &Plane,
     printer: Printer,
 ) -> Result<(), Failure> {
-    let manager = &workspace.manager;
     match command {
         PrincipalCommand::Create { name, description, display_name } => {
             let id = principal_id(&name)?;
-            let mut new = match kind {
-                PrincipalKind::User => NewPrincipal::user(id),
-                _ => NewPrincipal::service_account(id),
-            };
+            let mut body = json!({});
             if let Some(description) = description {
-                new = new.with_description(
-                    description
-                        .parse()
-                        .map_err(|e| Failure::error(format!("--description: {e}")))?,
-                );
+                body["description"] = json!(description);
             }
             if let Some(display_name) = display_name {
-                new = new.with_display_name(
-                    display_name
-                        .parse()
-                        .map_err(|e| Failure::error(format!("--display-name: {e}")))?,
-                );
+                body["display_name"] = json!(display_name);
             }
-            let principal = manager.create_principal(&workspace.actor, new).await.map_err(
-                |error| match error {
-                    ManagerError::Store(StoreError::AlreadyExists { .. }) => {
-                        Failure::error(format!("{} {name} already exists", noun(kind)))
-                    }
-                    error => error.into(),
-                },
-            )?;
+            // Create only: `PUT` would replace one that exists.
+            let created = plane
+                .call("PUT", &path(kind, &id), Some(&body), &[("if-none-match", "*")])
+                .await
+                .map_err(|failure| field_named(failure, &[("description", "--description"), ("display_name", "--display-name")]))?;
+            let principal: PrincipalView = serde_json::from_value(created).map_err(Failure::error)?;
             if printer.is_json() {
-                printer.json(&principal_json(&principal))
+                printer.json(&serde_json::to_value(&principal).map_err(Failure::error)?)
             } else {
-                printer.line(&format!("Created {} {}.", noun(kind), principal.id))
+                printer.line(&format!("Created {} {}.", noun(kind), principal.name))
             }
         }
         PrincipalCommand::List => {
-            let principals = all_principals(workspace).await?;
-            let principals: Vec<&Principal> =
-                principals.iter().filter(|p| p.kind == kind).collect();
+            let principals: Vec<PrincipalView> = plane.all(collection(kind)).await?;
             if printer.is_json() {
-                printer.json(&Value::Array(principals.iter().map(|p| principal_json(p)).collect()))
-            } else {
-                let rows: Vec<Vec<String>> = principals
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.id.to_string(),
-                            p.display_name.to_string(),
-                            p.created_at.to_string(),
-                            p.description.to_string(),
-                        ]
-                    })
-                    .collect();
-                printer.table(&["NAME", "DISPLAY NAME", "CREATED", "DESCRIPTION"], &rows)
+                return printer.json(&serde_json::to_value(&principals).map_err(Failure::error)?);
             }
+            let rows: Vec<Vec<String>> = principals
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        p.display_name.clone(),
+                        p.created_at.clone(),
+                        p.description.clone(),
+                    ]
+                })
+                .collect();
+            printer.table(&["NAME", "DISPLAY NAME", "CREATED", "DESCRIPTION"], &rows)
         }
         PrincipalCommand::SignOut { name } => {
-            let principal = find(workspace, &principal_id(&name)?, kind).await?;
-            let now = manager.sign_out(&workspace.actor, &principal.id).await?;
+            let id = principal_id(&name)?;
+            let answer: Value =
+                plane.send("POST", &format!("{}/sign-out", path(kind, &id)), &json!({})).await?;
+            let before = answer["issued_before"].as_str().unwrap_or_default().to_owned();
             if printer.is_json() {
-                return printer.json(&serde_json::json!({
-                    "signed_out": name,
-                    "issued_before": now.to_string(),
-                }));
+                return printer.json(&json!({ "signed_out": name, "issued_before": before }));
             }
             printer.line(&format!(
-                "Signed {} {name} out everywhere: every credential of it issued before {now} \
+                "Signed {} {name} out everywhere: every credential of it issued before {before} \
                  (its API keys, and tokens minted for it elsewhere) is refused from each \
                  broker's next sync. Keys issued from now on work.",
                 noun(kind)
@@ -91,17 +72,20 @@ pub(crate) async fn run(
         }
         PrincipalCommand::Delete { name, yes } => {
             let id = principal_id(&name)?;
-            let principal = find(workspace, &id, kind).await?;
+            // It must exist, and be of this kind, before --yes is asked for.
+            plane.get::<PrincipalView>(&path(kind, &id)).await?;
             if !yes {
                 return Err(Failure::error(format!(
                     "deleting {} {name} revokes and deletes every key it owns; pass --yes to do it",
                     noun(kind)
                 )));
             }
-            let deleted = manager.delete_principal(&workspace.actor, &principal.id).await?;
-            let count = deleted.keys.len();
+            let deleted: Value = plane
+                .call("DELETE", &format!("{}?cascade=true", path(kind, &id)), None, &[])
+                .await?;
+            let count = deleted["keys_deleted"].as_u64().unwrap_or_default();
             if printer.is_json() {
-                printer.json(&serde_json::json!({ "deleted": name, "keys_deleted": count }))
+                printer.json(&json!({ "deleted": name, "keys_deleted": count }))
             } else {
                 let keys = if count == 1 { "key" } else { "keys" };
                 printer.line(&format!("Deleted {} {name} and its {count} {keys}.", noun(kind)))
@@ -110,34 +94,30 @@ pub(crate) async fn run(
     }
 }
 
-/// The principal `id`, which must be of `kind`.
+/// The principal `id` of `kind`, or why there is none.
 pub(crate) async fn find(
-    workspace: &Workspace,
+    plane: &Plane,
     id: &PrincipalId,
     kind: PrincipalKind,
-) -> Result<Principal, Failure> {
-    let principal = workspace.manager.principal(id).await.map_err(|error| match error {
-        ManagerError::Store(StoreError::NotFound { .. }) => {
-            Failure::error(format!("there is no {} {id}", noun(kind)))
-        }
-        error => error.into(),
-    })?;
-    if principal.kind != kind {
-        return Err(Failure::error(format!(
-            "{id} is a {}, not a {}",
-            noun(principal.kind),
-            noun(kind)
-        )));
-    }
-    Ok(principal)
+) -> Result<PrincipalView, Failure> {
+    plane.get(&path(kind, id)).await
 }
 
-/// A principal's name from the command line.
+fn collection(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "/v1/users",
+        _ => "/v1/service-accounts",
+    }
+}
+
+fn path(kind: PrincipalKind, id: &PrincipalId) -> String {
+    format!("{}/{}", collection(kind), encode(id.as_str()))
+}
+
 pub(crate) fn principal_id(name: &str) -> Result<PrincipalId, Failure> {
     name.parse().map_err(|e| Failure::error(format!("{name:?} is not a valid name: {e}")))
 }
 
-/// "service account" or "user".
 pub(crate) fn noun(kind: PrincipalKind) -> &'static str {
     match kind {
         PrincipalKind::User => "user",
@@ -145,15 +125,13 @@ pub(crate) fn noun(kind: PrincipalKind) -> &'static str {
     }
 }
 
-async fn all_principals(workspace: &Workspace) -> Result<Vec<Principal>, Failure> {
-    let mut all = Vec::new();
-    let mut page = PageRequest::first(500);
-    loop {
-        let batch = workspace.manager.list_principals(&page).await?;
-        all.extend(batch.items);
-        match batch.next {
-            Some(next) => page = PageRequest::after(next, 500),
-            None => return Ok(all),
+/// A failure about a body field, named as the command's option is.
+fn field_named(failure: Failure, names: &[(&str, &str)]) -> Failure {
+    let message = failure.message().to_owned();
+    for (field, option) in names {
+        if let Some(rest) = message.strip_prefix(&format!("{field}: ")) {
+            return Failure::error(format!("{option}: {rest}"));
         }
     }
+    failure
 }

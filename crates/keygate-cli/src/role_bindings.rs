@@ -1,56 +1,75 @@
 //! `keygate role-binding`: who may do what through the control plane.
 
-use keygate::core::{PrincipalKind, Role, RoleBinding};
+use keygate::core::{PrincipalId, PrincipalKind, Role};
+use keygate_server::RoleBindingView;
 use serde_json::json;
 
 use crate::cli::{Owner, PrincipalArgs, RoleArgs, RoleBindingCommand};
 use crate::error::Failure;
 use crate::output::Printer;
+use crate::plane::{Plane, encode};
 use crate::principals::{find, noun, principal_id};
-use crate::store::Workspace;
 
 pub(crate) async fn run(
     command: RoleBindingCommand,
-    workspace: &Workspace,
+    plane: &Plane,
     printer: Printer,
 ) -> Result<(), Failure> {
-    let manager = &workspace.manager;
     match command {
         RoleBindingCommand::Create { principal, role } => {
-            let (id, kind) = principal_of(workspace, &principal).await?;
-            let role = role_from(workspace, &role).await?;
-            let binding = manager.bind_role(&workspace.actor, &id, role).await?;
+            let (id, kind) = principal_of(plane, &principal).await?;
+            let role = role_from(plane, &role).await?;
+            let body = json!({
+                "principal": id.as_str(),
+                "role": role.name(),
+                "service_account": role.target().map(PrincipalId::as_str),
+            });
+            let binding: RoleBindingView = plane.send("POST", "/v1/role-bindings", &body).await?;
             if printer.is_json() {
-                return printer.json(&binding_json(&binding));
+                return printer.json(&json!(binding));
             }
-            printer.line(&format!("Bound {} {id} to {}.", noun(kind), binding.role))
+            printer.line(&format!("Bound {} {id} to {role}.", noun(kind)))
         }
         RoleBindingCommand::Delete { principal, role } => {
-            let (id, kind) = principal_of(workspace, &principal).await?;
-            let role = role_from(workspace, &role).await?;
-            let removed = manager.unbind_role(&workspace.actor, &id, &role).await?;
-            if printer.is_json() {
-                return printer.json(&binding_json(&removed));
+            let (id, kind) = principal_of(plane, &principal).await?;
+            let role = role_from(plane, &role).await?;
+            let mut path = format!(
+                "/v1/role-bindings?principal={}&role={}",
+                encode(id.as_str()),
+                role.name()
+            );
+            if let Some(account) = role.target() {
+                path.push_str(&format!("&service_account={}", encode(account.as_str())));
             }
-            printer.line(&format!("Removed {} {id} from {}.", noun(kind), removed.role))
+            let removed = plane.call("DELETE", &path, None, &[]).await?;
+            if printer.is_json() {
+                return printer.json(&removed);
+            }
+            printer.line(&format!("Removed {} {id} from {role}.", noun(kind)))
         }
         RoleBindingCommand::List { principal } => {
-            let id = match principal.as_ref().map(named) {
-                Some((kind, name)) => Some(find(workspace, &principal_id(name)?, kind).await?.id),
-                None => None,
+            let path = match principal.as_ref().map(named) {
+                Some((kind, name)) => {
+                    let principal = find(plane, &principal_id(name)?, kind).await?;
+                    format!("/v1/role-bindings?principal={}", encode(&principal.name))
+                }
+                None => "/v1/role-bindings".to_owned(),
             };
-            let bindings = manager.role_bindings(id.as_ref()).await?;
+            // One page holds every binding.
+            let page: serde_json::Value = plane.get(&path).await?;
+            let bindings: Vec<RoleBindingView> =
+                serde_json::from_value(page["items"].clone()).map_err(Failure::error)?;
             if printer.is_json() {
-                return printer.json(&json!(bindings.iter().map(binding_json).collect::<Vec<_>>()));
+                return printer.json(&json!(bindings));
             }
             let rows: Vec<Vec<String>> = bindings
                 .iter()
                 .map(|binding| {
                     vec![
-                        binding.principal.to_string(),
-                        binding.role.name().to_owned(),
-                        binding.role.target().map_or_else(|| "-".to_owned(), ToString::to_string),
-                        binding.created_at.to_string(),
+                        binding.principal.clone(),
+                        binding.role.clone(),
+                        binding.service_account.clone().unwrap_or_else(|| "-".to_owned()),
+                        binding.created_at.clone(),
                     ]
                 })
                 .collect();
@@ -60,18 +79,16 @@ pub(crate) async fn run(
 }
 
 /// The principal named, which must exist as that kind.
-async fn principal_of(
-    workspace: &Workspace,
-    owner: &Owner,
-) -> Result<(keygate::core::PrincipalId, PrincipalKind), Failure> {
+async fn principal_of(plane: &Plane, owner: &Owner) -> Result<(PrincipalId, PrincipalKind), Failure> {
     let (kind, name) = match (&owner.service_account, &owner.user) {
         (_, Some(user)) => (PrincipalKind::User, user.as_str()),
         (Some(account), None) => (PrincipalKind::ServiceAccount, account.as_str()),
         // clap requires exactly one of the two.
         (None, None) => (PrincipalKind::ServiceAccount, ""),
     };
-    let principal = find(workspace, &principal_id(name)?, kind).await?;
-    Ok((principal.id, kind))
+    let id = principal_id(name)?;
+    find(plane, &id, kind).await?;
+    Ok((id, kind))
 }
 
 fn named(args: &PrincipalArgs) -> (PrincipalKind, &str) {
@@ -83,22 +100,14 @@ fn named(args: &PrincipalArgs) -> (PrincipalKind, &str) {
 }
 
 /// The role `args` name; a ServiceAccountOwner's account must exist and be a service account.
-async fn role_from(workspace: &Workspace, args: &RoleArgs) -> Result<Role, Failure> {
+async fn role_from(plane: &Plane, args: &RoleArgs) -> Result<Role, Failure> {
     let target = match &args.of {
         Some(name) => {
-            Some(find(workspace, &principal_id(name)?, PrincipalKind::ServiceAccount).await?.id)
+            let id = principal_id(name)?;
+            find(plane, &id, PrincipalKind::ServiceAccount).await?;
+            Some(id)
         }
         None => None,
     };
-    Role::new(&args.role, target)
-        .map_err(|e| Failure::error(format!("--role: {e} (--of names it)")))
-}
-
-fn binding_json(binding: &RoleBinding) -> serde_json::Value {
-    json!({
-        "principal": binding.principal.as_str(),
-        "role": binding.role.name(),
-        "of": binding.role.target().map(|account| account.as_str()),
-        "created_at": binding.created_at.to_string(),
-    })
+    Role::new(&args.role, target).map_err(|e| Failure::error(format!("--role: {e} (--of names it)")))
 }

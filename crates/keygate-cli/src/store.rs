@@ -19,7 +19,6 @@ use crate::keys::key_bytes;
 /// The store, the manager over it, and the master key, if there is one.
 pub(crate) struct Workspace {
     pub(crate) store: Arc<SqlStore>,
-    pub(crate) manager: KeyManager,
     pub(crate) actor: Actor,
     pub(crate) master_key: Option<Arc<MasterKey>>,
     /// Where the master key of a SQLite store lives when none is given.
@@ -55,8 +54,7 @@ impl Workspace {
             check_master_key(&store, master_key).await?;
             seal_plaintext(&store, master_key).await?;
         }
-        let manager = manager(&store, master_key.as_ref());
-        Ok(Workspace { store, manager, actor, master_key, beside })
+        Ok(Workspace { store, actor, master_key, beside })
     }
 
     /// The manager, with a master key to seal a new signing key with: the one given or found,
@@ -74,6 +72,20 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// A manager over the store with the master key there is, if any.
+    pub(crate) fn plain_manager(&self) -> KeyManager {
+        manager(&self.store, self.master_key.as_ref())
+    }
+
+    /// How the store's credentials are checked here, as a broker checks them: HMAC-signed
+    /// keys only with the master key.
+    pub(crate) fn auth_config(&self) -> keygate::AuthConfig {
+        match &self.master_key {
+            Some(master_key) => keygate::AuthConfig::default().with_master_key(Arc::clone(master_key)),
+            None => keygate::AuthConfig::default(),
+        }
+    }
+
     /// A manager for a long-running server: with the master key when there is one (given, or
     /// beside a SQLite store), else without, so it serves everything but signing keys and JWT
     /// minting, which answer that the server has no master key.

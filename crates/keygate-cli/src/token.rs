@@ -3,19 +3,18 @@
 use std::sync::Arc;
 
 use keygate::core::{
-    Clock, Description, Expiry, Lifetime, Permission, Permissions, SigningKeyId, SystemClock,
+    Clock, Description, Lifetime, Permission, Permissions, SigningKeyId, SystemClock,
 };
 use keygate::token::dangerous::peek_unverified;
 use keygate::token::{Claims, KeyValue, Minter, UnverifiedToken, Verifier, VerifyOptions};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::api_keys::broker_authenticator;
 use crate::cli::{TokenCommand, TokenInput};
 use crate::error::Failure;
 use crate::keys::{signing_key, verification_key};
 use crate::output::Printer;
-use crate::store::Workspace;
+use crate::plane::Plane;
 
 pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure> {
     match command {
@@ -130,45 +129,36 @@ pub(crate) fn run(command: TokenCommand, printer: Printer) -> Result<(), Failure
 pub(crate) async fn revoke(
     input: &TokenInput,
     reason: Option<String>,
-    workspace: &Workspace,
+    plane: &Plane,
     printer: Printer,
 ) -> Result<(), Failure> {
     let token = read_token(input)?;
-    let reason = match reason {
-        Some(reason) => reason.parse().map_err(|e| Failure::error(format!("--reason: {e}")))?,
-        None => Description::empty(),
-    };
-    let authenticator = broker_authenticator(workspace).await?;
-    let revoked = workspace
-        .manager
-        .revoke_token(&workspace.actor, &token, reason, &authenticator)
+    let mut body = json!({ "token": token.as_str() });
+    if let Some(reason) = reason {
+        reason.parse::<Description>().map_err(|e| Failure::error(format!("--reason: {e}")))?;
+        body["reason"] = json!(reason);
+    }
+    let revoked: serde_json::Value = plane
+        .send("POST", "/v1/tokens/revoke", &body)
         .await
-        .map_err(|e| match e {
-            keygate::ManagerError::Token(e) => {
-                Failure::error(format!("the token cannot be read: {e}"))
-            }
-            other => other.into(),
+        .map_err(|failure| match failure.message().strip_prefix("token is not") {
+            Some(_) => Failure::error("the token cannot be read: it is not a JWT"),
+            None => failure,
         })?;
-    report_revoked(printer, revoked.by.kind(), &revoked.by.handle(), revoked.expires)
-}
-
-fn report_revoked(
-    printer: Printer,
-    by: &str,
-    handle: &str,
-    expires: Expiry,
-) -> Result<(), Failure> {
+    let text = |name: &str| revoked[name].as_str().unwrap_or_default().to_owned();
     if printer.is_json() {
         return printer.json(&json!({
-            "revoked": { "by": by, "id": handle, "expires": expires.at().map(|at| at.to_string()) }
+            "revoked": { "by": text("by"), "id": text("id"), "expires": revoked["expires"] }
         }));
     }
-    let until = match expires {
-        Expiry::At(at) => format!("until it expires at {at}"),
-        Expiry::Never => "for good (it never expires)".to_owned(),
+    let until = match revoked["expires"].as_str() {
+        Some(at) => format!("until it expires at {at}"),
+        None => "for good (it never expires)".to_owned(),
     };
     printer.line(&format!(
-        "Revoked the token by {by} {handle}, {until}: every broker refuses it from its next sync."
+        "Revoked the token by {} {}, {until}: every broker refuses it from its next sync.",
+        text("by"),
+        text("id")
     ))
 }
 

@@ -10,8 +10,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use keygate::KeyManager;
-use keygate::core::ResourceRef;
+use keygate::core::{Clock, ResourceRef, SystemClock, Timestamp};
+use keygate::{Actor, AuthConfig, Authenticator, KeyManager, Replica};
 use keygate_tokio::{Log, Server, ServerConfig, StartError};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -100,6 +100,15 @@ fn default_resource() -> ResourceRef {
     "cloud/keygate".parse().unwrap_or_else(|_| unreachable!("cloud/keygate is a resource"))
 }
 
+/// Who a control plane answers.
+enum Mode {
+    /// Callers with API keys, checked by this authenticator, kept current from the store.
+    Served(Server),
+    /// One caller, in process: whoever holds the store, as `actor`, with every right (the
+    /// `keygate` command without `--server`). Nothing from a network reaches this mode.
+    Local { actor: Actor, auth: AuthConfig },
+}
+
 /// The control plane: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct App {
@@ -108,7 +117,9 @@ pub struct App {
 
 struct Inner {
     manager: KeyManager,
-    auth: Server,
+    /// Who calls: keygate's API keys through the authenticator of a server, or, in process,
+    /// the operator who holds the store.
+    mode: Mode,
     metrics: Metrics,
     limiter: Limiter,
     log: Arc<Log>,
@@ -126,13 +137,31 @@ impl App {
         Ok(App {
             inner: Arc::new(Inner {
                 manager,
-                auth,
+                mode: Mode::Served(auth),
                 metrics: Metrics::default(),
                 limiter: Limiter::new(config.auth_failure_burst, config.auth_failure_refill),
                 log,
                 config,
             }),
         })
+    }
+
+    /// The control plane in process for whoever holds the store, as `actor`: every operation
+    /// allowed, every change audited as made locally by `actor`. Tokens are checked, where an
+    /// operation checks one, by an authenticator loaded from the store with `auth`. For the
+    /// `keygate` command, which runs each of its commands through the same routes whether it
+    /// holds the store or calls a server.
+    pub fn local(manager: KeyManager, actor: Actor, auth: AuthConfig) -> App {
+        App {
+            inner: Arc::new(Inner {
+                manager,
+                mode: Mode::Local { actor, auth },
+                metrics: Metrics::default(),
+                limiter: Limiter::new(u32::MAX, Duration::from_secs(1)),
+                log: Arc::new(Log::new()),
+                config: AppConfig::default(),
+            }),
+        }
     }
 
     /// The routes, and the OpenAPI document generated from them.
@@ -162,9 +191,48 @@ impl App {
         &self.inner.manager
     }
 
-    /// The authenticator's server: its resource, its limits, its clock.
-    pub fn auth(&self) -> &Server {
-        &self.inner.auth
+    /// The authenticator's server (its resource, its limits, its clock), unless the plane is
+    /// local.
+    pub fn auth(&self) -> Option<&Server> {
+        match &self.inner.mode {
+            Mode::Served(server) => Some(server),
+            Mode::Local { .. } => None,
+        }
+    }
+
+    /// The operator of a local plane.
+    pub(crate) fn local_actor(&self) -> Option<&Actor> {
+        match &self.inner.mode {
+            Mode::Local { actor, .. } => Some(actor),
+            Mode::Served(_) => None,
+        }
+    }
+
+    /// The time now.
+    pub fn now(&self) -> Timestamp {
+        match &self.inner.mode {
+            Mode::Served(server) => server.now(),
+            Mode::Local { .. } => SystemClock.now(),
+        }
+    }
+
+    /// An authenticator that knows the store's keys: the served one, kept current; or, for a
+    /// local plane, one loaded from the store now.
+    pub(crate) async fn authenticator(&self) -> Result<Authenticator, keygate::ManagerError> {
+        match &self.inner.mode {
+            Mode::Served(server) => Ok(server.authenticator().clone()),
+            Mode::Local { auth, .. } => {
+                let authenticator = Authenticator::new(auth.clone());
+                let mut replica = Replica::new(authenticator.clone(), Arc::new(SystemClock));
+                replica.sync_once(&**self.inner.manager.store()).await.map_err(|error| match error {
+                    keygate::SyncError::Store(store) => keygate::ManagerError::Store(store),
+                    _ => keygate::ManagerError::Store(keygate::store::StoreError::Invalid(
+                        "the store's keys cannot be loaded",
+                    )),
+                })?;
+                Ok(authenticator)
+            }
+        }
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

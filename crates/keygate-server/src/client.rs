@@ -114,7 +114,19 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
-        tokio::time::timeout(TIMEOUT, self.exchange(method, path, body)).await.map_err(|_| {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// [`Client::call`] with extra request headers (`If-None-Match`, `If-Match`).
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, ClientError> {
+        let exchange = self.exchange(method, path, body, headers);
+        tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| {
             ClientError::Transport(format!("{}: no answer within {TIMEOUT:?}", self.origin()))
         })?
     }
@@ -124,6 +136,7 @@ impl Client {
         method: &str,
         path: &str,
         body: Option<&Value>,
+        headers: &[(&str, &str)],
     ) -> Result<Value, ClientError> {
         let transport =
             |e: &dyn fmt::Display| ClientError::Transport(format!("{}: {e}", self.origin()));
@@ -133,9 +146,9 @@ impl Client {
             Some(connector) => {
                 let name = ServerName::try_from(self.host.clone()).map_err(|e| transport(&e))?;
                 let stream = connector.connect(name, stream).await.map_err(|e| transport(&e))?;
-                self.send(stream, method, path, body).await?
+                self.send(stream, method, path, body, headers).await?
             }
-            None => self.send(stream, method, path, body).await?,
+            None => self.send(stream, method, path, body, headers).await?,
         };
         let (status, bytes) = bytes;
         let value: Value = if bytes.is_empty() {
@@ -163,6 +176,7 @@ impl Client {
         method: &str,
         path: &str,
         body: Option<&Value>,
+        headers: &[(&str, &str)],
     ) -> Result<(u16, bytes::Bytes), ClientError>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -186,6 +200,9 @@ impl Client {
             .header(header::HOST, host)
             .header(header::AUTHORIZATION, self.authorization.as_str())
             .header(header::ACCEPT, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let body = match body {
             Some(body) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");

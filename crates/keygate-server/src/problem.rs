@@ -201,7 +201,7 @@ impl Problem {
     }
 
     pub(crate) fn not_found(what: &str, id: impl std::fmt::Display) -> Problem {
-        Problem::new(Kind::NotFound, format!("no {what} {id}"))
+        Problem::new(Kind::NotFound, format!("there is no {what} {id}"))
     }
 
     pub(crate) fn internal() -> Problem {
@@ -247,7 +247,11 @@ impl From<ManagerError> for Problem {
             ManagerError::UnknownPermission { .. } => Problem::field("permissions", detail),
             ManagerError::UnknownResourceKind { .. } => Problem::field("scope", detail),
             ManagerError::SigningKeyInUse { .. } => Problem::new(Kind::InUse, detail),
-            ManagerError::NoSigningKey => Problem::new(Kind::Conflict, detail),
+            ManagerError::NoSigningKey => Problem::new(
+                Kind::Conflict,
+                "there is no active signing key to mint JWT API keys with; create one first \
+                 (keygate signing-key create, or POST /v1/signing-keys)",
+            ),
             ManagerError::NoMasterKey => Problem::new(
                 Kind::Conflict,
                 "this server has no master key, so it cannot create signing keys nor mint JWT \

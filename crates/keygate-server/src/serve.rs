@@ -85,6 +85,9 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    let Some(auth) = app.auth().cloned() else {
+        return Err(ServeError::Tls("a local control plane is not served".to_owned()));
+    };
     let (router, _) = app.router();
     tokio::pin!(shutdown);
     loop {
@@ -99,7 +102,7 @@ pub async fn serve(
             },
             () = &mut shutdown => return Ok(()),
         };
-        let place = match app.auth().admit(peer.ip()) {
+        let place = match auth.admit(peer.ip()) {
             Ok(place) => place,
             Err(refused) => {
                 app.log().refusal(format_args!("connection from {peer} refused: {refused}"));

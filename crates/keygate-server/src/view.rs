@@ -258,24 +258,23 @@ impl From<&RoleBinding> for RoleBindingView {
     }
 }
 
-/// One entry of the audit log.
+/// One entry of the audit log: the event as recorded, instants in RFC 3339, and its position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventView {
     /// Its position in the log; later entries have higher ones.
     pub position: u64,
     /// When.
     pub at: String,
-    /// Who: `key:ID (principal)` for a change made through this API, else what the local
-    /// `keygate` command was told.
+    /// Who: the calling principal for a change made through the API, else the name the local
+    /// `keygate` command was given (`--actor`).
     pub actor: String,
-    /// `api_key` for a change made through this API, `local` for one made with the store in
-    /// hand.
-    pub origin: String,
-    /// What: `key_created`, `key_revoked`, …
-    pub action: String,
-    /// The event as recorded: the ids and values the action names.
+    /// How the actor was known: `{"kind": "api_key", "principal": …, "key": …}` for a change
+    /// made through the API, `{"kind": "local"}` for one made with the store in hand.
     #[schema(value_type = Object)]
-    pub event: serde_json::Value,
+    pub origin: serde_json::Value,
+    /// What: `{"action": "key_created", …}`, with the ids and values the action names.
+    #[schema(value_type = Object)]
+    pub action: serde_json::Value,
 }
 
 impl AuditEventView {
@@ -283,19 +282,17 @@ impl AuditEventView {
     pub fn new(entry: &AuditEntry) -> AuditEventView {
         let event: serde_json::Value =
             serde_json::from_str(&entry.record.event).unwrap_or(serde_json::Value::Null);
-        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+        let origin = match &event["origin"] {
+            origin @ serde_json::Value::Object(_) => origin.clone(),
+            // Events written before origins were recorded were local.
+            _ => serde_json::json!({ "kind": "local" }),
+        };
         AuditEventView {
             position: entry.position,
             at: entry.record.at.to_string(),
-            actor: text(&event["actor"]),
-            origin: match &event["origin"] {
-                serde_json::Value::Object(origin) => {
-                    origin.get("kind").map(text).unwrap_or_else(|| "local".to_owned())
-                }
-                _ => "local".to_owned(),
-            },
-            action: entry.record.action.clone().unwrap_or_else(|| text(&event["action"]["action"])),
-            event: with_rfc3339_times(event["action"].clone()),
+            actor: event["actor"].as_str().unwrap_or_default().to_owned(),
+            origin,
+            action: with_rfc3339_times(event["action"].clone()),
         }
     }
 }
@@ -304,6 +301,10 @@ impl AuditEventView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyView {
+    /// `store` when the store holds a policy, `default` while it holds none and the built-in
+    /// one applies. Read only: a `PUT` may send it back, and it is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Keys a principal may hold at once (live ones: not expired, not revoked).
     pub max_keys_per_principal: u32,
     /// Keys one resource may have at once; `null` for no limit.
@@ -328,6 +329,7 @@ pub struct PolicyView {
 impl From<&KeyPolicy> for PolicyView {
     fn from(policy: &KeyPolicy) -> PolicyView {
         PolicyView {
+            source: None,
             max_keys_per_principal: policy.max_keys_per_principal,
             max_keys_per_resource: policy.max_keys_per_resource,
             allow_user_keys: policy.allow_user_keys,
@@ -345,8 +347,8 @@ impl From<&KeyPolicy> for PolicyView {
 pub struct ResourceView {
     /// `KIND/ID`.
     pub resource: String,
-    /// Keys scoped to it.
-    pub keys: usize,
+    /// Live keys scoped to it (those that count toward its quota: not expired, not revoked).
+    pub live_keys: usize,
     /// When it was deleted, if it was; no key is made for it until it is restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,

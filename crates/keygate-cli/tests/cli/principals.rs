@@ -144,7 +144,7 @@ fn role_bindings_are_made_locally_and_follow_their_principals() {
     assert_eq!(roles, [("alice", "ServiceAccountOwner"), ("ops-bot", "OrganizationAdmin")]);
     let alices =
         sandbox.run(&["role-binding", "list", "--user", "alice", "--output", "json"]).ok().json();
-    assert_eq!(alices[0]["of"], "orders", "{alices}");
+    assert_eq!(alices[0]["service_account"], "orders", "{alices}");
 
     sandbox.run(&["role-binding", "list", "--user", "ghost"]).fails(2, "there is no user ghost");
     sandbox

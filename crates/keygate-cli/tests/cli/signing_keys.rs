@@ -136,5 +136,5 @@ fn bad_signing_key_requests_are_refused() {
     sandbox.run(&["signing-key", "create", "-a", "none"]).fails(2, "unknown algorithm");
     sandbox.run(&["signing-key", "create", "--kid", "k1"]).ok();
     sandbox.run(&["signing-key", "create", "--kid", "k1"]).fails(2, "already exists");
-    sandbox.run(&["signing-key", "promote", "nope"]).fails(2, "not found");
+    sandbox.run(&["signing-key", "promote", "nope"]).fails(2, "there is no signing key nope");
 }

@@ -36,7 +36,7 @@ pub(crate) struct KeyParams {
     name: Option<String>,
     /// Keys in this status now: `active`, `pending`, `expired`, `suspended`, `revoked`.
     state: Option<String>,
-    /// Keys not authenticated since this instant (RFC 3339), or never.
+    /// Keys that existed at this instant (RFC 3339) and have not been authenticated since.
     unused_since: Option<String>,
     /// Keys due for rotation under the policy.
     due: Option<bool>,
@@ -133,6 +133,98 @@ pub(crate) struct RevokedTokenView {
     expires: Option<String>,
 }
 
+/// A credential to check, as a server of `resource` would.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyBody {
+    /// The resource it is presented to (`KIND/ID`).
+    resource: String,
+    /// The permission the operation needs, if any.
+    #[serde(default)]
+    permission: Option<String>,
+    /// A key id, with `secret`.
+    #[serde(default)]
+    key_id: Option<String>,
+    /// The secret of `key_id`.
+    #[serde(default)]
+    secret: Option<String>,
+    /// A whole `kgk_…` API key.
+    #[serde(default)]
+    key: Option<String>,
+    /// A JWT (a JWT API key, or a token from a trusted issuer).
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// What a check of a credential found.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct Verification {
+    /// Whether a server of the resource would accept it.
+    valid: bool,
+    /// Why not, for the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// Who it proves, when valid: principal, credential, scope, permissions, expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    identity: Option<serde_json::Value>,
+}
+
+/// Checks a credential exactly as a server of `resource` would (its signature or secret,
+/// expiry, revocation, scope and the permission), with the state this server holds. Nothing
+/// is recorded.
+#[utoipa::path(post, path = "/v1/api-keys/verify", tag = "api-keys", request_body = VerifyBody,
+    responses((status = 200, description = "Valid or not, and why", body = Verification), Problems))]
+pub(crate) async fn verify_key(
+    State(app): State<App>,
+    caller: Caller,
+    Json(body): Json<VerifyBody>,
+) -> Result<axum::Json<Verification>, Problem> {
+    caller.require(Need::ReadAll)?;
+    let resource = value::<ResourceRef>("resource", &body.resource)?;
+    let permission =
+        body.permission.as_deref().map(|p| value::<Permission>("permission", p)).transpose()?;
+    let credential = match (&body.key_id, &body.secret, &body.key, &body.token) {
+        (Some(key_id), Some(secret), None, None) => {
+            keygate::Credential::KeyAndSecret { key_id, secret }
+        }
+        (None, None, Some(key), None) => keygate::Credential::ApiKey(key),
+        (None, None, None, Some(token)) => keygate::Credential::Bearer(token),
+        _ => {
+            return Err(Problem::new(
+                Kind::InvalidField,
+                "give key_id and secret, key, or token: one credential",
+            ));
+        }
+    };
+    let authenticator = app.authenticator().await?;
+    let mut context = keygate::AuthContext::new(&resource, app.now());
+    if let Some(permission) = &permission {
+        context = context.with_permission(permission);
+    }
+    Ok(axum::Json(match authenticator.authenticate(&credential, &context) {
+        Ok(identity) => Verification { valid: true, reason: None, identity: Some(identity_json(&identity)) },
+        Err(error) => Verification { valid: false, reason: Some(error.to_string()), identity: None },
+    }))
+}
+
+/// What an identity proves, as JSON.
+fn identity_json(identity: &keygate::Identity) -> serde_json::Value {
+    let credential = match identity.credential() {
+        keygate::CredentialId::ApiKey(id) => serde_json::json!({ "api_key": id.to_string() }),
+        keygate::CredentialId::Token { jti, .. } => serde_json::json!({ "token": { "jti": jti } }),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({
+        "principal": identity.principal().as_str(),
+        "credential": credential,
+        "scope": identity.scope().to_string(),
+        "permissions": identity.permissions(),
+        "expires": identity.expires().at().map(|at| at.to_string()),
+        "session_deadline": identity.session_deadline().at().map(|at| at.to_string()),
+    })
+}
+
 /// Lists keys, in id order.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(KeyParams),
     responses((status = 200, description = "A page of keys", body = Page<KeyView>), Problems))]
@@ -157,7 +249,7 @@ pub(crate) async fn list_keys(
     if let Some(name) = &params.name {
         filter = filter.with_name(value::<KeyName>("name", name)?);
     }
-    let now = app.auth().now();
+    let now = app.now();
     if let Some(state) = &params.state {
         filter = filter.with_status(value::<KeyStatus>("state", state)?, now);
     }
@@ -199,8 +291,11 @@ pub(crate) async fn list_keys(
         .items
         .iter()
         .filter(|key| {
-            unused_since
-                .is_none_or(|since| context.last_use(key).is_none_or(|used| used.at < since))
+            // Keys that were there at `since`, and have not been used since.
+            unused_since.is_none_or(|since| {
+                key.created_at() <= since
+                    && context.last_use(key).is_none_or(|used| used.at < since)
+            })
         })
         .filter(|key| due.as_ref().is_none_or(|due| due.contains(&key.id())))
         .filter(|key| {
@@ -227,7 +322,8 @@ pub(crate) async fn create_key(
     let principal = match app.manager().principal(&owner).await {
         Ok(principal) => principal,
         Err(keygate::ManagerError::Store(keygate::store::StoreError::NotFound { .. })) => {
-            return Err(Problem::new(Kind::NotFound, format!("no principal {owner}")).at("owner"));
+            return Err(Problem::new(Kind::NotFound, format!("there is no principal {owner}"))
+                .at("owner"));
         }
         Err(error) => return Err(error.into()),
     };
@@ -276,7 +372,7 @@ pub(crate) async fn create_key(
         new = new.with_name(value::<KeyName>("name", name)?);
     }
     let issued = app.manager().create_key(&caller.actor(), new).await?;
-    let view = issued_view(&issued, app.auth().now());
+    let view = issued_view(&issued, app.now());
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
@@ -395,7 +491,7 @@ pub(crate) async fn rotate_key(
     let key = manageable(&app, &caller, &id).await?;
     let overlap = body.overlap.as_deref().map(|text| value::<Span>("overlap", text)).transpose()?;
     let rotation = app.manager().rotate(&caller.actor(), key.id(), overlap).await?;
-    let now = app.auth().now();
+    let now = app.now();
     let view = RotationView {
         old: KeyView::new(&rotation.old, now, None),
         new: issued_view(&rotation.new, now),
@@ -416,7 +512,7 @@ pub(crate) async fn revoke_token(
     let reason = reason(body.reason.as_deref())?;
     let revoked = app
         .manager()
-        .revoke_token(&caller.actor(), body.token.trim(), reason, app.auth().authenticator())
+        .revoke_token(&caller.actor(), body.token.trim(), reason, &app.authenticator().await?)
         .await
         .map_err(|error| match error {
             keygate::ManagerError::Token(_) => Problem::field("token", "token is not a JWT"),
@@ -473,11 +569,11 @@ async fn manageable(app: &App, caller: &Caller, id: &str) -> Result<KeyRecord, P
 }
 
 async fn find(app: &App, id: &str) -> Result<KeyRecord, Problem> {
-    let id = value::<KeyId>("id", id).map_err(|_| Problem::not_found("API key", "with that id"))?;
+    let id = value::<KeyId>("id", id).map_err(|_| Problem::not_found("key", "with that id"))?;
     match app.manager().key(id).await {
         Ok(key) => Ok(key),
         Err(keygate::ManagerError::Store(keygate::store::StoreError::NotFound { .. })) => {
-            Err(Problem::not_found("API key", id))
+            Err(Problem::not_found("key", id))
         }
         Err(error) => Err(error.into()),
     }
@@ -486,6 +582,6 @@ async fn find(app: &App, id: &str) -> Result<KeyRecord, Problem> {
 /// The view of `key` now, with its last use and its signing key's standing.
 async fn view(app: &App, key: &KeyRecord) -> Result<KeyView, Problem> {
     let context =
-        KeyContext::load(app.manager(), std::slice::from_ref(key), app.auth().now()).await?;
+        KeyContext::load(app.manager(), std::slice::from_ref(key), app.now()).await?;
     Ok(context.view(key))
 }

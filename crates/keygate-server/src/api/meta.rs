@@ -24,7 +24,10 @@ pub(crate) async fn get_policy(
 ) -> Result<Response, Problem> {
     caller.require(Need::ReadAll)?;
     let policy = app.manager().policy_in_force().await?;
-    Ok(tagged(StatusCode::OK, &PolicyView::from(&policy)))
+    let stored = app.manager().store().policy().await.map_err(keygate::ManagerError::from)?;
+    let mut view = PolicyView::from(&policy);
+    view.source = Some(if stored.is_some() { "store" } else { "default" }.to_owned());
+    Ok(tagged(StatusCode::OK, &view))
 }
 
 /// Replaces the policy, for every writer over the store. Keys issued under the old one live
@@ -41,7 +44,10 @@ pub(crate) async fn put_policy(
 ) -> Result<Response, Problem> {
     caller.require(Need::Administer)?;
     let current = app.manager().policy_in_force().await?;
-    check_if_match(&headers, &PolicyView::from(&current))?;
+    let stored = app.manager().store().policy().await.map_err(keygate::ManagerError::from)?;
+    let mut current_view = PolicyView::from(&current);
+    current_view.source = Some(if stored.is_some() { "store" } else { "default" }.to_owned());
+    check_if_match(&headers, &current_view)?;
     let span = |field: &str, text: &str| value::<Span>(field, text);
     let mut expiry = ExpiryPolicy::default()
         .with_min_lifetime(span("min_lifetime", &body.min_lifetime)?)
@@ -66,7 +72,9 @@ pub(crate) async fn put_policy(
         );
     policy.check().map_err(|e| Problem::new(Kind::InvalidField, e.to_string()))?;
     app.manager().set_policy(&caller.actor(), policy.clone()).await?;
-    Ok(tagged(StatusCode::OK, &PolicyView::from(&policy)))
+    let mut view = PolicyView::from(&policy);
+    view.source = Some("store".to_owned());
+    Ok(tagged(StatusCode::OK, &view))
 }
 
 /// The public JWK set.

@@ -53,6 +53,15 @@ pub(crate) struct DeleteParams {
     cascade: bool,
 }
 
+/// What deleting a principal removed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct Deleted {
+    /// The principal.
+    pub(crate) deleted: String,
+    /// How many keys went with it.
+    pub(crate) keys_deleted: usize,
+}
+
 /// When a principal was signed out.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct SignedOut {
@@ -89,9 +98,11 @@ macro_rules! principal_routes {
         }
 
         /// Creates it (201), or replaces its description and display name (200); the same body
-        /// twice gives the same result.
+        /// twice gives the same result. With `If-None-Match: *`, only creates (409 if it
+        /// exists).
         #[utoipa::path(put, path = $item, tag = $tag, params(("name" = String, Path, description = "Its name: lowercase letters, digits and . _ - @, up to 64 bytes"),
-                ("If-Match" = Option<String>, Header, description = "Replace only this version")),
+                ("If-Match" = Option<String>, Header, description = "Replace only this version"),
+                ("If-None-Match" = Option<String>, Header, description = "`*`: create only")),
             request_body = PrincipalBody,
             responses((status = 200, description = "Replaced", body = PrincipalView),
                 (status = 201, description = "Created", body = PrincipalView), Problems))]
@@ -123,13 +134,13 @@ macro_rules! principal_routes {
         /// Deletes it, with its keys when `cascade=true`; its credentials are refused from
         /// every server's next sync.
         #[utoipa::path(delete, path = $item, tag = $tag, params(("name" = String, Path, description = "Its name"), DeleteParams),
-            responses((status = 204, description = "Deleted"), Problems))]
+            responses((status = 200, description = "Deleted, with its keys", body = Deleted), Problems))]
         pub(crate) async fn $delete(
             State(app): State<App>,
             caller: Caller,
             Segment(name): Segment,
             Params(params): Params<DeleteParams>,
-        ) -> Result<StatusCode, Problem> {
+        ) -> Result<axum::Json<Deleted>, Problem> {
             delete(&app, &caller, &name, $kind, params.cascade).await
         }
 
@@ -200,10 +211,15 @@ async fn list(
 /// The principal `name` of `kind`, or 404.
 pub(crate) async fn find(app: &App, name: &str, kind: PrincipalKind) -> Result<Principal, Problem> {
     let id = principal_name(name)?;
-    let missing = || Problem::not_found(kind_name(kind), &id);
     match app.manager().principal(&id).await {
         Ok(principal) if principal.kind == kind => Ok(principal),
-        Ok(_) | Err(ManagerError::Store(StoreError::NotFound { .. })) => Err(missing()),
+        Ok(principal) => Err(Problem::new(
+            Kind::NotFound,
+            format!("{id} is a {}, not a {}", kind_name(principal.kind), kind_name(kind)),
+        )),
+        Err(ManagerError::Store(StoreError::NotFound { .. })) => {
+            Err(Problem::not_found(kind_name(kind), &id))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -260,6 +276,13 @@ async fn put(
     for _ in 0..2 {
         match manager.principal(&id).await {
             Ok(current) => {
+                if headers.get(axum::http::header::IF_NONE_MATCH).is_some_and(|v| v == "*") {
+                    let noun = kind_name(current.kind);
+                    return Err(Problem::new(
+                        Kind::AlreadyExists,
+                        format!("{noun} {id} already exists"),
+                    ));
+                }
                 if current.kind != kind {
                     return Err(Problem::new(
                         Kind::Conflict,
@@ -332,7 +355,7 @@ async fn delete(
     name: &str,
     kind: PrincipalKind,
     cascade: bool,
-) -> Result<StatusCode, Problem> {
+) -> Result<axum::Json<Deleted>, Problem> {
     caller.require(Need::Administer)?;
     let principal = find(app, name, kind).await?;
     if !cascade {
@@ -350,8 +373,8 @@ async fn delete(
             ));
         }
     }
-    app.manager().delete_principal(&caller.actor(), &principal.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let deleted = app.manager().delete_principal(&caller.actor(), &principal.id).await?;
+    Ok(axum::Json(Deleted { deleted: principal.id.to_string(), keys_deleted: deleted.keys.len() }))
 }
 
 async fn sign_out(

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use keygate::core::{ResourceRef, Scope};
 use keygate::store::KeyFilter;
 use serde::{Deserialize, Serialize};
@@ -21,9 +20,18 @@ use crate::view::ResourceView;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct DeletedResource {
     /// The resource.
-    resource: String,
+    deleted: String,
     /// The keys it revoked.
-    revoked: Vec<String>,
+    keys_revoked: Vec<String>,
+}
+
+/// What restoring a resource did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub(crate) struct RestoredResource {
+    /// The resource.
+    resource: String,
+    /// Whether it had been deleted (else nothing changed).
+    restored: bool,
 }
 
 /// Lists the resources keys are scoped to, and those deleted.
@@ -34,28 +42,25 @@ pub(crate) async fn list_resources(
     caller: Caller,
 ) -> Result<axum::Json<Page<ResourceView>>, Problem> {
     caller.require(Need::ReadAll)?;
+    let now = app.now();
     let mut resources: BTreeMap<String, ResourceView> = BTreeMap::new();
+    fn entry<'m>(
+        resources: &'m mut BTreeMap<String, ResourceView>,
+        resource: &ResourceRef,
+    ) -> &'m mut ResourceView {
+        resources.entry(resource.to_string()).or_insert_with(|| ResourceView {
+            resource: resource.to_string(),
+            live_keys: 0,
+            deleted_at: None,
+        })
+    }
     for key in app.manager().all_keys(&KeyFilter::all()).await? {
         if let Scope::Resource(resource) = key.scope() {
-            resources
-                .entry(resource.to_string())
-                .or_insert_with(|| ResourceView {
-                    resource: resource.to_string(),
-                    keys: 0,
-                    deleted_at: None,
-                })
-                .keys += 1;
+            entry(&mut resources, resource).live_keys += usize::from(key.counts_toward_quota(now));
         }
     }
     for (resource, at) in app.manager().deleted_resources().await? {
-        resources
-            .entry(resource.to_string())
-            .or_insert_with(|| ResourceView {
-                resource: resource.to_string(),
-                keys: 0,
-                deleted_at: None,
-            })
-            .deleted_at = Some(at.to_string());
+        entry(&mut resources, &resource).deleted_at = Some(at.to_string());
     }
     Ok(axum::Json(Page { items: resources.into_values().collect(), next_page_token: None }))
 }
@@ -75,24 +80,23 @@ pub(crate) async fn delete_resource(
     let resource = value::<ResourceRef>("resource", &resource)?;
     let revoked = app.manager().delete_resource(&caller.actor(), &resource).await?;
     Ok(axum::Json(DeletedResource {
-        resource: resource.to_string(),
-        revoked: revoked.iter().map(|key| key.id().to_string()).collect(),
+        deleted: resource.to_string(),
+        keys_revoked: revoked.iter().map(|key| key.id().to_string()).collect(),
     }))
 }
 
 /// Restores a deleted resource: keys may be made for it again (the revoked ones stay revoked).
+/// Restoring one that was not deleted changes nothing, and says so.
 #[utoipa::path(post, path = "/v1/resources/{resource}/restore", tag = "resources",
     params(("resource" = String, Path, description = "KIND/ID, with / as %2F")),
-    responses((status = 204, description = "Restored"), Problems))]
+    responses((status = 200, description = "Whether it had been deleted", body = RestoredResource), Problems))]
 pub(crate) async fn restore_resource(
     State(app): State<App>,
     caller: Caller,
     Segment(resource): Segment,
-) -> Result<StatusCode, Problem> {
+) -> Result<axum::Json<RestoredResource>, Problem> {
     caller.require(Need::Administer)?;
     let resource = value::<ResourceRef>("resource", &resource)?;
-    if !app.manager().restore_resource(&caller.actor(), &resource).await? {
-        return Err(Problem::not_found("deleted resource", &resource));
-    }
-    Ok(StatusCode::NO_CONTENT)
+    let restored = app.manager().restore_resource(&caller.actor(), &resource).await?;
+    Ok(axum::Json(RestoredResource { resource: resource.to_string(), restored }))
 }

@@ -85,17 +85,17 @@ pub(crate) async fn create_role_binding(
 
 /// Removes a role binding.
 #[utoipa::path(delete, path = "/v1/role-bindings", tag = "role-bindings", params(DeleteParams),
-    responses((status = 204, description = "Removed"), Problems))]
+    responses((status = 200, description = "The binding removed", body = RoleBindingView), Problems))]
 pub(crate) async fn delete_role_binding(
     State(app): State<App>,
     caller: Caller,
     Params(params): Params<DeleteParams>,
-) -> Result<StatusCode, Problem> {
+) -> Result<axum::Json<RoleBindingView>, Problem> {
     caller.require(Need::Administer)?;
     let (principal, role) =
         binding(&params.principal, &params.role, params.service_account.as_deref())?;
-    app.manager().unbind_role(&caller.actor(), &principal, &role).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let removed = app.manager().unbind_role(&caller.actor(), &principal, &role).await?;
+    Ok(axum::Json(RoleBindingView::from(&removed)))
 }
 
 fn binding(

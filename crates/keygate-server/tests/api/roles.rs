@@ -380,8 +380,9 @@ async fn the_audit_log_names_the_caller_and_its_key() {
         .await;
     listed.expect(StatusCode::OK);
     let first = &listed.body["items"][0];
-    assert_eq!(first["origin"], "api_key");
-    assert_eq!(first["event"]["id"], "orders");
+    assert_eq!(first["origin"]["kind"], "api_key");
+    assert_eq!(first["origin"]["key"], admin.id.as_str());
+    assert_eq!(first["action"]["id"], "orders");
 }
 
 use keygate::store::AuditLog as _;

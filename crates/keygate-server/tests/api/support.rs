@@ -139,7 +139,7 @@ impl Plane {
         let id = credentials.id.clone();
         for _ in 0..200 {
             let credential = keygate::Credential::KeyAndSecret { key_id: &id, secret: &secret };
-            match self.app.auth().authenticate(&credential, None) {
+            match self.app.auth().unwrap().authenticate(&credential, None) {
                 Err(keygate::AuthError::UnknownKey(_)) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
