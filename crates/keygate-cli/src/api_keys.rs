@@ -1,8 +1,8 @@
 //! `keygate api-key`: the lifecycle of API keys, and verifying one as a broker would.
 
 use keygate::core::{
-    Clock, Description, KeyFormat, KeyId, Lifetime, Permission, PrincipalKind, ResourceRef,
-    Scope, Span, SystemClock, Timestamp,
+    Clock, Description, KeyFormat, KeyId, Lifetime, Permission, PrincipalKind, ResourceRef, Scope,
+    Span, SystemClock, Timestamp,
 };
 use keygate_server::{IssuedKeyView, KeyView, PolicyView, RotationView};
 use serde_json::{Value, json};
@@ -14,7 +14,11 @@ use crate::plane::{Plane, encode};
 use crate::principals::{find, noun, principal_id};
 use crate::token::{permissions_from, read_stdin};
 
-pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer) -> Result<(), Failure> {
+pub(crate) async fn run(
+    command: ApiKeyCommand,
+    plane: &Plane,
+    printer: Printer,
+) -> Result<(), Failure> {
     let now = SystemClock.now();
     match command {
         ApiKeyCommand::Create { owner, scope, expiry, format, permissions, description } => {
@@ -70,7 +74,8 @@ pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer)
                     return Err(Failure::error("give --service-account or --user, not both"));
                 }
                 (Some(name), None) => {
-                    let owner = find(plane, &principal_id(&name)?, PrincipalKind::ServiceAccount).await?;
+                    let owner =
+                        find(plane, &principal_id(&name)?, PrincipalKind::ServiceAccount).await?;
                     query.push(format!("owner={}", encode(&owner.name)));
                 }
                 (None, Some(name)) => {
@@ -157,12 +162,18 @@ pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer)
         }
         ApiKeyCommand::Suspend { key } => {
             let id = key_named(plane, &key).await?.key_id;
-            let record: KeyView = plane.send("POST", &format!("{}/suspend", key_path(&id)), &json!({})).await?;
-            done(printer, &record, &format!("Suspended key {id}; `keygate api-key resume {id}` undoes it."))
+            let record: KeyView =
+                plane.send("POST", &format!("{}/suspend", key_path(&id)), &json!({})).await?;
+            done(
+                printer,
+                &record,
+                &format!("Suspended key {id}; `keygate api-key resume {id}` undoes it."),
+            )
         }
         ApiKeyCommand::Resume { key } => {
             let id = key_named(plane, &key).await?.key_id;
-            let record: KeyView = plane.send("POST", &format!("{}/resume", key_path(&id)), &json!({})).await?;
+            let record: KeyView =
+                plane.send("POST", &format!("{}/resume", key_path(&id)), &json!({})).await?;
             done(printer, &record, &format!("Resumed key {id}."))
         }
         ApiKeyCommand::Revoke { key, reason } => {
@@ -174,9 +185,14 @@ pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer)
                 body["reason"] = json!(reason);
             }
             if let Some(at) = &current.revoked_at {
-                return done(printer, &current, &format!("Key {id} was already revoked at {at}; nothing changed."));
+                return done(
+                    printer,
+                    &current,
+                    &format!("Key {id} was already revoked at {at}; nothing changed."),
+                );
             }
-            let record: KeyView = plane.send("POST", &format!("{}/revoke", key_path(&id)), &body).await?;
+            let record: KeyView =
+                plane.send("POST", &format!("{}/revoke", key_path(&id)), &body).await?;
             done(printer, &record, &format!("Revoked key {id}."))
         }
         ApiKeyCommand::Delete { key, yes } => {
@@ -191,7 +207,13 @@ pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer)
                 )));
             }
             let record = if live {
-                plane.send("POST", &format!("{}/revoke", key_path(&id)), &json!({ "reason": "deleted" })).await?
+                plane
+                    .send(
+                        "POST",
+                        &format!("{}/revoke", key_path(&id)),
+                        &json!({ "reason": "deleted" }),
+                    )
+                    .await?
             } else {
                 record
             };
@@ -247,7 +269,9 @@ pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer)
                 }
                 (_, _, Some(key), ..) => body["key"] = json!(key),
                 (_, _, _, Some(token), _) => body["token"] = json!(token),
-                (_, _, _, _, Some(text)) if text.trim().starts_with(keygate::token::API_KEY_PREFIX) => {
+                (_, _, _, _, Some(text))
+                    if text.trim().starts_with(keygate::token::API_KEY_PREFIX) =>
+                {
                     body["key"] = json!(text.trim());
                 }
                 (_, _, _, _, Some(text)) => body["token"] = json!(text.trim()),
@@ -260,7 +284,9 @@ pub(crate) async fn run(command: ApiKeyCommand, plane: &Plane, printer: Printer)
             let verdict: Value = plane.send("POST", "/v1/api-keys/verify", &body).await?;
             match verdict["valid"].as_bool() {
                 Some(true) => printer.json(&verdict["identity"]),
-                _ => Err(Failure::Refused(verdict["reason"].as_str().unwrap_or("refused").to_owned())),
+                _ => Err(Failure::Refused(
+                    verdict["reason"].as_str().unwrap_or("refused").to_owned(),
+                )),
             }
         }
     }

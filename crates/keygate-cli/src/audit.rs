@@ -10,7 +10,11 @@ use crate::output::Printer;
 use crate::plane::{Plane, encode};
 use crate::principals::principal_id;
 
-pub(crate) async fn run(command: AuditCommand, plane: &Plane, printer: Printer) -> Result<(), Failure> {
+pub(crate) async fn run(
+    command: AuditCommand,
+    plane: &Plane,
+    printer: Printer,
+) -> Result<(), Failure> {
     let AuditCommand::List { since, key, principal, limit } = command;
     let mut query = Vec::new();
     if let Some(since) = since {
@@ -63,11 +67,9 @@ pub(crate) async fn run(command: AuditCommand, plane: &Plane, printer: Printer) 
         .map(|event| {
             let name = event.action["action"].as_str().unwrap_or("?").to_owned();
             let actor = match event.origin["kind"].as_str() {
-                Some("api_key") => format!(
-                    "{} (key {})",
-                    event.actor,
-                    event.origin["key"].as_str().unwrap_or("?")
-                ),
+                Some("api_key") => {
+                    format!("{} (key {})", event.actor, event.origin["key"].as_str().unwrap_or("?"))
+                }
                 _ => format!("{} (local)", event.actor),
             };
             vec![event.at.clone(), actor, name, details(&event.action)]

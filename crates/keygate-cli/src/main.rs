@@ -125,7 +125,9 @@ async fn dispatch(command: Command, plane: &plane::Plane, printer: Printer) -> R
         Command::ServiceAccount(command) => {
             principals::run(PrincipalKind::ServiceAccount, command, plane, printer).await
         }
-        Command::User(command) => principals::run(PrincipalKind::User, command, plane, printer).await,
+        Command::User(command) => {
+            principals::run(PrincipalKind::User, command, plane, printer).await
+        }
         Command::ApiKey(command) => api_keys::run(command, plane, printer).await,
         Command::SigningKey(command) => signing_keys::run(command, plane, printer).await,
         Command::Audit(command) => audit::run(command, plane, printer).await,

@@ -11,7 +11,11 @@ use crate::error::Failure;
 use crate::output::Printer;
 use crate::plane::{Plane, encode};
 
-pub(crate) async fn run(command: PolicyCommand, plane: &Plane, printer: Printer) -> Result<(), Failure> {
+pub(crate) async fn run(
+    command: PolicyCommand,
+    plane: &Plane,
+    printer: Printer,
+) -> Result<(), Failure> {
     match command {
         PolicyCommand::Show => show(printer, &plane.get("/v1/policy").await?),
         PolicyCommand::Set {

@@ -29,8 +29,14 @@ pub(crate) async fn run(
             let created = plane
                 .call("PUT", &path(kind, &id), Some(&body), &[("if-none-match", "*")])
                 .await
-                .map_err(|failure| field_named(failure, &[("description", "--description"), ("display_name", "--display-name")]))?;
-            let principal: PrincipalView = serde_json::from_value(created).map_err(Failure::error)?;
+                .map_err(|failure| {
+                    field_named(
+                        failure,
+                        &[("description", "--description"), ("display_name", "--display-name")],
+                    )
+                })?;
+            let principal: PrincipalView =
+                serde_json::from_value(created).map_err(Failure::error)?;
             if printer.is_json() {
                 printer.json(&serde_json::to_value(&principal).map_err(Failure::error)?)
             } else {

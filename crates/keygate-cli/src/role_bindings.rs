@@ -33,11 +33,8 @@ pub(crate) async fn run(
         RoleBindingCommand::Delete { principal, role } => {
             let (id, kind) = principal_of(plane, &principal).await?;
             let role = role_from(plane, &role).await?;
-            let mut path = format!(
-                "/v1/role-bindings?principal={}&role={}",
-                encode(id.as_str()),
-                role.name()
-            );
+            let mut path =
+                format!("/v1/role-bindings?principal={}&role={}", encode(id.as_str()), role.name());
             if let Some(account) = role.target() {
                 path.push_str(&format!("&service_account={}", encode(account.as_str())));
             }
@@ -79,7 +76,10 @@ pub(crate) async fn run(
 }
 
 /// The principal named, which must exist as that kind.
-async fn principal_of(plane: &Plane, owner: &Owner) -> Result<(PrincipalId, PrincipalKind), Failure> {
+async fn principal_of(
+    plane: &Plane,
+    owner: &Owner,
+) -> Result<(PrincipalId, PrincipalKind), Failure> {
     let (kind, name) = match (&owner.service_account, &owner.user) {
         (_, Some(user)) => (PrincipalKind::User, user.as_str()),
         (Some(account), None) => (PrincipalKind::ServiceAccount, account.as_str()),
@@ -109,5 +109,6 @@ async fn role_from(plane: &Plane, args: &RoleArgs) -> Result<Role, Failure> {
         }
         None => None,
     };
-    Role::new(&args.role, target).map_err(|e| Failure::error(format!("--role: {e} (--of names it)")))
+    Role::new(&args.role, target)
+        .map_err(|e| Failure::error(format!("--role: {e} (--of names it)")))
 }

@@ -102,7 +102,9 @@ pub(crate) async fn run(
             }
             printer.line(&format!("Retired signing key {kid}: tokens it signed no longer verify."))
         }
-        SigningKeyCommand::Jwks => printer.json(&plane.get::<Value>("/.well-known/jwks.json").await?),
+        SigningKeyCommand::Jwks => {
+            printer.json(&plane.get::<Value>("/.well-known/jwks.json").await?)
+        }
     }
 }
 

@@ -81,7 +81,9 @@ impl Workspace {
     /// keys only with the master key.
     pub(crate) fn auth_config(&self) -> keygate::AuthConfig {
         match &self.master_key {
-            Some(master_key) => keygate::AuthConfig::default().with_master_key(Arc::clone(master_key)),
+            Some(master_key) => {
+                keygate::AuthConfig::default().with_master_key(Arc::clone(master_key))
+            }
             None => keygate::AuthConfig::default(),
         }
     }

@@ -138,12 +138,12 @@ pub(crate) async fn revoke(
         reason.parse::<Description>().map_err(|e| Failure::error(format!("--reason: {e}")))?;
         body["reason"] = json!(reason);
     }
-    let revoked: serde_json::Value = plane
-        .send("POST", "/v1/tokens/revoke", &body)
-        .await
-        .map_err(|failure| match failure.message().strip_prefix("token is not") {
-            Some(_) => Failure::error("the token cannot be read: it is not a JWT"),
-            None => failure,
+    let revoked: serde_json::Value =
+        plane.send("POST", "/v1/tokens/revoke", &body).await.map_err(|failure| {
+            match failure.message().strip_prefix("token is not") {
+                Some(_) => Failure::error("the token cannot be read: it is not a JWT"),
+                None => failure,
+            }
         })?;
     let text = |name: &str| revoked[name].as_str().unwrap_or_default().to_owned();
     if printer.is_json() {

@@ -224,12 +224,14 @@ impl App {
             Mode::Local { auth, .. } => {
                 let authenticator = Authenticator::new(auth.clone());
                 let mut replica = Replica::new(authenticator.clone(), Arc::new(SystemClock));
-                replica.sync_once(&**self.inner.manager.store()).await.map_err(|error| match error {
-                    keygate::SyncError::Store(store) => keygate::ManagerError::Store(store),
-                    _ => keygate::ManagerError::Store(keygate::store::StoreError::Invalid(
-                        "the store's keys cannot be loaded",
-                    )),
-                })?;
+                replica.sync_once(&**self.inner.manager.store()).await.map_err(
+                    |error| match error {
+                        keygate::SyncError::Store(store) => keygate::ManagerError::Store(store),
+                        _ => keygate::ManagerError::Store(keygate::store::StoreError::Invalid(
+                            "the store's keys cannot be loaded",
+                        )),
+                    },
+                )?;
                 Ok(authenticator)
             }
         }

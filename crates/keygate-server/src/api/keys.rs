@@ -203,8 +203,12 @@ pub(crate) async fn verify_key(
         context = context.with_permission(permission);
     }
     Ok(axum::Json(match authenticator.authenticate(&credential, &context) {
-        Ok(identity) => Verification { valid: true, reason: None, identity: Some(identity_json(&identity)) },
-        Err(error) => Verification { valid: false, reason: Some(error.to_string()), identity: None },
+        Ok(identity) => {
+            Verification { valid: true, reason: None, identity: Some(identity_json(&identity)) }
+        }
+        Err(error) => {
+            Verification { valid: false, reason: Some(error.to_string()), identity: None }
+        }
     }))
 }
 
@@ -322,8 +326,9 @@ pub(crate) async fn create_key(
     let principal = match app.manager().principal(&owner).await {
         Ok(principal) => principal,
         Err(keygate::ManagerError::Store(keygate::store::StoreError::NotFound { .. })) => {
-            return Err(Problem::new(Kind::NotFound, format!("there is no principal {owner}"))
-                .at("owner"));
+            return Err(
+                Problem::new(Kind::NotFound, format!("there is no principal {owner}")).at("owner")
+            );
         }
         Err(error) => return Err(error.into()),
     };
@@ -581,7 +586,6 @@ async fn find(app: &App, id: &str) -> Result<KeyRecord, Problem> {
 
 /// The view of `key` now, with its last use and its signing key's standing.
 async fn view(app: &App, key: &KeyRecord) -> Result<KeyView, Problem> {
-    let context =
-        KeyContext::load(app.manager(), std::slice::from_ref(key), app.now()).await?;
+    let context = KeyContext::load(app.manager(), std::slice::from_ref(key), app.now()).await?;
     Ok(context.view(key))
 }
