@@ -106,7 +106,7 @@ enum Mode {
     Served(Server),
     /// One caller, in process: whoever holds the store, as `actor`, with every right (the
     /// `keygate` command without `--server`). Nothing from a network reaches this mode.
-    Local { actor: Actor, auth: AuthConfig },
+    Local { actor: Actor, auth: Box<AuthConfig> },
 }
 
 /// The control plane: cheap to clone, shared by every request.
@@ -151,11 +151,14 @@ impl App {
     /// operation checks one, by an authenticator loaded from the store with `auth`. For the
     /// `keygate` command, which runs each of its commands through the same routes whether it
     /// holds the store or calls a server.
+    ///
+    /// Its routes authenticate nobody: call them in process only. [`serve`](crate::serve)
+    /// refuses a local plane; never put its [`router`](App::router) behind a listener.
     pub fn local(manager: KeyManager, actor: Actor, auth: AuthConfig) -> App {
         App {
             inner: Arc::new(Inner {
                 manager,
-                mode: Mode::Local { actor, auth },
+                mode: Mode::Local { actor, auth: Box::new(auth) },
                 metrics: Metrics::default(),
                 limiter: Limiter::new(u32::MAX, Duration::from_secs(1)),
                 log: Arc::new(Log::new()),
@@ -222,7 +225,7 @@ impl App {
         match &self.inner.mode {
             Mode::Served(server) => Ok(server.authenticator().clone()),
             Mode::Local { auth, .. } => {
-                let authenticator = Authenticator::new(auth.clone());
+                let authenticator = Authenticator::new((**auth).clone());
                 let mut replica = Replica::new(authenticator.clone(), Arc::new(SystemClock));
                 replica.sync_once(&**self.inner.manager.store()).await.map_err(
                     |error| match error {

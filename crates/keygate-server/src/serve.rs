@@ -78,7 +78,7 @@ pub fn check_plaintext(address: SocketAddr, insecure_http: bool) -> Result<(), S
 /// Serves `app` on `listener` until `shutdown` completes, over TLS when `tls` is given (the
 /// caller checks plaintext with [`check_plaintext`] first). Connections count against the
 /// authenticator's [`Limits`](keygate_tokio::Limits): over the cap, a connection is closed at
-/// once; a client gets [`HANDSHAKE`] to finish TLS and to send each request's head.
+/// once; a client gets 10 seconds to finish TLS and to send each request's head.
 pub async fn serve(
     app: App,
     listener: TcpListener,
