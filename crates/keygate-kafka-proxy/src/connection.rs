@@ -125,6 +125,11 @@ impl Client {
             u64::try_from(frame.len() + 4).unwrap_or(u64::MAX),
             std::sync::atomic::Ordering::Relaxed,
         );
+        if self.sasl.expects_raw_token() {
+            // After a SaslHandshake v0 the client sends the SASL token itself.
+            let step = self.sasl.authenticate_raw(&frame, &mut self.connection)?;
+            return self.sasl_step(step).await;
+        }
         let request = Request::parse(frame)?;
         match request.api {
             ApiKey::ApiVersions => {
@@ -225,7 +230,9 @@ impl Client {
             }
             Step::Refused { reply, refusal } => {
                 self.shared.metrics.authentication("failure", refusal.reason());
-                self.local(reply).await?;
+                if !reply.is_empty() {
+                    self.local(reply).await?;
+                }
                 Ok(Some(format!("authentication failed: {refusal}")))
             }
         }

@@ -1,5 +1,11 @@
 //! The SASL exchange of one connection: SaslHandshake, then SaslAuthenticate with PLAIN or
 //! OAUTHBEARER, first and again on KIP-368 re-authentication.
+//!
+//! SaslHandshake v1 is followed by SaslAuthenticate requests. v0, which older clients (kcat
+//! and librdkafka before 1.0 in some builds, the Java client's legacy path) still send, is
+//! followed by the SASL tokens themselves, each framed by its 4-byte length and no request
+//! header, answered the same way; a refused token is answered by closing the connection, as
+//! Kafka does. Both go through one exchange.
 
 use std::fmt;
 use std::time::Duration;
@@ -30,6 +36,8 @@ const MECHANISMS: [&str; 2] = ["PLAIN", "OAUTHBEARER"];
 #[derive(Debug, Default)]
 pub(crate) struct Sasl {
     exchange: Exchange,
+    /// The handshake was v0: the tokens come raw, not in SaslAuthenticate requests.
+    raw: bool,
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +128,11 @@ impl Sasl {
         !matches!(self.exchange, Exchange::Idle)
     }
 
+    /// Whether the next frame is a raw SASL token, after a SaslHandshake v0.
+    pub(crate) fn expects_raw_token(&self) -> bool {
+        self.raw && self.in_exchange()
+    }
+
     /// Answers a SaslHandshake.
     pub(crate) fn handshake(&mut self, request: &Request) -> Result<Step, ProxyError> {
         let handshake: SaslHandshakeRequest = request.decode()?;
@@ -133,6 +146,7 @@ impl Sasl {
             None => UNSUPPORTED_SASL_MECHANISM,
             Some(mechanism) => {
                 self.exchange = Exchange::Started(mechanism);
+                self.raw = request.version == 0;
                 NONE
             }
         };
@@ -155,6 +169,61 @@ impl Sasl {
         connection: &mut Connection,
     ) -> Result<Step, ProxyError> {
         let authenticate: SaslAuthenticateRequest = request.decode()?;
+        let frame = |answer: SaslAuthenticateResponse| {
+            response(request.api, request.version, request.correlation, &answer)
+        };
+        Ok(match self.exchange(&authenticate.auth_bytes, connection)? {
+            Exchanged::Challenge(challenge) => {
+                Step::Reply(frame(SaslAuthenticateResponse::default().with_auth_bytes(challenge))?)
+            }
+            Exchanged::Authenticated { identity, again, lifetime_ms } => {
+                let mut answer = SaslAuthenticateResponse::default();
+                if request.version >= 1 {
+                    answer = answer.with_session_lifetime_ms(lifetime_ms);
+                }
+                Step::Authenticated { reply: frame(answer)?, identity, again, lifetime_ms }
+            }
+            Exchanged::Refused(refusal) => {
+                let answer = SaslAuthenticateResponse::default()
+                    .with_error_code(SASL_AUTHENTICATION_FAILED)
+                    .with_error_message(Some(StrBytes::from_static_str(refusal.client_message())));
+                Step::Refused { reply: frame(answer)?, refusal }
+            }
+        })
+    }
+
+    /// Answers a raw SASL token, after a SaslHandshake v0: a raw token back (empty once the
+    /// client is authenticated), or, refused, nothing: the connection closes, as Kafka's does.
+    pub(crate) fn authenticate_raw(
+        &mut self,
+        token: &[u8],
+        connection: &mut Connection,
+    ) -> Result<Step, ProxyError> {
+        let raw = |bytes: &[u8]| {
+            let mut framed = Vec::with_capacity(4 + bytes.len());
+            framed.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(0).to_be_bytes());
+            framed.extend_from_slice(bytes);
+            Bytes::from(framed)
+        };
+        Ok(match self.exchange(token, connection)? {
+            Exchanged::Challenge(challenge) => Step::Reply(raw(&challenge)),
+            Exchanged::Authenticated { identity, again, lifetime_ms } => {
+                self.raw = false;
+                Step::Authenticated { reply: raw(&[]), identity, again, lifetime_ms }
+            }
+            Exchanged::Refused(refusal) => {
+                self.raw = false;
+                Step::Refused { reply: Bytes::new(), refusal }
+            }
+        })
+    }
+
+    /// One step of the exchange under way, on the client's `auth_bytes`.
+    fn exchange(
+        &mut self,
+        auth_bytes: &[u8],
+        connection: &mut Connection,
+    ) -> Result<Exchanged, ProxyError> {
         let exchange = std::mem::take(&mut self.exchange);
         let previous = connection.identity().cloned();
         let server = connection.server().clone();
@@ -162,19 +231,17 @@ impl Sasl {
             Exchange::Idle => {
                 return Err(ProxyError::Protocol("SaslAuthenticate without SaslHandshake"));
             }
-            Exchange::Started(Mechanism::Plain) => PlainMessage::parse(&authenticate.auth_bytes)
-                .map_err(Refusal::Wire)
-                .and_then(|plain| {
+            Exchange::Started(Mechanism::Plain) => {
+                PlainMessage::parse(auth_bytes).map_err(Refusal::Wire).and_then(|plain| {
                     let identity =
                         server.authenticate(&plain.credential(), None).map_err(Refusal::Auth)?;
                     plain.finish(identity, previous.as_ref()).map_err(Refusal::Wire)
-                }),
+                })
+            }
             Exchange::Started(Mechanism::OAuthBearer) => {
                 let mut bearer = OAuthBearerServer::new();
-                let result = bearer
-                    .initial(&authenticate.auth_bytes)
-                    .map_err(Refusal::Wire)
-                    .and_then(|initial| {
+                let result =
+                    bearer.initial(auth_bytes).map_err(Refusal::Wire).and_then(|initial| {
                         let identity = server
                             .authenticate(&initial.credential(), None)
                             .map_err(Refusal::Auth)?;
@@ -184,16 +251,13 @@ impl Sasl {
                     // RFC 7628: the error challenge first; the failure after the client's %x01.
                     let challenge = Bytes::from_static(bearer.reject());
                     self.exchange = Exchange::Challenged(bearer, refusal);
-                    let answer = SaslAuthenticateResponse::default().with_auth_bytes(challenge);
-                    let reply =
-                        response(request.api, request.version, request.correlation, &answer)?;
-                    return Ok(Step::Reply(reply));
+                    return Ok(Exchanged::Challenge(challenge));
                 }
                 result
             }
             Exchange::Challenged(mut bearer, refusal) => {
                 // Whatever the client answers, the exchange has failed.
-                let _ = bearer.after_challenge(&authenticate.auth_bytes);
+                let _ = bearer.after_challenge(auth_bytes);
                 Err(refusal)
             }
         };
@@ -201,7 +265,7 @@ impl Sasl {
             connection.established(identity.clone()).map_err(Refusal::Auth)?;
             Ok(identity)
         });
-        match outcome {
+        Ok(match outcome {
             Ok(identity) => {
                 let lifetime = SessionLifetime::of(&identity, server.now());
                 // The client is told the lifetime to the millisecond; the session ends then.
@@ -209,27 +273,25 @@ impl Sasl {
                     let ms = u64::try_from(lifetime.session_lifetime_ms).unwrap_or(0);
                     connection.set_deadline(Some(Instant::now() + Duration::from_millis(ms)));
                 }
-                let mut answer = SaslAuthenticateResponse::default();
-                if request.version >= 1 {
-                    answer = answer.with_session_lifetime_ms(lifetime.session_lifetime_ms);
-                }
-                let reply = response(request.api, request.version, request.correlation, &answer)?;
-                Ok(Step::Authenticated {
-                    reply,
+                Exchanged::Authenticated {
                     identity,
                     again: previous.is_some(),
                     lifetime_ms: lifetime.session_lifetime_ms,
-                })
+                }
             }
-            Err(refusal) => {
-                let answer = SaslAuthenticateResponse::default()
-                    .with_error_code(SASL_AUTHENTICATION_FAILED)
-                    .with_error_message(Some(StrBytes::from_static_str(refusal.client_message())));
-                let reply = response(request.api, request.version, request.correlation, &answer)?;
-                Ok(Step::Refused { reply, refusal })
-            }
-        }
+            Err(refusal) => Exchanged::Refused(refusal),
+        })
     }
+}
+
+/// Where one step of an exchange left it.
+enum Exchanged {
+    /// The mechanism has more to say: this challenge.
+    Challenge(Bytes),
+    /// The credential holds.
+    Authenticated { identity: Identity, again: bool, lifetime_ms: i64 },
+    /// It does not.
+    Refused(Refusal),
 }
 
 #[cfg(test)]

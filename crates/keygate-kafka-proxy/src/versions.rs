@@ -13,10 +13,10 @@ use crate::codec::{Request, decode_response, request, response};
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
-/// The APIs the proxy answers itself, with the versions it speaks. SaslHandshake v0 (SASL
-/// bytes without Kafka framing) is not spoken.
+/// The APIs the proxy answers itself, with the versions it speaks: SaslHandshake v0 (the SASL
+/// tokens follow raw, as older clients send them) and v1, as Kafka offers them.
 const OWN: [(ApiKey, i16, i16); 3] =
-    [(ApiKey::ApiVersions, 0, 4), (ApiKey::SaslHandshake, 1, 1), (ApiKey::SaslAuthenticate, 0, 2)];
+    [(ApiKey::ApiVersions, 0, 4), (ApiKey::SaslHandshake, 0, 1), (ApiKey::SaslAuthenticate, 0, 2)];
 
 /// The versions offered to clients.
 #[derive(Debug)]
@@ -152,7 +152,9 @@ mod tests {
         assert!(!versions.offers(ApiKey::Fetch, 4));
         // The proxy's own, whatever the upstream says.
         assert!(versions.offers(ApiKey::SaslAuthenticate, 2));
-        assert!(!versions.offers(ApiKey::SaslHandshake, 0));
+        assert!(
+            versions.offers(ApiKey::SaslHandshake, 0) && versions.offers(ApiKey::SaslHandshake, 1)
+        );
         assert_eq!(versions.len(), 5);
     }
 }

@@ -8,6 +8,7 @@ mod api {
     mod clients;
     mod control_plane;
     mod custody;
+    mod kcat;
     mod last_use;
     mod limits;
     mod permissions;

@@ -354,7 +354,7 @@ pub(crate) async fn create_key(
                 })?)
             }
         },
-        None if policy.expiry.allow_never => {
+        None if policy.expiry.longest(app.now()) == keygate::core::Expiry::Never => {
             return Err(Problem::field(
                 "expiry",
                 "give an expiry: the policy allows keys that never expire, so a key without \
