@@ -7,5 +7,6 @@
 mod gateways {
     mod http;
     mod pulsar;
+    mod startup;
     pub(crate) mod support;
 }

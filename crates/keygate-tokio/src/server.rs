@@ -159,6 +159,14 @@ impl fmt::Debug for ServerConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// A SQLite store was named that is not there: a server reads the store the `keygate`
+    /// command writes, and never makes an empty one that would refuse everybody.
+    #[error(
+        "there is no store at {}: a server reads the store the keygate command made (check \
+         --store)",
+        .0.display()
+    )]
+    NoStore(std::path::PathBuf),
     /// The store could not be opened.
     #[error("cannot open the store: {0}")]
     Store(#[source] StoreError),
@@ -194,12 +202,17 @@ pub(crate) struct Shared {
 
 impl Server {
     /// A server for `resource` over the store at `location` (a SQLite path, or a `sqlite:` or
-    /// `postgres://` URL: [`SqlStore::open_location`]). See [`Server::start`].
+    /// `postgres://` URL: [`SqlStore::open_location`]), which must exist: a mistyped path is
+    /// [`StartError::NoStore`], not an empty store that refuses everybody. See
+    /// [`Server::start`].
     pub async fn open(
         location: &str,
         resource: ResourceRef,
         config: ServerConfig,
     ) -> Result<Server, StartError> {
+        if let Some(file) = SqlStore::file_of(location).filter(|file| !file.is_file()) {
+            return Err(StartError::NoStore(file.to_path_buf()));
+        }
         let store = SqlStore::open_location(location).await.map_err(StartError::Store)?;
         Server::start(Arc::new(store), resource, config).await
     }

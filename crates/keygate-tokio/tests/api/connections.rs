@@ -183,3 +183,16 @@ async fn open_sessions_end_when_the_state_is_older_than_the_staleness_bound() {
     assert!(matches!(ending, Err(Ending::Refused(AuthError::StatusUnknown { .. }))), "{ending:?}");
     assert!(started.elapsed() >= Duration::from_millis(900), "ended before the bound");
 }
+
+#[tokio::test]
+async fn a_store_that_is_not_there_is_refused_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("kyegate.db");
+    let resource: keygate::core::ResourceRef = "kafka-cluster/lkc-1".parse().unwrap();
+    let location = typo.display().to_string();
+    let config = keygate_tokio::ServerConfig::default();
+    let error = keygate_tokio::Server::open(&location, resource, config).await;
+    assert!(matches!(&error, Err(keygate_tokio::StartError::NoStore(path)) if *path == typo));
+    assert!(error.err().unwrap().to_string().contains("there is no store at"));
+    assert!(!typo.exists(), "an empty store was made");
+}

@@ -52,6 +52,9 @@ async fn a_lost_listening_connection_is_reconnected_and_what_it_missed_is_read()
     assert!(check(&server, &missed).is_ok());
     database.wait_for_listeners(LISTENER_APPLICATION_NAME, 1, LOST_AFTER).await;
 
+    // The operator's writes go through connections already open: a pool that had to open one
+    // while the database refuses them would fail the revocation (seen under load).
+    control.warm().await;
     // No new connection to the database until the revocation is in: the listener stays down.
     database.allow_connections(false).await;
     assert_eq!(database.terminate(Some(LISTENER_APPLICATION_NAME)).await, 1);
@@ -117,6 +120,15 @@ impl Control {
         let scope = Scope::Resource(CLUSTER.parse().unwrap());
         let new = NewKey::new("orders".parse().unwrap(), scope);
         self.manager.create_key(&self.operator, new).await.unwrap()
+    }
+
+    /// Opens a few connections in the pool, and leaves them idle there.
+    async fn warm(&self) {
+        let store = self.manager.store();
+        let reads = tokio::join!(store.head(), store.head(), store.head(), store.head());
+        for read in [reads.0, reads.1, reads.2, reads.3] {
+            read.unwrap();
+        }
     }
 
     async fn revoke(&self, key: &IssuedKey) {
