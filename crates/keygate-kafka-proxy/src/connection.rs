@@ -13,9 +13,9 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::ApiKey;
 use keygate_tokio::{Connection, Event, FrameReader};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{
+    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
+};
 use tokio::sync::mpsc;
 
 use crate::access::Operation;
@@ -24,6 +24,7 @@ use crate::codec::{Request, response_correlation};
 use crate::refusal::refusal;
 use crate::sasl::{Sasl, Step};
 use crate::shape;
+use crate::upstream::Boxed;
 use crate::{ProxyError, Shared};
 
 /// Requests in flight on one connection before the proxy stops reading the client.
@@ -42,7 +43,7 @@ enum Pending {
     /// An answer of the proxy's own, framed.
     Local(Bytes),
     /// The upstream connection, once open: responses are read from it.
-    Attach(BufReader<OwnedReadHalf>),
+    Attach(BufReader<ReadHalf<Boxed>>),
     /// The upstream's response to this request.
     Upstream { api: ApiKey, version: i16, correlation: i32 },
 }
@@ -111,7 +112,7 @@ where
 struct Client {
     connection: Connection,
     sasl: Sasl,
-    upstream: Option<OwnedWriteHalf>,
+    upstream: Option<WriteHalf<Boxed>>,
     queue: mpsc::Sender<Pending>,
     route: Route,
     shared: Arc<Shared>,
@@ -221,7 +222,7 @@ impl Client {
                 ));
                 self.local(reply).await?;
                 if self.upstream.is_none() {
-                    let (reader, writer) = self.connect().await?.into_split();
+                    let (reader, writer) = tokio::io::split(self.connect().await?);
                     self.upstream = Some(writer);
                     let reader = BufReader::with_capacity(STREAM_BUFFER, reader);
                     self.enqueue(Pending::Attach(reader)).await?;
@@ -239,20 +240,14 @@ impl Client {
     }
 
     /// Opens the connection's own upstream connection, to the broker its listener serves.
-    async fn connect(&self) -> Result<TcpStream, ProxyError> {
+    async fn connect(&self) -> Result<Boxed, ProxyError> {
         let address = match self.route {
             Route::Bootstrap => self.shared.upstream.clone(),
             Route::Broker(node) => self.shared.brokers.upstream(node).ok_or_else(|| {
                 ProxyError::Upstream(format!("broker {node} is not known to the proxy"))
             })?,
         };
-        let connect = TcpStream::connect(&address);
-        let stream = tokio::time::timeout(self.shared.connect_timeout, connect)
-            .await
-            .map_err(|_| ProxyError::Upstream(format!("connecting to {address} timed out")))?
-            .map_err(|e| ProxyError::Upstream(format!("cannot connect to {address}: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        Ok(stream)
+        self.shared.connector.connect(&address, self.shared.connect_timeout).await
     }
 
     async fn local(&self, frame: Bytes) -> Result<(), ProxyError> {
@@ -331,7 +326,7 @@ async fn respond<W: AsyncWrite + Unpin>(
     advertised: Advertised,
     shared: Arc<Shared>,
 ) -> Result<(), ProxyError> {
-    let mut upstream: Option<BufReader<OwnedReadHalf>> = None;
+    let mut upstream: Option<BufReader<ReadHalf<Boxed>>> = None;
     let written = |n: usize| {
         shared
             .metrics

@@ -51,7 +51,9 @@
 //! never carries one there, as librdkafka frees memory it does not own when it does. The
 //! connection stays open.
 //! An API not in the table is not offered in ApiVersions, and a client that sends it anyway is
-//! disconnected. Permissions narrow a key; the principal's ACLs on the cluster still apply.
+//! disconnected. Permissions narrow a key. The cluster sees the proxy's own connections, not
+//! the principal: it authenticates nobody upstream yet (upstream SASL is not built), so the
+//! cluster's ACLs and quotas apply to the proxy's identity, not to each principal's.
 //!
 //! # Brokers
 //!
@@ -65,8 +67,13 @@
 //! Produce is offered up to v9 and Fetch up to v15, because later versions carry broker
 //! addresses (KIP-951) in responses that the proxy passes through unread.
 //!
-//! The proxy reaches the upstream in plaintext: run it beside the cluster, on a network the
-//! cluster trusts. It trusts the upstream's responses as a client does: those it rewrites are
+//! The proxy reaches the upstream in plaintext, or with `--upstream-tls` over TLS (rustls on
+//! ring), verifying every broker's certificate against `--upstream-ca` (or the Mozilla roots)
+//! and its host name (or `--upstream-server-name` for all of them), with a client certificate
+//! for mTLS (`--upstream-cert`, `--upstream-key`). A certificate that does not verify fails the
+//! start at once, saying why (tested against stunnel terminating TLS in front of Tansu). Over
+//! plaintext, run it beside the cluster, on a network the cluster trusts. It trusts the
+//! upstream's responses as a client does: those it rewrites are
 //! decoded with kafka-protocol, which believes the counts it is given. Client requests are
 //! never decoded that way when they hold arrays (see the refusals, which read the few fields
 //! they name with every length checked), so no client can make the proxy reserve memory it did
@@ -88,6 +95,7 @@ mod refusal;
 mod sasl;
 mod shape;
 mod tls;
+mod upstream;
 mod versions;
 
 use std::net::{IpAddr, SocketAddr};
@@ -106,6 +114,8 @@ use keygate_tokio::{Limits, Log, Server, ServerConfig};
 use tokio::net::TcpListener;
 
 pub use access::Operation;
+use upstream::Connector;
+pub use upstream::UpstreamTls;
 
 use brokers::{Advertised, Brokers, Named, Route};
 use metrics::Metrics;
@@ -142,6 +152,8 @@ pub struct ProxyConfig {
     pub limits: Limits,
     /// How long to wait for the upstream at start, and for each upstream connection.
     pub upstream_timeout: Duration,
+    /// TLS to the upstream cluster; plaintext when `None`.
+    pub upstream_tls: Option<UpstreamTls>,
     /// The store's master key, needed only to accept JWT API keys signed with an HMAC signing
     /// key (whose secret is sealed under it). Opaque keys and asymmetric JWT keys verify with
     /// public material alone: leave it out, and the proxy's host cannot mint keys.
@@ -165,6 +177,7 @@ impl ProxyConfig {
             metrics: None,
             limits: Limits::default().with_max_frame(MAX_REQUEST),
             upstream_timeout: Duration::from_secs(30),
+            upstream_tls: None,
             master_key: None,
             last_use_interval: Some(Duration::from_secs(60)),
         }
@@ -257,7 +270,9 @@ impl Proxy {
                 file.display()
             ));
         }
-        let upstream = versions::probe(&config.upstream, config.upstream_timeout).await?;
+        let connector = Connector::new(config.upstream_tls.as_ref())?;
+        let upstream =
+            versions::probe(&connector, &config.upstream, config.upstream_timeout).await?;
         let versions = Versions::new(&upstream);
         let tls = match &config.tls {
             Some((cert, key)) => Some(Tls(tls::acceptor(cert, key)?)),
@@ -289,6 +304,7 @@ impl Proxy {
             metrics,
             log,
             connect_timeout: config.upstream_timeout,
+            connector,
             listeners,
         });
         tasks.push(tokio::spawn(accept(Arc::clone(&shared), listener, Route::Bootstrap)));
@@ -302,11 +318,12 @@ impl Proxy {
             }
         }));
         shared.log.line(format_args!(
-            "keygate-kafka-proxy: listening on {address} ({}) as {} in front of {}; brokers on \
-             ports {first_port} + node id; {} APIs offered",
+            "keygate-kafka-proxy: listening on {address} ({}) as {} in front of {} ({}); brokers \
+             on ports {first_port} + node id; {} APIs offered",
             if shared.tls.is_some() { "SASL_SSL" } else { "SASL_PLAINTEXT" },
             shared.server.resource(),
             config.upstream,
+            if shared.connector.is_tls() { "TLS" } else { "plaintext" },
             shared.versions.len(),
         ));
         Ok(Proxy { shared, address, metrics_address, tasks })
@@ -350,6 +367,7 @@ pub(crate) struct Shared {
     metrics: Arc<Metrics>,
     log: Arc<Log>,
     connect_timeout: Duration,
+    connector: Connector,
     /// Broker listeners to accept on: a task of the proxy's own spawns their accept loops, so
     /// that a connection (spawned by an accept loop) does not spawn one itself.
     listeners: tokio::sync::mpsc::UnboundedSender<(TcpListener, Route)>,

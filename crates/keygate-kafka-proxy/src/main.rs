@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use keygate::core::{ResourceRef, Span};
 use keygate::token::{KeyValue, MasterKey};
-use keygate_kafka_proxy::{MAX_REQUEST, Proxy, ProxyConfig};
+use keygate_kafka_proxy::{MAX_REQUEST, Proxy, ProxyConfig, UpstreamTls};
 use keygate_tokio::Limits;
 
 /// An authenticating Kafka proxy: clients authenticate with keygate API keys (SASL PLAIN or
@@ -28,9 +28,27 @@ struct Args {
     /// --broker-ports + N.
     #[arg(long, default_value = "127.0.0.1:9092")]
     listen: SocketAddr,
-    /// The upstream cluster's bootstrap broker, HOST:PORT (reached in plaintext).
+    /// The upstream cluster's bootstrap broker, HOST:PORT (in plaintext unless --upstream-tls).
     #[arg(long)]
     upstream: String,
+    /// Reach the upstream cluster over TLS, verifying each broker's certificate (against
+    /// --upstream-ca, or the Mozilla roots) and host name.
+    #[arg(long)]
+    upstream_tls: bool,
+    /// The CA certificates (PEM) the upstream brokers' certificates chain to.
+    #[arg(long, value_name = "PEM", requires = "upstream_tls")]
+    upstream_ca: Option<PathBuf>,
+    /// The name every upstream broker's certificate must carry [default: the host each broker
+    /// is reached at]: for brokers reached by IP address, or behind one name.
+    #[arg(long, value_name = "NAME", requires = "upstream_tls")]
+    upstream_server_name: Option<String>,
+    /// A client certificate chain (PEM) to present to the upstream brokers (mTLS), with
+    /// --upstream-key.
+    #[arg(long, value_name = "PEM", requires_all = ["upstream_tls", "upstream_key"])]
+    upstream_cert: Option<PathBuf>,
+    /// The private key (PEM) of --upstream-cert.
+    #[arg(long, value_name = "PEM", requires = "upstream_cert")]
+    upstream_key: Option<PathBuf>,
     /// The port of broker node 0's listener [default: the --listen port + 1].
     #[arg(long, value_name = "PORT")]
     broker_ports: Option<u16>,
@@ -84,6 +102,13 @@ async fn main() -> Result<(), String> {
     config.metrics = args.metrics;
     config.limits = limits;
     config.upstream_timeout = Duration::from_secs(args.upstream_timeout);
+    if args.upstream_tls {
+        let mut tls = UpstreamTls::default();
+        tls.ca = args.upstream_ca;
+        tls.server_name = args.upstream_server_name;
+        tls.client_cert = args.upstream_cert.zip(args.upstream_key);
+        config.upstream_tls = Some(tls);
+    }
     config.last_use_interval =
         (args.last_use_interval > 0).then(|| Duration::from_secs(args.last_use_interval));
     if let Some(value) = &args.master_key {

@@ -5,11 +5,11 @@ use std::time::Duration;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use crate::ProxyError;
 use crate::access::{TABLE, version_cap, version_floor};
 use crate::codec::{Request, decode_response, request, response};
+use crate::upstream::Connector;
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -72,13 +72,16 @@ impl Versions {
 /// Asks the upstream at `address` which versions it speaks, retrying until `patience` runs out
 /// (a proxy may start before its broker).
 pub(crate) async fn probe(
+    connector: &Connector,
     address: &str,
     patience: Duration,
 ) -> Result<ApiVersionsResponse, ProxyError> {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
-        match probe_once(address).await {
+        match probe_once(connector, address).await {
             Ok(versions) => return Ok(versions),
+            // A certificate that does not verify is not waited out.
+            Err(error @ ProxyError::Tls(_)) => return Err(error),
             Err(error) if tokio::time::Instant::now() >= deadline => {
                 return Err(ProxyError::UpstreamUnreachable {
                     address: address.to_owned(),
@@ -90,9 +93,12 @@ pub(crate) async fn probe(
     }
 }
 
-async fn probe_once(address: &str) -> Result<ApiVersionsResponse, ProxyError> {
+async fn probe_once(
+    connector: &Connector,
+    address: &str,
+) -> Result<ApiVersionsResponse, ProxyError> {
     let exchange = async {
-        let mut stream = TcpStream::connect(address).await?;
+        let mut stream = connector.connect(address, Duration::from_secs(5)).await?;
         let frame = request(ApiKey::ApiVersions, 0, 1, &ApiVersionsRequest::default())?;
         stream.write_all(&frame).await?;
         let mut frames = keygate_tokio::FrameReader::new(stream);

@@ -16,4 +16,5 @@ mod api {
     mod sessions;
     pub(crate) mod support;
     mod tls;
+    mod upstream;
 }

@@ -288,9 +288,20 @@ impl Tansu {
     /// Starts `binary` and waits until it listens.
     pub fn start(binary: impl AsRef<std::ffi::OsStr>) -> Tansu {
         let port = free_port();
+        Tansu::start_advertising(binary, port, port)
+    }
+
+    /// Starts `binary` on `port`, telling clients its brokers are at `advertised` (a TLS
+    /// terminator in front of it, say), and waits until it listens.
+    pub fn start_advertising(
+        binary: impl AsRef<std::ffi::OsStr>,
+        port: u16,
+        advertised: u16,
+    ) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{advertised}");
         let child = Command::new(binary)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -316,4 +327,42 @@ impl Drop for Tansu {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A certificate authority, and a certificate it signed for 127.0.0.1 with its key, written by
+/// Python's `cryptography` into `dir`: (CA certificate, server certificate, server key) paths.
+pub fn certificates(python: &str, dir: &Path) -> (String, String, String) {
+    let [ca, cert, key] =
+        ["ca.crt", "server.crt", "server.key"].map(|name| dir.join(name).display().to_string());
+    let script = r#"
+import datetime, ipaddress, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+now = datetime.datetime.now(datetime.timezone.utc)
+def name(text):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+def builder(subject, issuer, public):
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+        .public_key(public).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1)))
+ca_key = ec.generate_private_key(ec.SECP256R1())
+ca = (builder(name("keygate test CA"), name("keygate test CA"), ca_key.public_key())
+    .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    .sign(ca_key, hashes.SHA256()))
+key = ec.generate_private_key(ec.SECP256R1())
+cert = (builder(name("keygate serve test"), ca.subject, key.public_key())
+    .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    .sign(ca_key, hashes.SHA256()))
+open(sys.argv[1], "wb").write(ca.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[2], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[3], "wb").write(key.private_bytes(serialization.Encoding.PEM,
+    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+"#;
+    let status = Command::new(python).args(["-c", script, &ca, &cert, &key]).status().unwrap();
+    assert!(status.success(), "making the test certificates failed");
+    (ca, cert, key)
 }

@@ -73,44 +73,6 @@ fn the_served_document_drives_a_property_based_run_with_no_server_error() {
     assert!(lines.iter().all(|line| !line.contains(&secret)), "a secret in the log");
 }
 
-/// A certificate authority, and a certificate it signed for 127.0.0.1 with its key, written by
-/// Python's `cryptography`: (CA certificate, server certificate, server key) paths.
-fn certificates(python: &str, operator: &Operator) -> (String, String, String) {
-    let [ca, cert, key] = ["ca.crt", "server.crt", "server.key"]
-        .map(|name| operator.path(name).display().to_string());
-    let script = r#"
-import datetime, ipaddress, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-now = datetime.datetime.now(datetime.timezone.utc)
-def name(text):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
-def builder(subject, issuer, public):
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-        .public_key(public).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1)))
-ca_key = ec.generate_private_key(ec.SECP256R1())
-ca = (builder(name("keygate test CA"), name("keygate test CA"), ca_key.public_key())
-    .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-    .sign(ca_key, hashes.SHA256()))
-key = ec.generate_private_key(ec.SECP256R1())
-cert = (builder(name("keygate serve test"), ca.subject, key.public_key())
-    .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-    .sign(ca_key, hashes.SHA256()))
-open(sys.argv[1], "wb").write(ca.public_bytes(serialization.Encoding.PEM))
-open(sys.argv[2], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-open(sys.argv[3], "wb").write(key.private_bytes(serialization.Encoding.PEM,
-    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-"#;
-    let status = Command::new(python).args(["-c", script, &ca, &cert, &key]).status().unwrap();
-    assert!(status.success(), "making the test certificates failed");
-    (ca, cert, key)
-}
-
 #[test]
 fn over_tls_the_api_serves_and_its_jwks_verifies_a_jwt_api_key_outside_keygate() {
     let test =
@@ -127,7 +89,7 @@ fn over_tls_the_api_serves_and_its_jwks_verifies_a_jwt_api_key_outside_keygate()
         "OrganizationAdmin",
     ]);
     let (id, secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
-    let (ca, cert, key) = certificates(&python, &operator);
+    let (ca, cert, key) = keygate_testkit::process::certificates(&python, &operator.path(""));
     let store = operator.store();
     let binary = keygate_testkit::process::keygate_binary();
     let server = Gateway::start(

@@ -1,0 +1,140 @@
+//! The proxy reaches a cluster that requires TLS: stunnel (Debian's stunnel4) terminates TLS in
+//! front of Tansu with a certificate from a CA the test makes; the proxy verifies it, and
+//! refuses at start a cluster whose certificate it cannot trust or whose name is not the one
+//! it expects.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keygate_testkit::process::{certificates, free_port};
+
+use super::support::{CLUSTER, Gateway, Tansu, client, externals, key, operator};
+
+/// stunnel, or `None` (having said so) without it. `scripts/test` installs it.
+fn stunnel(test: &str) -> Option<String> {
+    keygate_testkit::external("KEYGATE_STUNNEL", test)
+}
+
+/// stunnel terminating TLS on `port` with `cert` and `key`, forwarding to `upstream`.
+struct Terminator(Child);
+
+impl Terminator {
+    fn start(
+        stunnel: &str,
+        dir: &Path,
+        port: u16,
+        upstream: u16,
+        cert: &str,
+        key: &str,
+    ) -> Terminator {
+        let config = dir.join("stunnel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "foreground = yes\npid =\n[kafka]\naccept = 127.0.0.1:{port}\n\
+                 connect = 127.0.0.1:{upstream}\ncert = {cert}\nkey = {key}\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new(stunnel)
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "stunnel did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Terminator(child)
+    }
+}
+
+impl Drop for Terminator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_proxy_reaches_a_cluster_over_tls_and_refuses_one_it_cannot_trust() {
+    let test =
+        "api::upstream::the_proxy_reaches_a_cluster_over_tls_and_refuses_one_it_cannot_trust";
+    let Some((python, tansu)) = externals(test) else { return };
+    let Some(stunnel) = stunnel(test) else { return };
+    let operator = operator();
+    let (id, secret) = key(&operator, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, private) = certificates(&python, dir.path());
+    let (tls_port, tansu_port) = (free_port(), free_port());
+    // Tansu tells clients its brokers are where stunnel listens.
+    let _tansu = Tansu::start_advertising(&tansu, tansu_port, tls_port);
+    let _terminator =
+        Terminator::start(&stunnel, dir.path(), tls_port, tansu_port, &cert, &private);
+    let store = operator.store();
+    let upstream = format!("127.0.0.1:{tls_port}");
+    let proxy = Path::new(env!("CARGO_BIN_EXE_keygate-kafka-proxy"));
+    let args = |extra: &[&str]| {
+        let mut args = vec!["--store", &store, "--resource", CLUSTER, "--upstream", &upstream];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+
+    let gateway = Gateway::start(
+        proxy,
+        &args(&["--upstream-tls", "--upstream-ca", &ca])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let mut producer = client(&python, "confluent-kafka", gateway.port, &["PLAIN", &id, &secret]);
+    assert_eq!(producer.ask("create tls-upstream")["ok"], true);
+    assert_eq!(producer.ask("produce tls-upstream over-tls")["ok"], true);
+    let mut consumer = client(&python, "kafka-python", gateway.port, &["PLAIN", &id, &secret]);
+    let answer = consumer.ask("consume tls-upstream tls-group 1");
+    assert_eq!(answer["records"], serde_json::json!([[0, "over-tls"]]), "{answer}");
+    drop(gateway);
+
+    // A CA that did not sign the brokers' certificate, and a name they do not carry: refused
+    // at start, quickly, saying why.
+    let other = tempfile::tempdir().unwrap();
+    let (other_ca, ..) = certificates(&python, other.path());
+    for (extra, why) in [
+        (vec!["--upstream-tls", "--upstream-ca", other_ca.as_str()], "invalid peer certificate"),
+        (
+            vec![
+                "--upstream-tls",
+                "--upstream-ca",
+                ca.as_str(),
+                "--upstream-server-name",
+                "kafka.example.com",
+            ],
+            "not valid for name",
+        ),
+    ] {
+        let started = Instant::now();
+        let port = free_port().to_string();
+        let mut all = args(&extra);
+        all.extend([
+            "--listen".to_owned(),
+            format!("127.0.0.1:{port}"),
+            "--upstream-timeout".to_owned(),
+            "20".to_owned(),
+        ]);
+        let output = Command::new(proxy).args(&all).output().unwrap();
+        let said = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "started with {extra:?}");
+        assert!(
+            said.contains("with the upstream broker") && said.contains(why),
+            "{extra:?}: {said}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "waited out a certificate that will not verify"
+        );
+    }
+}
