@@ -241,13 +241,26 @@ impl Client {
 
     /// Opens the connection's own upstream connection, to the broker its listener serves.
     async fn connect(&self) -> Result<Boxed, ProxyError> {
-        let address = match self.route {
-            Route::Bootstrap => self.shared.upstream.clone(),
-            Route::Broker(node) => self.shared.brokers.upstream(node).ok_or_else(|| {
-                ProxyError::Upstream(format!("broker {node} is not known to the proxy"))
-            })?,
-        };
-        self.shared.connector.connect(&address, self.shared.connect_timeout).await
+        let (connector, timeout) = (&self.shared.connector, self.shared.connect_timeout);
+        match self.route {
+            // The first bootstrap address that answers: one broker down stops nobody.
+            Route::Bootstrap => {
+                let mut last = None;
+                for address in &self.shared.upstream {
+                    match connector.connect(address, timeout).await {
+                        Ok(stream) => return Ok(stream),
+                        Err(error) => last = Some(error),
+                    }
+                }
+                Err(last.unwrap_or(ProxyError::Upstream("no bootstrap address".into())))
+            }
+            Route::Broker(node) => {
+                let address = self.shared.brokers.upstream(node).ok_or_else(|| {
+                    ProxyError::Upstream(format!("broker {node} is not known to the proxy"))
+                })?;
+                connector.connect(&address, timeout).await
+            }
+        }
     }
 
     async fn local(&self, frame: Bytes) -> Result<(), ProxyError> {

@@ -134,7 +134,8 @@ pub struct ProxyConfig {
     pub resource: ResourceRef,
     /// The bootstrap listener. Broker listeners share its IP address.
     pub listen: SocketAddr,
-    /// The upstream bootstrap broker, `HOST:PORT`.
+    /// The upstream bootstrap brokers, `HOST:PORT`, comma-separated: tried in turn, at start
+    /// and for each client's bootstrap connection, so one broker down stops nobody.
     pub upstream: String,
     /// The first broker listener's port: node `n` is served on `first + n`. By default the
     /// `listen` port + 1.
@@ -271,8 +272,13 @@ impl Proxy {
             ));
         }
         let connector = Connector::new(config.upstream_tls.as_ref())?;
-        let upstream =
-            versions::probe(&connector, &config.upstream, config.upstream_timeout).await?;
+        let bootstrap: Vec<String> = config
+            .upstream
+            .split(',')
+            .map(|address| address.trim().to_owned())
+            .filter(|address| !address.is_empty())
+            .collect();
+        let upstream = versions::probe(&connector, &bootstrap, config.upstream_timeout).await?;
         let versions = Versions::new(&upstream);
         let tls = match &config.tls {
             Some((cert, key)) => Some(Tls(tls::acceptor(cert, key)?)),
@@ -294,7 +300,7 @@ impl Proxy {
         let (listeners, mut opened) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             server,
-            upstream: config.upstream.clone(),
+            upstream: bootstrap,
             listen_ip: address.ip(),
             advertised_host: config.advertised_host.clone(),
             first_port,
@@ -357,7 +363,7 @@ impl Drop for Proxy {
 #[derive(Debug)]
 pub(crate) struct Shared {
     server: Server,
-    upstream: String,
+    upstream: Vec<String>,
     listen_ip: IpAddr,
     advertised_host: Option<String>,
     first_port: u16,

@@ -28,7 +28,8 @@ struct Args {
     /// --broker-ports + N.
     #[arg(long, default_value = "127.0.0.1:9092")]
     listen: SocketAddr,
-    /// The upstream cluster's bootstrap broker, HOST:PORT (in plaintext unless --upstream-tls).
+    /// The upstream cluster's bootstrap brokers, HOST:PORT[,HOST:PORT…], tried in turn (in
+    /// plaintext unless --upstream-tls).
     #[arg(long)]
     upstream: String,
     /// Reach the upstream cluster over TLS, verifying each broker's certificate (against

@@ -69,27 +69,31 @@ impl Versions {
     }
 }
 
-/// Asks the upstream at `address` which versions it speaks, retrying until `patience` runs out
-/// (a proxy may start before its broker).
+/// Asks the upstream which versions it speaks, at the first of `addresses` that answers,
+/// trying them in turn until `patience` runs out (a proxy may start before its brokers).
 pub(crate) async fn probe(
     connector: &Connector,
-    address: &str,
+    addresses: &[String],
     patience: Duration,
 ) -> Result<ApiVersionsResponse, ProxyError> {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
-        match probe_once(connector, address).await {
-            Ok(versions) => return Ok(versions),
-            // A certificate that does not verify is not waited out.
-            Err(error @ ProxyError::Tls(_)) => return Err(error),
-            Err(error) if tokio::time::Instant::now() >= deadline => {
-                return Err(ProxyError::UpstreamUnreachable {
-                    address: address.to_owned(),
-                    reason: error.to_string(),
-                });
+        let mut last = None;
+        for address in addresses {
+            match probe_once(connector, address).await {
+                Ok(versions) => return Ok(versions),
+                // A certificate that does not verify is not waited out.
+                Err(error @ ProxyError::Tls(_)) => return Err(error),
+                Err(error) => last = Some(error),
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ProxyError::UpstreamUnreachable {
+                address: addresses.join(","),
+                reason: last.map_or_else(|| "no address".to_owned(), |e| e.to_string()),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -138,3 +138,22 @@ fn the_proxy_reaches_a_cluster_over_tls_and_refuses_one_it_cannot_trust() {
         );
     }
 }
+
+#[test]
+fn with_the_first_bootstrap_address_dead_the_next_one_serves() {
+    let test = "api::upstream::with_the_first_bootstrap_address_dead_the_next_one_serves";
+    let Some((python, tansu)) = externals(test) else { return };
+    let tansu = Tansu::start(&tansu);
+    let operator = operator();
+    let (id, secret) = key(&operator, &[]);
+    // Nothing listens on the first address.
+    let dead = format!("127.0.0.1:{}", free_port());
+    let upstream = format!("{dead},{}", tansu.address());
+    let store = operator.store();
+    let proxy = Path::new(env!("CARGO_BIN_EXE_keygate-kafka-proxy"));
+    let gateway =
+        Gateway::start(proxy, &["--store", &store, "--resource", CLUSTER, "--upstream", &upstream]);
+    let mut producer = client(&python, "confluent-kafka", gateway.port, &["PLAIN", &id, &secret]);
+    assert_eq!(producer.ask("create bootstrap-orders")["ok"], true);
+    assert_eq!(producer.ask("produce bootstrap-orders one")["ok"], true);
+}
