@@ -83,8 +83,11 @@
 //!
 //! One timestamped line on standard output per authentication (key id and principal, never a
 //! secret) and per closed connection; refusals are held to 20 lines in 10 seconds, and the
-//! rest counted. `--metrics HOST:PORT` serves Prometheus metrics: connections, authentications
-//! by outcome and reason, requests forwarded and refused by API, bytes each way.
+//! rest counted. `--metrics HOST:PORT` serves Prometheus metrics (connections, authentications
+//! by outcome and reason, requests forwarded and refused by API, bytes each way, the store
+//! version the proxy's state reflects and how many seconds ago it was synced), `/healthz` (the
+//! process is up) and `/readyz` (the state is fresh and a bootstrap address answers, else 503
+//! with the reason).
 
 mod access;
 mod brokers;
@@ -292,10 +295,11 @@ impl Proxy {
         let metrics = Arc::new(Metrics::new());
         let mut tasks = Vec::new();
         let mut metrics_address = None;
+        let mut metrics_listener = None;
         if let Some(at) = config.metrics {
             let listener = bind(at).await?;
             metrics_address = listener.local_addr().ok();
-            tasks.push(tokio::spawn(metrics::serve(listener, Arc::clone(&metrics))));
+            metrics_listener = Some(listener);
         }
         let (listeners, mut opened) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -313,6 +317,9 @@ impl Proxy {
             connector,
             listeners,
         });
+        if let Some(listener) = metrics_listener {
+            tasks.push(tokio::spawn(metrics::serve(listener, Arc::downgrade(&shared))));
+        }
         tasks.push(tokio::spawn(accept(Arc::clone(&shared), listener, Route::Bootstrap)));
         let weak = Arc::downgrade(&shared);
         tasks.push(tokio::spawn(async move {
@@ -415,6 +422,20 @@ impl Shared {
             }
             Err(error) => self.log.line(format_args!("broker {}: {error}", broker.node)),
         }
+    }
+
+    /// Whether the proxy can serve: its replica is fresh, and a bootstrap address answers.
+    pub(crate) async fn readiness(&self) -> Result<(), String> {
+        self.server
+            .authenticator()
+            .check_fresh(self.server.now())
+            .map_err(|_| "the store has been out of reach past the staleness bound".to_owned())?;
+        for address in &self.upstream {
+            if self.connector.connect(address, Duration::from_secs(2)).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err("no bootstrap address of the upstream answers".to_owned())
     }
 
     /// What a client that reached the proxy at `local` is told about brokers.

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -13,6 +13,8 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use kafka_protocol::messages::ApiKey;
 use tokio::net::TcpListener;
+
+use crate::Shared;
 
 /// API keys are below this (Kafka's are below 100).
 const APIS: usize = 128;
@@ -145,20 +147,22 @@ const MAX_SCRAPERS: usize = 32;
 /// connection.
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Serves `GET /metrics` on `listener` until the process ends, with the limits of the HTTP
-/// gateway: a connection cap, a deadline for each request's head (so half-sent requests do not
-/// hold connections), and 404 for any other path, 405 for any other method.
-pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+/// Serves `GET /metrics`, `GET /healthz` (the process is up) and `GET /readyz` (the replica
+/// is fresh and a bootstrap address answers; 503 with the reason otherwise) on `listener` until
+/// the proxy is dropped, with the limits of the HTTP gateway: a connection cap, a deadline for
+/// each request's head (so half-sent requests do not hold connections), and 404 for any other
+/// path, 405 for any other method.
+pub(crate) async fn serve(listener: TcpListener, shared: Weak<Shared>) {
     let places = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPERS));
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
         let Ok(place) = Arc::clone(&places).try_acquire_owned() else { continue };
-        let metrics = Arc::clone(&metrics);
+        let shared = shared.clone();
         tokio::spawn(async move {
             let _place = place;
             let service = service_fn(move |request: Request<Incoming>| {
-                let answer = answer(&request, &metrics);
-                async move { Ok::<_, Infallible>(answer) }
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(answer(&request, shared.upgrade()).await) }
             });
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
@@ -167,17 +171,56 @@ pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     }
 }
 
-fn answer(request: &Request<Incoming>, metrics: &Metrics) -> Response<String> {
-    let (status, body) = match (request.method(), request.uri().path()) {
-        (&hyper::Method::GET, "/metrics") => (StatusCode::OK, metrics.render()),
-        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "only GET\n".to_owned()),
-        _ => (StatusCode::NOT_FOUND, "metrics are at /metrics\n".to_owned()),
+async fn answer(request: &Request<Incoming>, shared: Option<Arc<Shared>>) -> Response<String> {
+    let Some(shared) = shared else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "the proxy is stopping\n".to_owned());
     };
+    let get = request.method() == hyper::Method::GET;
+    match request.uri().path() {
+        "/metrics" | "/healthz" | "/readyz" if !get => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n".to_owned())
+        }
+        "/metrics" => {
+            let mut body = shared.metrics.render();
+            let version = shared.server.authenticator().version();
+            let staleness =
+                version.synced_at.map(|at| shared.server.now().saturating_since(at).as_seconds());
+            let _ = writeln!(
+                body,
+                "# HELP keygate_proxy_store_version The store position the proxy's state reflects.\n\
+                 # TYPE keygate_proxy_store_version gauge\nkeygate_proxy_store_version {}",
+                version.seq.0
+            );
+            if let Some(staleness) = staleness {
+                let _ = writeln!(
+                    body,
+                    "# HELP keygate_proxy_replica_staleness_seconds Seconds since the proxy's \
+                     state was last synced with the store.\n\
+                     # TYPE keygate_proxy_replica_staleness_seconds gauge\n\
+                     keygate_proxy_replica_staleness_seconds {staleness}"
+                );
+            }
+            let mut response = text(StatusCode::OK, body);
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            response
+        }
+        "/healthz" => text(StatusCode::OK, "ok\n".to_owned()),
+        "/readyz" => match shared.readiness().await {
+            Ok(()) => text(StatusCode::OK, "ready\n".to_owned()),
+            Err(why) => text(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
+        },
+        _ => text(StatusCode::NOT_FOUND, "served: /metrics, /healthz, /readyz\n".to_owned()),
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response<String> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    let kind = if status == StatusCode::OK { "text/plain; version=0.0.4" } else { "text/plain" };
     response
         .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(kind));
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain"));
     response
 }

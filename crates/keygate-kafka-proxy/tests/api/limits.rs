@@ -263,6 +263,13 @@ fn the_metrics_listener_holds_few_connections_briefly_and_serves_only_metrics() 
         std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
         text
     };
-    assert!(get("/metrics").starts_with("HTTP/1.1 200"));
+    let metrics = get("/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"));
+    assert!(metrics.contains("keygate_proxy_store_version "), "{metrics}");
+    assert!(metrics.contains("keygate_proxy_replica_staleness_seconds "), "{metrics}");
+    assert!(get("/healthz").starts_with("HTTP/1.1 200"));
+    // The store is fresh and Tansu answers.
+    let ready = get("/readyz");
+    assert!(ready.starts_with("HTTP/1.1 200") && ready.ends_with("ready\n"), "{ready}");
     assert!(get("/anything-else").starts_with("HTTP/1.1 404"));
 }

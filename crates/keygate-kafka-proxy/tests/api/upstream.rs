@@ -157,3 +157,30 @@ fn with_the_first_bootstrap_address_dead_the_next_one_serves() {
     assert_eq!(producer.ask("create bootstrap-orders")["ok"], true);
     assert_eq!(producer.ask("produce bootstrap-orders one")["ok"], true);
 }
+
+#[test]
+fn readiness_says_when_the_upstream_is_gone() {
+    use std::io::{Read, Write};
+
+    let test = "api::upstream::readiness_says_when_the_upstream_is_gone";
+    let Some((_, tansu)) = externals(test) else { return };
+    let tansu = Tansu::start(&tansu);
+    let operator = operator();
+    let metrics_port = free_port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let _gateway = super::support::proxy(&operator, &tansu, &["--metrics", &metrics]);
+    let get = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    assert!(get("/readyz").starts_with("HTTP/1.1 200"));
+    drop(tansu);
+    let gone = get("/readyz");
+    assert!(gone.starts_with("HTTP/1.1 503"), "{gone}");
+    assert!(gone.contains("no bootstrap address of the upstream answers"), "{gone}");
+    assert!(get("/healthz").starts_with("HTTP/1.1 200"), "the process is still up");
+}
