@@ -51,9 +51,14 @@
 //! never carries one there, as librdkafka frees memory it does not own when it does. The
 //! connection stays open.
 //! An API not in the table is not offered in ApiVersions, and a client that sends it anyway is
-//! disconnected. Permissions narrow a key. The cluster sees the proxy's own connections, not
-//! the principal: it authenticates nobody upstream yet (upstream SASL is not built), so the
-//! cluster's ACLs and quotas apply to the proxy's identity, not to each principal's.
+//! disconnected. Permissions narrow a key. The cluster sees the proxy, not each principal:
+//! with `--upstream-sasl PLAIN` (`--upstream-username`, `--upstream-password`) or
+//! `OAUTHBEARER` (`--upstream-token`), every upstream connection logs in as the proxy's own
+//! identity before anything of a client's is forwarded (credentials from `file://`, which is
+//! read for each connection, `env:NAME`, or text; never logged), so the cluster's ACLs and
+//! quotas apply to that one identity. Tested against a second keygate proxy as the
+//! authenticating upstream, with both mechanisms; SCRAM and one identity per principal are not
+//! built.
 //!
 //! # Brokers
 //!
@@ -118,7 +123,7 @@ use tokio::net::TcpListener;
 
 pub use access::Operation;
 use upstream::Connector;
-pub use upstream::UpstreamTls;
+pub use upstream::{Secret, UpstreamSasl, UpstreamTls};
 
 use brokers::{Advertised, Brokers, Named, Route};
 use metrics::Metrics;
@@ -158,6 +163,9 @@ pub struct ProxyConfig {
     pub upstream_timeout: Duration,
     /// TLS to the upstream cluster; plaintext when `None`.
     pub upstream_tls: Option<UpstreamTls>,
+    /// The proxy's own SASL login to the cluster, on every upstream connection; none when
+    /// `None`.
+    pub upstream_sasl: Option<UpstreamSasl>,
     /// The store's master key, needed only to accept JWT API keys signed with an HMAC signing
     /// key (whose secret is sealed under it). Opaque keys and asymmetric JWT keys verify with
     /// public material alone: leave it out, and the proxy's host cannot mint keys.
@@ -182,6 +190,7 @@ impl ProxyConfig {
             limits: Limits::default().with_max_frame(MAX_REQUEST),
             upstream_timeout: Duration::from_secs(30),
             upstream_tls: None,
+            upstream_sasl: None,
             master_key: None,
             last_use_interval: Some(Duration::from_secs(60)),
         }
@@ -274,7 +283,8 @@ impl Proxy {
                 file.display()
             ));
         }
-        let connector = Connector::new(config.upstream_tls.as_ref())?;
+        let connector =
+            Connector::new(config.upstream_tls.as_ref(), config.upstream_sasl.as_ref())?;
         let bootstrap: Vec<String> = config
             .upstream
             .split(',')

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use keygate::core::{ResourceRef, Span};
 use keygate::token::{KeyValue, MasterKey};
-use keygate_kafka_proxy::{MAX_REQUEST, Proxy, ProxyConfig, UpstreamTls};
+use keygate_kafka_proxy::{MAX_REQUEST, Proxy, ProxyConfig, Secret, UpstreamSasl, UpstreamTls};
 use keygate_tokio::Limits;
 
 /// An authenticating Kafka proxy: clients authenticate with keygate API keys (SASL PLAIN or
@@ -50,6 +50,21 @@ struct Args {
     /// The private key (PEM) of --upstream-cert.
     #[arg(long, value_name = "PEM", requires = "upstream_cert")]
     upstream_key: Option<PathBuf>,
+    /// Log in to the upstream cluster as the proxy's own identity: PLAIN (with
+    /// --upstream-username and --upstream-password) or OAUTHBEARER (with --upstream-token).
+    #[arg(long, value_name = "MECHANISM", value_parser = ["PLAIN", "OAUTHBEARER"])]
+    upstream_sasl: Option<String>,
+    /// The proxy's username on the upstream cluster (PLAIN).
+    #[arg(long, value_name = "NAME")]
+    upstream_username: Option<String>,
+    /// The proxy's password on the upstream cluster (PLAIN): file:///path (read for each
+    /// connection), env:NAME, or the text itself. Never logged.
+    #[arg(long, value_name = "SECRET")]
+    upstream_password: Option<String>,
+    /// The proxy's bearer token for the upstream cluster (OAUTHBEARER): file:///path (read for
+    /// each connection, so a refreshed token is used), env:NAME, or the text. Never logged.
+    #[arg(long, value_name = "SECRET")]
+    upstream_token: Option<String>,
     /// The port of broker node 0's listener [default: the --listen port + 1].
     #[arg(long, value_name = "PORT")]
     broker_ports: Option<u16>,
@@ -103,6 +118,24 @@ async fn main() -> Result<(), String> {
     config.metrics = args.metrics;
     config.limits = limits;
     config.upstream_timeout = Duration::from_secs(args.upstream_timeout);
+    config.upstream_sasl = match args.upstream_sasl.as_deref() {
+        None => None,
+        Some("PLAIN") => {
+            let username =
+                args.upstream_username.ok_or("--upstream-sasl PLAIN needs --upstream-username")?;
+            let password =
+                args.upstream_password.ok_or("--upstream-sasl PLAIN needs --upstream-password")?;
+            let password =
+                Secret::parse(&password).map_err(|e| format!("--upstream-password: {e}"))?;
+            Some(UpstreamSasl::Plain { username, password })
+        }
+        Some(_) => {
+            let token =
+                args.upstream_token.ok_or("--upstream-sasl OAUTHBEARER needs --upstream-token")?;
+            let token = Secret::parse(&token).map_err(|e| format!("--upstream-token: {e}"))?;
+            Some(UpstreamSasl::OAuthBearer { token })
+        }
+    };
     if args.upstream_tls {
         let mut tls = UpstreamTls::default();
         tls.ca = args.upstream_ca;

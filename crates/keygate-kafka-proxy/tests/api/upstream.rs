@@ -184,3 +184,101 @@ fn readiness_says_when_the_upstream_is_gone() {
     assert!(gone.contains("no bootstrap address of the upstream answers"), "{gone}");
     assert!(get("/healthz").starts_with("HTTP/1.1 200"), "the process is still up");
 }
+
+#[test]
+fn the_proxy_logs_in_to_an_authenticating_upstream_with_plain_and_oauthbearer() {
+    let test =
+        "api::upstream::the_proxy_logs_in_to_an_authenticating_upstream_with_plain_and_oauthbearer";
+    let Some((python, tansu)) = externals(test) else { return };
+    let tansu = Tansu::start(&tansu);
+    let proxy_binary = Path::new(env!("CARGO_BIN_EXE_keygate-kafka-proxy"));
+    // The authenticating upstream: a second keygate proxy, with a store of its own in which
+    // the front proxy is a service account.
+    let back = keygate_testkit::process::Operator::new();
+    back.keygate(&["service-account", "create", "front-proxy"]);
+    back.keygate(&["signing-key", "create"]);
+    let back_cluster = "kafka-cluster/lkc-back";
+    let (plain_id, plain_secret) =
+        back.api_key(&["--service-account", "front-proxy", "--resource", back_cluster]);
+    let (_, token) = back.api_key(&[
+        "--service-account",
+        "front-proxy",
+        "--resource",
+        back_cluster,
+        "--format",
+        "jwt",
+    ]);
+    let back_store = back.store();
+    let upstream = tansu.address();
+    let mut back_proxy = Gateway::start(
+        proxy_binary,
+        &["--store", &back_store, "--resource", back_cluster, "--upstream", &upstream],
+    );
+    let back_address = format!("127.0.0.1:{}", back_proxy.port);
+
+    let front = operator();
+    let (id, secret) = key(&front, &[]);
+    let front_store = front.store();
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, format!("{plain_secret}\n")).unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, &token).unwrap();
+    let password = format!("file://{}", password.display());
+    let token_file = format!("file://{}", token_file.display());
+    for (mechanism, credentials, logged) in [
+        (
+            "PLAIN",
+            vec![
+                "--upstream-username",
+                plain_id.as_str(),
+                "--upstream-password",
+                password.as_str(),
+            ],
+            plain_id.as_str(),
+        ),
+        ("OAUTHBEARER", vec!["--upstream-token", token_file.as_str()], "with key"),
+    ] {
+        let mut args =
+            vec!["--store", &front_store, "--resource", CLUSTER, "--upstream", &back_address];
+        args.extend(["--upstream-sasl", mechanism]);
+        args.extend(credentials);
+        let gateway = Gateway::start(proxy_binary, &args);
+        let mut producer =
+            client(&python, "confluent-kafka", gateway.port, &["PLAIN", &id, &secret]);
+        let topic = format!("through-two-{}", mechanism.to_lowercase());
+        assert_eq!(producer.ask(&format!("create {topic}"))["ok"], true, "{mechanism}");
+        assert_eq!(
+            producer.ask(&format!("produce {topic} twice-proxied"))["ok"],
+            true,
+            "{mechanism}"
+        );
+        let mut consumer = client(&python, "kafka-python", gateway.port, &["PLAIN", &id, &secret]);
+        let answer = consumer.ask(&format!("consume {topic} group-{topic} 1"));
+        assert_eq!(
+            answer["records"],
+            serde_json::json!([[0, "twice-proxied"]]),
+            "{mechanism}: {answer}"
+        );
+        // The back proxy saw the front proxy's own identity, not the client's.
+        let line = back_proxy.expect("authenticated as front-proxy", Duration::from_secs(5));
+        assert!(line.contains(logged), "{mechanism}: {line}");
+    }
+
+    // A password the upstream refuses: the start fails, saying so, and never shows it.
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "kgk_not-the-password").unwrap();
+    let wrong = format!("file://{}", wrong.display());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let output = Command::new(proxy_binary)
+        .args(["--store", &front_store, "--resource", CLUSTER, "--upstream", &back_address])
+        .args(["--upstream-sasl", "PLAIN", "--upstream-username", &plain_id])
+        .args(["--upstream-password", &wrong, "--upstream-timeout", "2", "--listen", &listen])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(said.contains("refused the proxy's PLAIN login"), "{said}");
+    assert!(!said.contains("not-the-password") && !said.contains(&plain_secret), "{said}");
+}
