@@ -92,7 +92,8 @@
 //! by outcome and reason, requests forwarded and refused by API, bytes each way, the store
 //! version the proxy's state reflects and how many seconds ago it was synced), `/healthz` (the
 //! process is up) and `/readyz` (the state is fresh and a bootstrap address answers, else 503
-//! with the reason).
+//! with the reason). On SIGTERM or SIGINT the proxy stops accepting connections and gives
+//! those open `--drain-timeout` seconds (30 by default) to end before it exits.
 
 mod access;
 mod brokers;
@@ -365,6 +366,28 @@ impl Proxy {
     /// The keygate server the proxy authenticates with.
     pub fn server(&self) -> &Server {
         &self.shared.server
+    }
+
+    /// Stops accepting connections (and serving metrics); those open carry on, for
+    /// [`Proxy::drain`].
+    pub fn stop_accepting(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Waits until every open connection has ended, or `bound` has passed; whether they all
+    /// ended. Clients whose connections outlive it are cut off when the process exits, and
+    /// reconnect elsewhere, as from any broker that goes away.
+    pub async fn drain(&self, bound: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + bound;
+        while self.shared.server.open_connections() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
     }
 }
 

@@ -100,6 +100,10 @@ struct Args {
     /// How long to wait for the upstream at start, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     upstream_timeout: u64,
+    /// On SIGTERM or SIGINT, how long open connections have to end, in seconds, after the
+    /// proxy stops accepting new ones.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    drain_timeout: u64,
 }
 
 #[tokio::main]
@@ -148,11 +152,28 @@ async fn main() -> Result<(), String> {
     if let Some(value) = &args.master_key {
         config.master_key = Some(Arc::new(master_key(value)?));
     }
-    let proxy = Proxy::start(config).await.map_err(|e| e.to_string())?;
+    let mut proxy = Proxy::start(config).await.map_err(|e| e.to_string())?;
     if let Some(metrics) = proxy.metrics_address() {
         println!("metrics on http://{metrics}/metrics");
     }
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    tokio::select! {
+        signal = tokio::signal::ctrl_c() => signal.map_err(|e| e.to_string())?,
+        _ = terminate.recv() => {}
+    }
+    proxy.stop_accepting();
+    let open = proxy.server().open_connections();
+    println!(
+        "keygate-kafka-proxy: stopping; draining {open} connection(s) for up to {}s",
+        args.drain_timeout
+    );
+    let drained = proxy.drain(Duration::from_secs(args.drain_timeout)).await;
+    let left = proxy.server().open_connections();
+    println!(
+        "keygate-kafka-proxy: stopped{}",
+        if drained { String::new() } else { format!("; {left} connection(s) cut off") }
+    );
     Ok(())
 }
 

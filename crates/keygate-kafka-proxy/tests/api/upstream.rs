@@ -282,3 +282,30 @@ fn the_proxy_logs_in_to_an_authenticating_upstream_with_plain_and_oauthbearer() 
     assert!(said.contains("refused the proxy's PLAIN login"), "{said}");
     assert!(!said.contains("not-the-password") && !said.contains(&plain_secret), "{said}");
 }
+
+#[test]
+fn sigterm_stops_accepting_and_drains_open_connections() {
+    let test = "api::upstream::sigterm_stops_accepting_and_drains_open_connections";
+    let Some((_, tansu)) = externals(test) else { return };
+    let tansu = Tansu::start(&tansu);
+    let operator = operator();
+    let (id, secret) = key(&operator, &[]);
+    let mut gateway = super::support::proxy(&operator, &tansu, &["--drain-timeout", "20"]);
+    let open = super::support::authenticate(gateway.port, &id, &secret);
+    let status = Command::new("kill").args(["-TERM", &gateway.pid().to_string()]).status().unwrap();
+    assert!(status.success());
+    gateway.expect("draining 1 connection(s)", Duration::from_secs(5));
+    // No new connection is accepted meanwhile.
+    let refused = std::net::TcpStream::connect(("127.0.0.1", gateway.port));
+    assert!(
+        refused.is_err()
+            || super::support::closed_within(&mut refused.unwrap(), Duration::from_secs(2)),
+        "a connection was accepted while draining"
+    );
+    // The client leaves; the proxy stops without cutting anyone off, well before the bound.
+    let started = Instant::now();
+    drop(open);
+    let line = gateway.expect("keygate-kafka-proxy: stopped", Duration::from_secs(10));
+    assert!(!line.contains("cut off"), "{line}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
