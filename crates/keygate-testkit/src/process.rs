@@ -111,6 +111,21 @@ impl Operator {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// The control plane's first administrator, made as the README shows: service account
+    /// `name`, bound to OrganizationAdmin, with a cloud key. Returns the key id and secret.
+    pub fn organization_admin(&self, name: &str) -> (String, String) {
+        self.keygate(&["service-account", "create", name]);
+        self.keygate(&[
+            "role-binding",
+            "create",
+            "--service-account",
+            name,
+            "--role",
+            "OrganizationAdmin",
+        ]);
+        self.api_key(&["--service-account", name, "--cloud"])
+    }
+
     /// `keygate api-key create ... --output json`: the key id and secret.
     pub fn api_key(&self, args: &[&str]) -> (String, String) {
         let mut all = vec!["api-key", "create"];

@@ -23,16 +23,7 @@ fn the_served_document_drives_a_property_based_run_with_no_server_error() {
     let test = "cli::server::the_served_document_drives_a_property_based_run_with_no_server_error";
     let Some(python) = python(test) else { return };
     let operator = Operator::new();
-    operator.keygate(&["service-account", "create", "ops-bot"]);
-    operator.keygate(&[
-        "role-binding",
-        "create",
-        "--service-account",
-        "ops-bot",
-        "--role",
-        "OrganizationAdmin",
-    ]);
-    let (id, secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
+    let (id, secret) = operator.organization_admin("ops-bot");
     // Things for the generated requests to find.
     operator.keygate(&["service-account", "create", "orders"]);
     operator.keygate(&["user", "create", "alice"]);
@@ -79,16 +70,7 @@ fn over_tls_the_api_serves_and_its_jwks_verifies_a_jwt_api_key_outside_keygate()
         "cli::server::over_tls_the_api_serves_and_its_jwks_verifies_a_jwt_api_key_outside_keygate";
     let Some(python) = python(test) else { return };
     let operator = Operator::new();
-    operator.keygate(&["service-account", "create", "ops-bot"]);
-    operator.keygate(&[
-        "role-binding",
-        "create",
-        "--service-account",
-        "ops-bot",
-        "--role",
-        "OrganizationAdmin",
-    ]);
-    let (id, secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
+    let (id, secret) = operator.organization_admin("ops-bot");
     let (ca, cert, key) = keygate_testkit::process::certificates(&python, &operator.path(""));
     let store = operator.store();
     let binary = keygate_testkit::process::keygate_binary();
@@ -182,16 +164,7 @@ fn shape(value: &serde_json::Value) -> serde_json::Value {
 fn the_command_through_a_server_runs_the_operator_flow_as_on_the_store() {
     // The server, over a store of its own, opened by an admin's cloud key.
     let operator = Operator::new();
-    operator.keygate(&["service-account", "create", "ops-bot"]);
-    operator.keygate(&[
-        "role-binding",
-        "create",
-        "--service-account",
-        "ops-bot",
-        "--role",
-        "OrganizationAdmin",
-    ]);
-    let (id, secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
+    let (id, secret) = operator.organization_admin("ops-bot");
     let store = operator.store();
     let binary = keygate_testkit::process::keygate_binary();
     let server = Gateway::start(&binary, &["serve", "--store", &store]);

@@ -18,16 +18,7 @@ fn an_iac_tool_makes_rotates_and_revokes_a_key_that_a_real_client_uses() {
     let tansu = Tansu::start(&tansu);
     let operator = operator();
     // The bootstrap the README shows: the first admin is made with the store in hand.
-    operator.keygate(&["service-account", "create", "ops-bot"]);
-    operator.keygate(&[
-        "role-binding",
-        "create",
-        "--service-account",
-        "ops-bot",
-        "--role",
-        "OrganizationAdmin",
-    ]);
-    let (admin_id, admin_secret) = operator.api_key(&["--service-account", "ops-bot", "--cloud"]);
+    let (admin_id, admin_secret) = operator.organization_admin("ops-bot");
     let store = operator.store();
     let mut server = Gateway::start(&keygate_binary(), &["serve", "--store", &store]);
     let mut gateway = proxy(&operator, &tansu, &[]);
